@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-3-Clause) */
+/*
+ * knem_cookie.h - the cookie table: 64-bit cookies to regions.
+ *
+ * A cookie is 63 random bits (bit 63 clear), never 0 and unique in its
+ * table, so it cannot be guessed from another one.  Lookups run under
+ * RCU and take a region reference; insertions and removals take the
+ * table lock.  One table serves a whole host (the native driver and the
+ * Xen backend share it), so cookies mean the same in every domain.
+ */
+#ifndef KNEM_COOKIE_H
+#define KNEM_COOKIE_H
+
+#include "knem_region.h"
+
+struct knem_cookie_table {
+	knem_lock_t lock;
+	u32 nr_buckets;		/* a power of two */
+	u64 nr_regions;
+	struct knem_region __knem_rcu **buckets;
+};
+
+/* What a lookup asks for: the caller's uid and the protection it needs. */
+struct knem_access {
+	knem_uid_t uid;
+	u32 protection;		/* KNEM_PROT_READ or KNEM_PROT_WRITE */
+};
+
+/* 2^@order buckets.  Returns 0 or -ENOMEM. */
+int knem_cookie_table_init(struct knem_cookie_table *table,
+			   unsigned int order);
+/* The table must be empty. */
+void knem_cookie_table_destroy(struct knem_cookie_table *table);
+
+/*
+ * Gives @region a fresh cookie and publishes it; the table takes its own
+ * reference.  Returns 0.
+ */
+int knem_cookie_table_insert(struct knem_cookie_table *table,
+			     struct knem_region *region);
+
+/*
+ * Finds the region of @cookie for a copy and returns it with a reference
+ * that the caller drops with knem_region_put().
+ *  -EINVAL  cookie 0, unknown, destroyed or already consumed;
+ *  -EPERM   the region belongs to another uid and lacks
+ *           KNEM_FLAG_ANY_USER_ACCESS;
+ *  -EACCES  the region lacks the requested protection;
+ *  -EFAULT  the region's memory was unmapped by its owner.
+ * A KNEM_FLAG_SINGLEUSE region is unlinked by its first successful
+ * lookup; of two concurrent lookups exactly one succeeds.
+ */
+int knem_cookie_table_lookup(struct knem_cookie_table *table,
+			     knem_cookie_t cookie,
+			     const struct knem_access *access,
+			     struct knem_region **region);
+
+/*
+ * Destroys the region of @cookie if @owner created it: unlinks it and
+ * drops the table's reference.  -EINVAL otherwise.
+ */
+int knem_cookie_table_remove(struct knem_cookie_table *table,
+			     knem_cookie_t cookie, const void *owner);
+
+/*
+ * Unlinks @region if it is still in the table (its owner is going away)
+ * and drops the table's reference.  Returns whether it was linked.
+ */
+bool knem_cookie_table_unlink(struct knem_cookie_table *table,
+			      struct knem_region *region);
+
+#endif /* KNEM_COOKIE_H */

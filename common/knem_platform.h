@@ -101,9 +101,11 @@ static inline bool knem_copy_should_stop(void)
 #else /* user space: the unit-test build */
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
@@ -175,9 +177,36 @@ unsigned long knem_copy_to_user(u64 uaddr, const void *src, unsigned long len);
 unsigned long knem_copy_from_user(void *dst, u64 uaddr, unsigned long len);
 void knem_test_set_user_fault(u64 start, u64 end);
 
-/* Counts calls; a test can make the copy stop after a given number. */
+/*
+ * Counts calls; a test can make the copy stop after a given number:
+ * after knem_test_set_stop_after(n), calls 1 to n return false and the
+ * later ones true (n < 0: never stop).  Setting resets the count, which
+ * knem_test_stop_calls() reads.
+ */
 bool knem_copy_should_stop(void);
 void knem_test_set_stop_after(long calls);
+long knem_test_stop_calls(void);
+
+/*
+ * The next @nr calls of knem_random_u64() return @values (copied), then
+ * it draws from getrandom() again; @nr = 0 cancels.
+ */
+void knem_test_set_random(const u64 *values, size_t nr);
+
+#define U32_MAX UINT32_MAX
+#define U64_MAX UINT64_MAX
+#define __printf(a, b) __attribute__((format(printf, a, b)))
+
+/* Atomic bit operations on an unsigned long, like the kernel's. */
+static inline void set_bit(unsigned int nr, unsigned long *addr)
+{
+	__atomic_fetch_or(addr, 1UL << nr, __ATOMIC_SEQ_CST);
+}
+
+static inline bool test_bit(unsigned int nr, const unsigned long *addr)
+{
+	return (__atomic_load_n(addr, __ATOMIC_ACQUIRE) >> nr) & 1;
+}
 
 #define min_t(type, a, b) ((type)(a) < (type)(b) ? (type)(a) : (type)(b))
 #define check_add_overflow(a, b, d) __builtin_add_overflow(a, b, d)

@@ -28,8 +28,8 @@ static inline u64 knem_range_nr_pages(u64 addr, u64 len)
 {
 	if (!len)
 		return 0;
-	return (KNEM_PAGE_OFFSET(addr) + len + KNEM_PAGE_SIZE - 1) >>
-	       KNEM_PAGE_SHIFT;
+	/* no "+ PAGE_SIZE - 1": it would wrap for a range ending near 2^64 */
+	return ((KNEM_PAGE_OFFSET(addr) + len - 1) >> KNEM_PAGE_SHIFT) + 1;
 }
 
 /*

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-3-Clause)
+/*
+ * knem_cookie.c - the cookie table.
+ *
+ * A hash table of singly linked chains.  Writers (insert, unlink) hold
+ * the table lock and publish with rcu_assign_pointer; readers walk the
+ * chains under RCU and take a region reference before leaving the read
+ * section.  An unlinked region keeps its hash_next so that a reader
+ * standing on it can still walk on; its release() defers the free past a
+ * grace period.  The table's reference is always dropped after the lock
+ * is released, since release() belongs to the region's creator.
+ */
+#include "knem_cookie.h"
+
+#define KNEM_COOKIE_INVALID_BIT (1ULL << 63)
+
+static struct knem_region __knem_rcu **
+knem_cookie_bucket(struct knem_cookie_table *table, knem_cookie_t cookie)
+{
+	return &table->buckets[cookie & (table->nr_buckets - 1)];
+}
+
+static bool knem_cookie_valid(knem_cookie_t cookie)
+{
+	return cookie && !(cookie & KNEM_COOKIE_INVALID_BIT);
+}
+
+int knem_cookie_table_init(struct knem_cookie_table *table,
+			   unsigned int order)
+{
+	/* 2^31 pointers or more cannot be allocated anyway */
+	if (order > 30)
+		return -ENOMEM;
+	table->nr_buckets = 1U << order;
+	table->nr_regions = 0;
+	table->buckets = knem_zalloc_array(table->nr_buckets,
+					   sizeof(*table->buckets));
+	if (!table->buckets)
+		return -ENOMEM;
+	knem_lock_init(&table->lock);
+	return 0;
+}
+
+void knem_cookie_table_destroy(struct knem_cookie_table *table)
+{
+	knem_free_array(table->buckets);
+	table->buckets = NULL;
+	table->nr_buckets = 0;
+	knem_lock_destroy(&table->lock);
+}
+
+/*
+ * Finds the link that points to the linked region of @cookie (cookies of
+ * linked regions are unique); the table lock is held.  Returns NULL when
+ * there is none.
+ */
+static struct knem_region __knem_rcu **
+knem_cookie_find_locked(struct knem_cookie_table *table, knem_cookie_t cookie)
+{
+	struct knem_region __knem_rcu **link;
+	struct knem_region *region;
+
+	link = knem_cookie_bucket(table, cookie);
+	for (;;) {
+		region = knem_rcu_dereference_locked(*link, &table->lock);
+		if (!region)
+			return NULL;
+		if (region->cookie == cookie)
+			return link;
+		link = &region->hash_next;
+	}
+}
+
+/*
+ * Finds the link that points to @region if it is still linked; the table
+ * lock is held.
+ */
+static struct knem_region __knem_rcu **
+knem_cookie_find_region_locked(struct knem_cookie_table *table,
+			       struct knem_region *region)
+{
+	struct knem_region __knem_rcu **link;
+
+	if (!region->cookie || knem_region_is_unlinked(region))
+		return NULL;
+	link = knem_cookie_find_locked(table, region->cookie);
+	if (link && knem_rcu_dereference_locked(*link, &table->lock) != region)
+		link = NULL;
+	return link;
+}
+
+/* Removes the region behind @link from its chain; the lock is held. */
+static void knem_cookie_unlink_locked(struct knem_cookie_table *table,
+				      struct knem_region __knem_rcu **link)
+{
+	struct knem_region *region, *next;
+
+	region = knem_rcu_dereference_locked(*link, &table->lock);
+	next = knem_rcu_dereference_locked(region->hash_next, &table->lock);
+	knem_rcu_assign_pointer(*link, next);
+	set_bit(KNEM_REGION_UNLINKED, &region->state);
+	table->nr_regions--;
+}
+
+int knem_cookie_table_insert(struct knem_cookie_table *table,
+			     struct knem_region *region)
+{
+	struct knem_region __knem_rcu **bucket;
+	struct knem_region *head;
+	knem_cookie_t cookie;
+
+	knem_lock(&table->lock);
+	do {
+		cookie = knem_random_u64() >> 1;
+	} while (!cookie || knem_cookie_find_locked(table, cookie));
+
+	region->cookie = cookie;
+	knem_region_get(region);	/* the table's reference */
+	bucket = knem_cookie_bucket(table, cookie);
+	head = knem_rcu_dereference_locked(*bucket, &table->lock);
+	knem_rcu_init_pointer(region->hash_next, head);
+	knem_rcu_assign_pointer(*bucket, region);
+	table->nr_regions++;
+	knem_unlock(&table->lock);
+	return 0;
+}
+
+/*
+ * Takes a single-use region out of the table for the caller, who inherits
+ * the table's reference.  Of concurrent users, only the first finds it
+ * still linked.
+ */
+static int knem_cookie_consume(struct knem_cookie_table *table,
+			       struct knem_region *region)
+{
+	struct knem_region __knem_rcu **link;
+	int err = -EINVAL;
+
+	knem_lock(&table->lock);
+	link = knem_cookie_find_region_locked(table, region);
+	if (link) {
+		knem_cookie_unlink_locked(table, link);
+		err = 0;
+	}
+	knem_unlock(&table->lock);
+	return err;
+}
+
+int knem_cookie_table_lookup(struct knem_cookie_table *table,
+			     knem_cookie_t cookie,
+			     const struct knem_access *access,
+			     struct knem_region **result)
+{
+	struct knem_region __knem_rcu **bucket;
+	struct knem_region *region;
+	int err = -EINVAL;
+
+	if (!knem_cookie_valid(cookie))
+		return -EINVAL;
+
+	bucket = knem_cookie_bucket(table, cookie);
+	knem_rcu_read_lock();
+	region = knem_rcu_dereference(*bucket);
+	while (region && (region->cookie != cookie ||
+			  knem_region_is_unlinked(region)))
+		region = knem_rcu_dereference(region->hash_next);
+	if (!region)
+		goto out;
+
+	err = -EPERM;
+	if (!knem_uid_eq(region->owner_uid, access->uid) &&
+	    !(region->flags & KNEM_FLAG_ANY_USER_ACCESS))
+		goto out;
+	err = -EACCES;
+	if ((region->protection & access->protection) != access->protection)
+		goto out;
+	err = -EFAULT;
+	if (knem_region_is_stale(region))
+		goto out;
+
+	if (region->flags & KNEM_FLAG_SINGLEUSE) {
+		err = knem_cookie_consume(table, region);
+	} else {
+		err = -EINVAL;
+		if (knem_refcount_inc_not_zero(&region->refs))
+			err = 0;
+	}
+	if (!err)
+		*result = region;
+out:
+	knem_rcu_read_unlock();
+	return err;
+}
+
+int knem_cookie_table_remove(struct knem_cookie_table *table,
+			     knem_cookie_t cookie, const void *owner)
+{
+	struct knem_region __knem_rcu **link;
+	struct knem_region *region = NULL;
+
+	if (!knem_cookie_valid(cookie))
+		return -EINVAL;
+
+	knem_lock(&table->lock);
+	link = knem_cookie_find_locked(table, cookie);
+	if (link) {
+		region = knem_rcu_dereference_locked(*link, &table->lock);
+		if (region->owner == owner)
+			knem_cookie_unlink_locked(table, link);
+		else
+			region = NULL;
+	}
+	knem_unlock(&table->lock);
+
+	if (!region)
+		return -EINVAL;
+	knem_region_put(region);
+	return 0;
+}
+
+bool knem_cookie_table_unlink(struct knem_cookie_table *table,
+			      struct knem_region *region)
+{
+	struct knem_region __knem_rcu **link;
+
+	knem_lock(&table->lock);
+	link = knem_cookie_find_region_locked(table, region);
+	if (link)
+		knem_cookie_unlink_locked(table, link);
+	knem_unlock(&table->lock);
+
+	if (!link)
+		return false;
+	knem_region_put(region);
+	return true;
+}

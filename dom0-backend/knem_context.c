@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-3-Clause)
+/*
+ * knem_context.c - one context per file opened for writing: its regions,
+ * its identity for the statsverbose listing, its offload binding.
+ */
+#define pr_fmt(fmt) "knem: " fmt
+
+#include <linux/capability.h>
+#include <linux/cred.h>
+#include <linux/idr.h>
+#include <linux/slab.h>
+
+#include "knem_native.h"
+
+static DEFINE_IDA(knem_context_ids);
+/* All open contexts, for the statsverbose listing. */
+static DEFINE_MUTEX(knem_contexts_lock);
+static LIST_HEAD(knem_all_contexts);
+
+struct knem_context *knem_context_create(void)
+{
+	struct knem_context *ctx;
+	int id;
+
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	if (!ctx)
+		return ERR_PTR(-ENOMEM);
+	if (!zalloc_cpumask_var(&ctx->offload_cpus, GFP_KERNEL))
+		goto out_free;
+	id = ida_alloc_max(&knem_context_ids, INT_MAX, GFP_KERNEL);
+	if (id < 0)
+		goto out_free_mask;
+
+	refcount_set(&ctx->refs, 1);
+	ctx->id = id;
+	ctx->uid = current_uid();
+	ctx->policy = knem_global_policy;
+	spin_lock_init(&ctx->lock);
+	INIT_LIST_HEAD(&ctx->regions);
+
+	mutex_lock(&knem_contexts_lock);
+	list_add_tail(&ctx->all_node, &knem_all_contexts);
+	mutex_unlock(&knem_contexts_lock);
+	return ctx;
+
+out_free_mask:
+	free_cpumask_var(ctx->offload_cpus);
+out_free:
+	kfree(ctx);
+	return ERR_PTR(-ENOMEM);
+}
+
+void knem_context_get(struct knem_context *ctx)
+{
+	refcount_inc(&ctx->refs);
+}
+
+void knem_context_put(struct knem_context *ctx)
+{
+	if (!refcount_dec_and_test(&ctx->refs))
+		return;
+	ida_free(&knem_context_ids, ctx->id);
+	free_cpumask_var(ctx->offload_cpus);
+	kfree(ctx);
+}
+
+void knem_context_close(struct knem_context *ctx)
+{
+	struct knem_user_region *region;
+
+	mutex_lock(&knem_contexts_lock);
+	list_del(&ctx->all_node);
+	mutex_unlock(&knem_contexts_lock);
+
+	/*
+	 * Unlinking drops the table's reference; the regions leave the list
+	 * in their deferred release, which also drops their context reference.
+	 */
+	spin_lock(&ctx->lock);
+	list_for_each_entry(region, &ctx->regions, ctx_node)
+		knem_cookie_table_unlink(&knem_cookies, &region->core);
+	spin_unlock(&ctx->lock);
+
+	knem_context_put(ctx);
+}
+
+long knem_bind_offload_ioctl(struct knem_context *ctx, void __user *arg)
+{
+	struct knem_cmd_bind_offload param;
+	unsigned int len;
+
+	if (copy_from_user(&param, arg, sizeof(param)))
+		return -EFAULT;
+
+	switch (param.flags) {
+	case KNEM_BIND_FLAG_CUSTOM:
+		len = min_t(unsigned int, param.mask_len, cpumask_size());
+		cpumask_clear(ctx->offload_cpus);
+		if (copy_from_user(cpumask_bits(ctx->offload_cpus),
+				   u64_to_user_ptr(param.mask_ptr), len))
+			return -EFAULT;
+		break;
+	case KNEM_BIND_FLAG_CURRENT:
+		cpumask_copy(ctx->offload_cpus, current->cpus_ptr);
+		break;
+	case KNEM_BIND_FLAG_CURRENT_REVERSED:
+		cpumask_andnot(ctx->offload_cpus, cpu_possible_mask,
+			       current->cpus_ptr);
+		break;
+	default:
+		return -EINVAL;
+	}
+	ctx->offload_bound = true;
+	return 0;
+}
+
+static bool knem_reader_sees(const struct knem_context *ctx)
+{
+	return capable(CAP_SYS_ADMIN) || uid_eq(ctx->uid, current_uid());
+}
+
+size_t knem_contexts_describe(char *buf, size_t size)
+{
+	struct knem_user_region *region;
+	struct knem_context *ctx;
+	unsigned int listed = 0, hidden = 0, nr_regions;
+	size_t len = 0;
+
+	mutex_lock(&knem_contexts_lock);
+	list_for_each_entry(ctx, &knem_all_contexts, all_node) {
+		if (!knem_reader_sees(ctx)) {
+			hidden++;
+			continue;
+		}
+		listed++;
+		nr_regions = 0;
+		len += scnprintf(buf + len, size - len, " Context %08x\n",
+				 ctx->id);
+		spin_lock(&ctx->lock);
+		list_for_each_entry(region, &ctx->regions, ctx_node) {
+			if (knem_region_is_unlinked(&region->core))
+				continue;
+			nr_regions++;
+			len += scnprintf(buf + len, size - len,
+					 "  Region %08x%s\n",
+					 (u32)region->core.cookie,
+					 region->core.flags & KNEM_FLAG_SINGLEUSE ?
+					 " SingleUse" : "");
+		}
+		spin_unlock(&ctx->lock);
+		len += scnprintf(buf + len, size - len, "  Listed %u regions\n",
+				 nr_regions);
+	}
+	mutex_unlock(&knem_contexts_lock);
+
+	if (hidden)
+		len += scnprintf(buf + len, size - len,
+				 " Listed %u contexts (%u hidden)\n", listed,
+				 hidden);
+	else
+		len += scnprintf(buf + len, size - len,
+				 " Listed %u contexts\n", listed);
+	return len;
+}

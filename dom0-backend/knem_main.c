@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-3-Clause)
+/*
+ * knem_main.c - the /dev/knem misc device: module parameters, file
+ * operations and the ioctl dispatch of the native driver.
+ */
+#define pr_fmt(fmt) "knem: " fmt
+
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/poll.h>
+
+#include "knem_native.h"
+
+unsigned int knem_param_debug;
+module_param_named(debug, knem_param_debug, uint, 0644);
+MODULE_PARM_DESC(debug, "Log why requests fail (default 0)");
+
+static unsigned int knem_param_thread = 1;
+module_param_named(thread, knem_param_thread, uint, 0444);
+MODULE_PARM_DESC(thread, "Allow offloading copies to a kernel worker (default 1)");
+
+static int knem_param_binding = 1;
+module_param_named(binding, knem_param_binding, int, 0644);
+MODULE_PARM_DESC(binding,
+		 "CPUs of the offload worker: 1 those of the process, -1 the others, 0 all (default 1)");
+
+unsigned int knem_param_dma = 1;
+module_param_named(dma, knem_param_dma, uint, 0444);
+MODULE_PARM_DESC(dma, "Allow DMA-engine copies; 0 ignores KNEM_FLAG_DMA (default 1)");
+
+unsigned int knem_param_dmamin = 1024;
+module_param_named(dmamin, knem_param_dmamin, uint, 0644);
+MODULE_PARM_DESC(dmamin, "Chunks up to this many bytes are copied by the CPU in DMA requests (default 1024)");
+
+static unsigned int knem_param_pinlocal;
+module_param_named(pinlocal, knem_param_pinlocal, uint, 0444);
+MODULE_PARM_DESC(pinlocal, "Force KNEM_FLAG_PINLOCAL on every copy (default 0)");
+
+unsigned int knem_param_pinlocalread = 1;
+module_param_named(pinlocalread, knem_param_pinlocalread, uint, 0444);
+MODULE_PARM_DESC(pinlocalread,
+		 "Pin the local pages of inline copies that write into a region instead of using copy_from_user (default 1)");
+
+static unsigned int knem_param_sync;
+module_param_named(sync, knem_param_sync, uint, 0444);
+MODULE_PARM_DESC(sync, "Ignore all asynchronous flags (default 0)");
+
+static unsigned int knem_param_forceflags;
+module_param_named(forceflags, knem_param_forceflags, uint, 0444);
+MODULE_PARM_DESC(forceflags, "Flags added to every command (default 0)");
+
+static unsigned int knem_param_ignoreflags;
+module_param_named(ignoreflags, knem_param_ignoreflags, uint, 0444);
+MODULE_PARM_DESC(ignoreflags, "Flags removed from every command (default 0)");
+
+unsigned long knem_param_statslen = PAGE_SIZE;
+module_param_named(statslen, knem_param_statslen, ulong, 0644);
+MODULE_PARM_DESC(statslen, "Size of the statistics text buffer (default PAGE_SIZE)");
+
+unsigned int knem_param_statsverbose;
+module_param_named(statsverbose, knem_param_statsverbose, uint, 0644);
+MODULE_PARM_DESC(statsverbose, "List contexts and regions in the statistics (default 0)");
+
+unsigned long knem_param_maxregionlen;
+module_param_named(maxregionlen, knem_param_maxregionlen, ulong, 0644);
+MODULE_PARM_DESC(maxregionlen,
+		 "Largest region in bytes; larger ones fail with EINVAL (default 0: the size of RAM)");
+
+struct knem_cookie_table knem_cookies;
+struct knem_counters knem_counters;
+struct knem_flag_policy knem_global_policy;
+struct workqueue_struct *knem_wq;
+
+#define KNEM_COOKIE_TABLE_ORDER 14
+
+static int knem_setup_flags(void)
+{
+	struct knem_flag_policy *policy = &knem_global_policy;
+	const u32 known = KNEM_FLAG_ANY_COPY_MASK | KNEM_FLAG_ANY_CREATE_MASK;
+
+	if ((knem_param_forceflags | knem_param_ignoreflags) & ~known) {
+		pr_err("forceflags/ignoreflags name unknown flags\n");
+		return -EINVAL;
+	}
+	policy->forced = knem_param_forceflags;
+	policy->ignored = knem_param_ignoreflags;
+	if (!knem_param_dma)
+		policy->ignored |= KNEM_FLAG_DMA;
+	if (knem_param_pinlocal)
+		policy->forced |= KNEM_FLAG_PINLOCAL;
+	if (knem_param_sync)
+		policy->ignored |= KNEM_FLAG_ANY_ASYNC_MASK;
+	if (!knem_param_thread)
+		policy->ignored |= KNEM_FLAG_ANY_THREAD_MASK;
+	if (policy->forced & policy->ignored) {
+		pr_err("cannot both force and ignore flags 0x%x\n",
+		       policy->forced & policy->ignored);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int knem_open(struct inode *inode, struct file *file)
+{
+	struct knem_context *ctx;
+
+	/*
+	 * misc_open() left our miscdevice here; private_data is ours: the
+	 * context, or NULL for a read-only file, which only reads the
+	 * statistics.
+	 */
+	file->private_data = NULL;
+	if (!(file->f_mode & FMODE_WRITE))
+		return 0;
+	ctx = knem_context_create();
+	if (IS_ERR(ctx))
+		return PTR_ERR(ctx);
+	file->private_data = ctx;
+	return 0;
+}
+
+static int knem_release(struct inode *inode, struct file *file)
+{
+	struct knem_context *ctx = file->private_data;
+
+	if (ctx)
+		knem_context_close(ctx);
+	return 0;
+}
+
+static ssize_t knem_read(struct file *file, char __user *buf, size_t count,
+			 loff_t *ppos)
+{
+	/* A context's read() will deliver notify-fd completions. */
+	if (file->private_data)
+		return -EINVAL;
+	return knem_stats_read(buf, count, ppos);
+}
+
+static ssize_t knem_write(struct file *file, const char __user *buf,
+			  size_t count, loff_t *ppos)
+{
+	return knem_stats_reset(count);
+}
+
+static __poll_t knem_poll(struct file *file, struct poll_table_struct *wait)
+{
+	/* No completion queue exists on this file. */
+	return EPOLLERR;
+}
+
+static long knem_get_info(void __user *arg)
+{
+	struct knem_cmd_info info = {
+		.abi = KNEM_ABI_VERSION,
+		.features = 0,
+		.ignored_flags = knem_global_policy.ignored,
+		.forced_flags = knem_global_policy.forced,
+	};
+
+	if (copy_to_user(arg, &info, sizeof(info)))
+		return -EFAULT;
+	return 0;
+}
+
+static long knem_create_region_ioctl(struct knem_context *ctx,
+				     void __user *arg)
+{
+	struct knem_cmd_create_region param;
+	struct knem_cmd_param_iovec *iov;
+	long err;
+
+	if (copy_from_user(&param, arg, sizeof(param)))
+		return -EFAULT;
+	err = knem_iovec_array_copy(param.iovec_array, param.iovec_nr,
+					   &iov);
+	if (err)
+		return err;
+	err = knem_user_region_create(ctx, iov, param.iovec_nr, param.flags,
+				      param.protection, &param.cookie);
+	kvfree(iov);
+	if (err)
+		return err;
+	if (copy_to_user(arg, &param, sizeof(param))) {
+		knem_cookie_table_remove(&knem_cookies, param.cookie, ctx);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+static long knem_init_send_ioctl(struct knem_context *ctx, void __user *arg)
+{
+	struct knem_cmd_init_send_param param;
+	struct knem_cmd_param_iovec *iov;
+	long err;
+
+	if (copy_from_user(&param, arg, sizeof(param)))
+		return -EFAULT;
+	err = knem_iovec_array_copy(param.send_iovec_array,
+					   param.send_iovec_nr, &iov);
+	if (err)
+		return err;
+	err = knem_user_region_create(ctx, iov, param.send_iovec_nr,
+				      param.flags | KNEM_FLAG_SINGLEUSE,
+				      KNEM_PROT_READ, &param.send_cookie);
+	kvfree(iov);
+	if (err)
+		return err;
+	if (copy_to_user(arg, &param, sizeof(param))) {
+		knem_cookie_table_remove(&knem_cookies, param.send_cookie, ctx);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+static long knem_destroy_region_ioctl(struct knem_context *ctx,
+				      void __user *arg)
+{
+	knem_cookie_t cookie;
+
+	if (copy_from_user(&cookie, arg, sizeof(cookie)))
+		return -EFAULT;
+	return knem_cookie_table_remove(&knem_cookies, cookie, ctx);
+}
+
+static long knem_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct knem_context *ctx = file->private_data;
+	void __user *uarg = (void __user *)arg;
+
+	if (!ctx)
+		return -EBADF;
+
+	switch (cmd) {
+	case KNEM_CMD_GET_INFO:
+		return knem_get_info(uarg);
+	case KNEM_CMD_CREATE_REGION:
+		return knem_create_region_ioctl(ctx, uarg);
+	case KNEM_CMD_DESTROY_REGION:
+		return knem_destroy_region_ioctl(ctx, uarg);
+	case KNEM_CMD_INIT_SEND:
+		return knem_init_send_ioctl(ctx, uarg);
+	case KNEM_CMD_COPY:
+	case KNEM_CMD_COPY_BOUNDED:
+	case KNEM_CMD_INLINE_COPY:
+	case KNEM_CMD_INLINE_COPY_BOUNDED:
+	case KNEM_CMD_SYNC_RECV:
+	case KNEM_CMD_INIT_ASYNC_RECV:
+		return knem_copy_ioctl(ctx, cmd, uarg);
+	case KNEM_CMD_BIND_OFFLOAD:
+		return knem_bind_offload_ioctl(ctx, uarg);
+	default:
+		knem_debug("unknown ioctl 0x%x\n", cmd);
+		return -ENOSYS;
+	}
+}
+
+static const struct file_operations knem_fops = {
+	.owner = THIS_MODULE,
+	.open = knem_open,
+	.release = knem_release,
+	.read = knem_read,
+	.write = knem_write,
+	.poll = knem_poll,
+	.unlocked_ioctl = knem_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice knem_miscdev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = KNEM_DEVICE_NAME,
+	.fops = &knem_fops,
+	.mode = 0600,
+};
+
+static int __init knem_init(void)
+{
+	int err;
+
+	err = knem_setup_flags();
+	if (err)
+		return err;
+	if (!knem_param_maxregionlen)
+		knem_param_maxregionlen = totalram_pages() << PAGE_SHIFT;
+
+	err = knem_counters_init(&knem_counters);
+	if (err)
+		return err;
+	err = knem_cookie_table_init(&knem_cookies, KNEM_COOKIE_TABLE_ORDER);
+	if (err)
+		goto out_counters;
+	knem_wq = alloc_workqueue("knem", WQ_UNBOUND, 0);
+	if (!knem_wq) {
+		err = -ENOMEM;
+		goto out_cookies;
+	}
+	err = misc_register(&knem_miscdev);
+	if (err)
+		goto out_wq;
+	pr_info("ABI 0x%x ready, device %s\n", KNEM_ABI_VERSION,
+		KNEM_DEVICE_FILENAME);
+	return 0;
+
+out_wq:
+	destroy_workqueue(knem_wq);
+out_cookies:
+	knem_cookie_table_destroy(&knem_cookies);
+out_counters:
+	knem_counters_destroy(&knem_counters);
+	return err;
+}
+
+static void __exit knem_exit(void)
+{
+	misc_deregister(&knem_miscdev);
+	/* Region releases wait for a grace period, then run on knem_wq. */
+	rcu_barrier();
+	destroy_workqueue(knem_wq);
+	knem_cookie_table_destroy(&knem_cookies);
+	knem_counters_destroy(&knem_counters);
+}
+
+module_init(knem_init);
+module_exit(knem_exit);
+
+MODULE_AUTHOR("knem-xen developers");
+MODULE_DESCRIPTION("Kernel-assisted single-copy memory transfers for MPI (KNEM ABI 0xd)");
+MODULE_VERSION(KNEM_VERSION_STRING);
+MODULE_LICENSE("Dual BSD/GPL");

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-3-Clause) */
+/*
+ * knem_native.h - the native /dev/knem driver: contexts, user regions,
+ * copy commands and the statistics file.
+ */
+#ifndef KNEM_NATIVE_H
+#define KNEM_NATIVE_H
+
+#include <linux/cpumask.h>
+#include <linux/fs.h>
+#include <linux/list.h>
+#include <linux/mmu_notifier.h>
+#include <linux/mutex.h>
+#include <linux/workqueue.h>
+
+#include "knem_cookie.h"
+#include "knem_flags.h"
+#include "knem_stats.h"
+
+/* Module parameters (knem_main.c). */
+extern unsigned int knem_param_debug;
+extern unsigned int knem_param_pinlocalread;
+extern unsigned int knem_param_dma;
+extern unsigned int knem_param_dmamin;
+extern unsigned long knem_param_statslen;
+extern unsigned int knem_param_statsverbose;
+extern unsigned long knem_param_maxregionlen;
+
+/* Module-wide state. */
+extern struct knem_cookie_table knem_cookies;
+extern struct knem_counters knem_counters;
+extern struct knem_flag_policy knem_global_policy;
+extern struct workqueue_struct *knem_wq;
+
+#define knem_debug(fmt, ...)						\
+	do {								\
+		if (unlikely(knem_param_debug))				\
+			pr_info(fmt, ##__VA_ARGS__);			\
+	} while (0)
+
+static inline void knem_count(enum knem_counter which)
+{
+	knem_counter_inc(&knem_counters, which);
+}
+
+/*
+ * One per file opened for writing.  It owns the regions created through
+ * the file; each region holds a reference on it so that the context
+ * outlives its regions' deferred release.
+ */
+struct knem_context {
+	refcount_t refs;
+	u32 id;
+	kuid_t uid;			/* opener, checked against region users */
+	struct knem_flag_policy policy;	/* snapshot of the globals at open */
+	spinlock_t lock;		/* protects regions */
+	struct list_head regions;
+	struct list_head all_node;	/* in knem_all_contexts */
+	cpumask_var_t offload_cpus;	/* set by BIND_OFFLOAD */
+	bool offload_bound;
+};
+
+struct knem_context *knem_context_create(void);
+/* The file is closed: destroys its regions and drops the file's reference. */
+void knem_context_close(struct knem_context *ctx);
+void knem_context_get(struct knem_context *ctx);
+void knem_context_put(struct knem_context *ctx);
+/* BIND_OFFLOAD: where the context's offload worker will run. */
+long knem_bind_offload_ioctl(struct knem_context *ctx, void __user *arg);
+/* The statsverbose listing of contexts and regions visible to the reader. */
+size_t knem_contexts_describe(char *buf, size_t size);
+
+/* A region over pinned pages of a process, watched by an MMU notifier. */
+struct knem_user_region {
+	struct knem_region core;
+	struct knem_context *ctx;
+	struct list_head ctx_node;
+	struct mmu_interval_notifier notifier;
+	bool notifier_active;
+	struct rcu_work release_work;
+};
+
+/* CREATE_REGION: pins @iov and publishes the region in the cookie table. */
+int knem_user_region_create(struct knem_context *ctx,
+			    const struct knem_cmd_param_iovec *iov, u32 nr_iov,
+			    u32 flags, u32 protection, knem_cookie_t *cookie);
+
+/*
+ * The caller's own iovecs for one inline copy: pinned, or reached through
+ * copy_to_user/copy_from_user.
+ */
+struct knem_local_iovecs {
+	struct knem_seg *segs;
+	u32 nr_segs;
+	u64 length;
+	struct page **pages;	/* NULL when not pinned */
+	u32 nr_pages;
+	bool written;		/* pages were written: mark them dirty */
+};
+
+/*
+ * Largest iovec array of one command: bounds the kernel copy of the array
+ * (16 MiB) long before memory runs out.
+ */
+#define KNEM_MAX_IOVECS (1U << 20)
+
+/* Copies a user iovec array into a kvmalloc'ed one (EINVAL, EFAULT, ENOMEM). */
+int knem_iovec_array_copy(u64 uarray, u32 nr_iov,
+			  struct knem_cmd_param_iovec **iov);
+
+int knem_local_iovecs_get(struct knem_local_iovecs *local, u64 uarray,
+			  u32 nr_iov);
+int knem_local_iovecs_pin(struct knem_local_iovecs *local, bool for_write);
+void knem_local_iovecs_put(struct knem_local_iovecs *local);
+
+/* Pins the pages of a segment list; EFAULT (or ENOMEM) on failure. */
+int knem_pin_segs(const struct knem_seg *segs, u32 nr_segs,
+		  struct page **pages, unsigned int gup_flags);
+
+/* Copy commands (knem_copy.c); @cmd is the ioctl number. */
+long knem_copy_ioctl(struct knem_context *ctx, unsigned int cmd,
+		     void __user *arg);
+
+/* Statistics file (knem_statsfile.c). */
+ssize_t knem_stats_read(char __user *ubuf, size_t count, loff_t *ppos);
+ssize_t knem_stats_reset(size_t count);
+
+#endif /* KNEM_NATIVE_H */

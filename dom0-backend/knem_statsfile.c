@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-3-Clause)
+/*
+ * knem_statsfile.c - `cat /dev/knem` and `echo 1 > /dev/knem`.
+ */
+#define pr_fmt(fmt) "knem: " fmt
+
+#include <linux/capability.h>
+#include <linux/fs.h>
+#include <linux/slab.h>
+
+#include "knem_native.h"
+
+/* statslen is a tunable: keep a rogue value from asking for huge buffers. */
+#define KNEM_STATS_MAX_LEN (16UL << 20)
+
+ssize_t knem_stats_read(char __user *ubuf, size_t count, loff_t *ppos)
+{
+	struct knem_stats_header header = {
+		.version = KNEM_VERSION_STRING,
+		.forced_flags = knem_global_policy.forced,
+		.ignored_flags = knem_global_policy.ignored,
+		.dma = knem_param_dma ? KNEM_DMA_NO_CHANNEL : KNEM_DMA_DISABLED,
+		.dma_chunk_min = knem_param_dmamin,
+		.debug_built = true,
+		.debug_enabled = knem_param_debug != 0,
+	};
+	u64 counters[KNEM_COUNTER_NR];
+	size_t size = clamp(READ_ONCE(knem_param_statslen), 128UL,
+			    KNEM_STATS_MAX_LEN);
+	size_t len;
+	ssize_t ret;
+	char *buf;
+
+	buf = kvmalloc(size, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	knem_counters_read(&knem_counters, counters);
+	len = knem_stats_format(buf, size, &header, counters);
+	if (READ_ONCE(knem_param_statsverbose))
+		len += knem_contexts_describe(buf + len, size - len);
+	ret = simple_read_from_buffer(ubuf, count, ppos, buf, len);
+	kvfree(buf);
+	return ret;
+}
+
+ssize_t knem_stats_reset(size_t count)
+{
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	knem_counters_reset(&knem_counters);
+	return count;
+}

@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-3-Clause)
+/*
+ * knem_user_region.c - regions over a process's own memory.
+ *
+ * The pages are pinned at creation (FOLL_LONGTERM, and FOLL_WRITE for
+ * writable regions, so that copy-on-write is broken before we write) and
+ * an MMU interval notifier watches the range: once the owner unmaps the
+ * memory or drops its pages, the pinned pages no longer back the owner's
+ * buffer and the region turns stale, so that copies fail instead of
+ * silently reading or writing memory the owner no longer sees.
+ */
+#define pr_fmt(fmt) "knem: " fmt
+
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+
+#include "knem_native.h"
+
+/* Pages pinned per call: bounds the time between rescheduling points. */
+#define KNEM_PIN_BATCH 4096
+
+int knem_iovec_array_copy(u64 uarray, u32 nr_iov,
+			  struct knem_cmd_param_iovec **iov)
+{
+	struct knem_cmd_param_iovec *array;
+
+	if (nr_iov > KNEM_MAX_IOVECS) {
+		knem_debug("%u iovecs, more than %u\n", nr_iov,
+			   KNEM_MAX_IOVECS);
+		return -EINVAL;
+	}
+	array = kvmalloc_array(max(nr_iov, 1U), sizeof(*array), GFP_KERNEL);
+	if (!array)
+		return -ENOMEM;
+	if (copy_from_user(array, u64_to_user_ptr(uarray),
+			   (size_t)nr_iov * sizeof(*array))) {
+		kvfree(array);
+		return -EFAULT;
+	}
+	*iov = array;
+	return 0;
+}
+
+int knem_pin_segs(const struct knem_seg *segs, u32 nr_segs,
+		  struct page **pages, unsigned int gup_flags)
+{
+	u64 pinned = 0;
+	u32 i;
+	int ret;
+
+	for (i = 0; i < nr_segs; i++) {
+		u64 start = segs[i].addr & PAGE_MASK;
+		u64 todo = knem_range_nr_pages(segs[i].addr, segs[i].len);
+
+		while (todo) {
+			int batch = min_t(u64, todo, KNEM_PIN_BATCH);
+
+			ret = pin_user_pages_fast(start, batch, gup_flags,
+						  pages + pinned);
+			if (ret <= 0) {
+				ret = ret == -ENOMEM ? -ENOMEM : -EFAULT;
+				goto out_unpin;
+			}
+			pinned += ret;
+			todo -= ret;
+			start += (u64)ret << PAGE_SHIFT;
+			cond_resched();
+		}
+	}
+	return 0;
+
+out_unpin:
+	unpin_user_pages(pages, pinned);
+	return ret;
+}
+
+static bool knem_range_hits_segs(const struct knem_region *region,
+				 unsigned long start, unsigned long end)
+{
+	u32 i;
+
+	for (i = 0; i < region->nr_segs; i++) {
+		const struct knem_seg *seg = &region->segs[i];
+
+		if (seg->addr < end && start < seg->addr + seg->len)
+			return true;
+	}
+	return false;
+}
+
+static bool knem_user_region_invalidate(struct mmu_interval_notifier *mni,
+					const struct mmu_notifier_range *range,
+					unsigned long cur_seq)
+{
+	struct knem_user_region *region =
+		container_of(mni, struct knem_user_region, notifier);
+
+	switch (range->event) {
+	case MMU_NOTIFY_PROTECTION_VMA:
+	case MMU_NOTIFY_PROTECTION_PAGE:
+	case MMU_NOTIFY_SOFT_DIRTY:
+		/* Same pages, other permissions: fork's COW marking, mprotect. */
+		return true;
+	default:
+		break;
+	}
+	if (knem_range_hits_segs(&region->core, range->start, range->end)) {
+		knem_debug("region %016llx invalidated (event %d)\n",
+			   region->core.cookie, range->event);
+		knem_region_mark_stale(&region->core);
+	}
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops knem_user_region_mn_ops = {
+	.invalidate = knem_user_region_invalidate,
+};
+
+static void knem_user_region_free(struct knem_user_region *region)
+{
+	kvfree(region->core.pages);
+	kvfree(region->core.segs);
+	kfree(region);
+}
+
+static void knem_user_region_release_work(struct work_struct *work)
+{
+	struct knem_user_region *region =
+		container_of(to_rcu_work(work), struct knem_user_region,
+			     release_work);
+	struct knem_context *ctx = region->ctx;
+
+	if (region->notifier_active)
+		mmu_interval_notifier_remove(&region->notifier);
+	unpin_user_pages_dirty_lock(region->core.pages, region->core.nr_pages,
+				    region->core.protection & KNEM_PROT_WRITE);
+
+	spin_lock(&ctx->lock);
+	list_del(&region->ctx_node);
+	spin_unlock(&ctx->lock);
+	knem_context_put(ctx);
+	knem_user_region_free(region);
+}
+
+static void knem_user_region_release(struct knem_region *core)
+{
+	struct knem_user_region *region =
+		container_of(core, struct knem_user_region, core);
+
+	/* Lookups may still walk past it until a grace period ends. */
+	INIT_RCU_WORK(&region->release_work, knem_user_region_release_work);
+	queue_rcu_work(knem_wq, &region->release_work);
+}
+
+static const struct knem_region_ops knem_user_region_ops = {
+	.release = knem_user_region_release,
+};
+
+static int knem_user_region_watch(struct knem_user_region *region)
+{
+	const struct knem_region *core = &region->core;
+	u64 start = U64_MAX, end = 0;
+	u32 i;
+	int err;
+
+	for (i = 0; i < core->nr_segs; i++) {
+		start = min(start, core->segs[i].addr);
+		end = max(end, core->segs[i].addr + core->segs[i].len);
+	}
+	if (!core->nr_segs)
+		return 0;
+	err = mmu_interval_notifier_insert(&region->notifier, current->mm,
+					   start, end - start,
+					   &knem_user_region_mn_ops);
+	if (err)
+		return err;
+	region->notifier_active = true;
+	return 0;
+}
+
+int knem_user_region_create(struct knem_context *ctx,
+			    const struct knem_cmd_param_iovec *iov, u32 nr_iov,
+			    u32 flags, u32 protection, knem_cookie_t *cookie)
+{
+	struct knem_user_region *region;
+	unsigned int gup_flags = FOLL_LONGTERM;
+	u32 nr_segs, nr_pages;
+	u64 total;
+	int err;
+
+	err = knem_flags_for_create(&ctx->policy, flags, &flags);
+	if (err) {
+		knem_debug("create: unknown flags 0x%x\n", flags);
+		return err;
+	}
+	err = knem_iovecs_measure(iov, nr_iov, knem_param_maxregionlen,
+				  &total, &nr_segs, &nr_pages);
+	if (err) {
+		knem_debug("create: invalid iovecs (%d)\n", err);
+		return err;
+	}
+
+	region = kzalloc(sizeof(*region), GFP_KERNEL);
+	if (!region)
+		return -ENOMEM;
+	knem_region_init(&region->core, &knem_user_region_ops, ctx, ctx->uid,
+			 flags, protection);
+	region->core.length = total;
+	region->core.nr_segs = nr_segs;
+	region->core.nr_pages = nr_pages;
+	region->core.segs = kvmalloc_array(max(nr_segs, 1U),
+					   sizeof(*region->core.segs),
+					   GFP_KERNEL);
+	region->core.pages = kvmalloc_array(max(nr_pages, 1U),
+					    sizeof(*region->core.pages),
+					    GFP_KERNEL);
+	if (!region->core.segs || !region->core.pages) {
+		err = -ENOMEM;
+		goto out_free;
+	}
+	knem_segs_from_iovecs(iov, nr_iov, region->core.segs);
+
+	if (protection & KNEM_PROT_WRITE)
+		gup_flags |= FOLL_WRITE;
+	err = knem_pin_segs(region->core.segs, nr_segs, region->core.pages,
+			    gup_flags);
+	if (err) {
+		knem_debug("create: cannot pin %u pages (%d)\n", nr_pages, err);
+		goto out_free;
+	}
+	err = knem_user_region_watch(region);
+	if (err)
+		goto out_unpin;
+
+	region->ctx = ctx;
+	knem_context_get(ctx);
+	spin_lock(&ctx->lock);
+	list_add_tail(&region->ctx_node, &ctx->regions);
+	spin_unlock(&ctx->lock);
+
+	knem_cookie_table_insert(&knem_cookies, &region->core);
+	*cookie = region->core.cookie;
+	/* The table holds the region now; the creator's reference goes. */
+	knem_region_put(&region->core);
+	return 0;
+
+out_unpin:
+	unpin_user_pages(region->core.pages, nr_pages);
+out_free:
+	knem_user_region_free(region);
+	return err;
+}
+
+int knem_local_iovecs_get(struct knem_local_iovecs *local, u64 uarray,
+			  u32 nr_iov)
+{
+	struct knem_cmd_param_iovec *iov;
+	int err;
+
+	memset(local, 0, sizeof(*local));
+	err = knem_iovec_array_copy(uarray, nr_iov, &iov);
+	if (err)
+		return err;
+	err = knem_iovecs_measure(iov, nr_iov, U64_MAX, &local->length,
+				  &local->nr_segs, &local->nr_pages);
+	if (err)
+		goto out;
+	local->segs = kvmalloc_array(max(local->nr_segs, 1U),
+				     sizeof(*local->segs), GFP_KERNEL);
+	if (!local->segs) {
+		err = -ENOMEM;
+		goto out;
+	}
+	knem_segs_from_iovecs(iov, nr_iov, local->segs);
+out:
+	kvfree(iov);
+	return err;
+}
+
+int knem_local_iovecs_pin(struct knem_local_iovecs *local, bool for_write)
+{
+	int err;
+
+	local->pages = kvmalloc_array(max(local->nr_pages, 1U),
+				      sizeof(*local->pages), GFP_KERNEL);
+	if (!local->pages)
+		return -ENOMEM;
+	err = knem_pin_segs(local->segs, local->nr_segs, local->pages,
+			    for_write ? FOLL_WRITE : 0);
+	if (err) {
+		kvfree(local->pages);
+		local->pages = NULL;
+		return err;
+	}
+	local->written = for_write;
+	return 0;
+}
+
+void knem_local_iovecs_put(struct knem_local_iovecs *local)
+{
+	if (local->pages) {
+		unpin_user_pages_dirty_lock(local->pages, local->nr_pages,
+					    local->written);
+		kvfree(local->pages);
+	}
+	kvfree(local->segs);
+}

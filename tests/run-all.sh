@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# The project's test command, from a fresh clone on Debian 12 (as root, or
+# with sudo for the first host setup):
+#   host setup, build, host unit tests (make check: GoogleTest under
+#   ASan/UBSan), then the in-VM suite (tests/harness/guest-suite.sh) with
+#   dom0-backend/knem.ko in Debian's kernel under QEMU TCG.
+# Ends with one line "N passed, M failed" (test cases, host and VM); exits
+# non-zero on any failure, kernel-log findings included.
+set -euo pipefail
+
+# shellcheck source=SCRIPTDIR/harness/build.sh
+. "$(dirname "$(readlink -f "$0")")/harness/build.sh"
+# shellcheck source=SCRIPTDIR/harness/guest-suite.sh
+. "$KNEM_HARNESS/guest-suite.sh"
+
+passed=0 failed=0
+
+count() {
+	passed=$((passed + $1))
+	failed=$((failed + $2))
+}
+
+finish() {
+	echo "$passed passed, $failed failed"
+	if [ "$failed" -eq 0 ]; then exit 0; fi
+	exit 1
+}
+
+# automake's result for one test (.trs) as an exit status.
+trs_status() {
+	case "$(sed -n 's/^:test-result: //p' "$1" | head -n 1)" in
+	PASS | XFAIL | SKIP) echo 0 ;;
+	*) echo 1 ;;
+	esac
+}
+
+# make check, then the cases of every test it ran (logs newer than a stamp).
+unit_tests() {
+	local stamp=$KNEM_LOGS/unit.stamp status=0 trs found=0
+	touch "$stamp"
+	make -s -C "$KNEM_REPO" -j"$(nproc)" check 2>&1 | tee "$KNEM_LOGS/unit.log" || status=$?
+	while IFS= read -r trs; do
+		found=1
+		# shellcheck disable=SC2046 # two numbers
+		count $(case_counts "${trs%.trs}.log" "$(trs_status "$trs")")
+	done < <(find "$KNEM_REPO" -path "$KNEM_REPO/.cache" -prune -o \
+		-name '*.trs' -newer "$stamp" -print | sort)
+	if [ "$status" -ne 0 ] && [ "$found" -eq 0 ]; then
+		echo "error: make check failed before running any test" >&2
+		count 0 1
+	fi
+}
+
+# The in-VM suite; its last "N passed, M failed" line gives the cases.  A
+# failure it does not count (module load, kernel log, crash) counts one.
+vm_tests() {
+	local log=$KNEM_LOGS/vm.log status=0 line vm_passed=0 vm_failed=0
+	"$KNEM_HARNESS/knem-vm" --module "$KNEM_REPO/dom0-backend/knem.ko" -- \
+		'bash tests/harness/guest-suite.sh' | tee "$log" || status=${PIPESTATUS[0]}
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1) || true
+	if [ -n "$line" ]; then
+		read -r vm_passed _ vm_failed _ <<< "$line"
+	fi
+	if [ "$status" -ne 0 ] && { [ "$status" -eq 98 ] || [ "$vm_failed" -eq 0 ]; }; then
+		vm_failed=$((vm_failed + 1))
+	fi
+	count "$vm_passed" "$vm_failed"
+}
+
+main() {
+	knem_ensure_host || { echo "error: host setup failed" >&2; count 0 1; finish; }
+	knem_step "building"
+	knem_build || count 0 1
+	[ "$failed" -eq 0 ] || finish
+	knem_step "unit tests"
+	unit_tests
+	knem_step "VM tests (Debian $KNEM_RELEASE under QEMU TCG)"
+	vm_tests
+	finish
+}
+
+main "$@"

@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: BSD-3-Clause
+//
+// Memory behind a region that its owner unmaps or remaps (knem-abi.md
+// decision 10, openucx/ucx#5146): copies through such a region fail with
+// EFAULT instead of silently using the old pages.  What does not change
+// the memory - fork, mprotect, writes by the owner, unmapping something
+// else - must not break the region.
+#include "knem_vm_test.h"
+
+using namespace knemtest;
+
+namespace {
+
+constexpr uint32_t kRW = KNEM_PROT_READ | KNEM_PROT_WRITE;
+
+// Every way of using `cookie` fails with EFAULT and leaves the status alone.
+void ExpectAllCopiesFault(int fd, knem_cookie_t cookie, size_t len,
+			  const char *why)
+{
+	SCOPED_TRACE(why);
+	std::vector<uint8_t> local(len, 0x3c);
+	knem_cookie_t other = 0;
+	ASSERT_EQ(Ok(), CreateRegion(fd, local.data(), len, kRW, 0, &other));
+	uint32_t status = kStatusSentinel;
+	EXPECT_EQ(Err{EFAULT}, InlineCopy(fd, {Iov(local.data(), len)}, false,
+					  cookie, 0, 0, &status))
+		<< "INLINE_COPY read";
+	EXPECT_EQ(Err{EFAULT}, InlineCopy(fd, {Iov(local.data(), len)}, true,
+					  cookie, 0, 0, &status))
+		<< "INLINE_COPY write";
+	EXPECT_EQ(Err{EFAULT}, InlineCopyBounded(fd, {Iov(local.data(), len)},
+						 false, cookie, 1, 10, 0, &status))
+		<< "INLINE_COPY_BOUNDED read";
+	EXPECT_EQ(Err{EFAULT}, Copy(fd, cookie, 0, other, 0, 0, &status))
+		<< "COPY from it";
+	EXPECT_EQ(Err{EFAULT}, Copy(fd, other, 0, cookie, 0, 0, &status))
+		<< "COPY into it";
+	EXPECT_EQ(Err{EFAULT}, CopyBounded(fd, cookie, 0, other, 0, 5, 0,
+					   &status))
+		<< "COPY_BOUNDED from it";
+	EXPECT_EQ(kStatusSentinel, status);
+	for (uint8_t byte : local)
+		if (byte != 0x3c) {
+			ADD_FAILURE() << "data moved through a dead region";
+			break;
+		}
+	DestroyRegion(fd, other);
+}
+
+TEST(Invalidation, MunmapMakesCopiesFail)
+{
+	KNEM_OPEN_OR_FAIL(fd, O_RDWR);
+	KNEM_OPEN_OR_FAIL(third, O_RDWR);
+	const size_t len = 3 * kPage;
+	void *p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	FillPattern(p, len, 1);
+	knem_cookie_t c = 0;
+	ASSERT_EQ(Ok(), CreateRegion(fd.get(), p, len, kRW, 0, &c));
+	std::vector<uint8_t> out(len);
+	uint32_t status = 0;
+	ASSERT_TRUE(SyncOk(InlineCopy(fd.get(), {Iov(out.data(), len)}, false, c,
+				      0, 0, &status),
+			   status));
+	ASSERT_EQ(0, ::munmap(p, len));
+	ExpectAllCopiesFault(fd.get(), c, len, "after munmap");
+	ExpectAllCopiesFault(third.get(), c, len, "after munmap, another fd");
+
+	// The UCX case: new memory at the same address.  The region must
+	// not hand out the old pages.
+	void *q = ::mmap(p, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	ASSERT_EQ(p, q);
+	FillPattern(q, len, 2);
+	ExpectAllCopiesFault(fd.get(), c, len, "after munmap + mmap at the "
+					       "same address");
+	// The owner can still destroy it (UCX logs an error otherwise).
+	EXPECT_EQ(Ok(), DestroyRegion(fd.get(), c));
+	EXPECT_EQ(Err{EINVAL}, DestroyRegion(fd.get(), c));
+	// A new region over the new memory works.
+	ASSERT_EQ(Ok(), CreateRegion(fd.get(), q, len, kRW, 0, &c));
+	status = 0;
+	ASSERT_TRUE(SyncOk(InlineCopy(fd.get(), {Iov(out.data(), len)}, false, c,
+				      0, 0, &status),
+			   status));
+	EXPECT_TRUE(SameBytes(out.data(), q, len));
+	::munmap(q, len);
+}
+
+TEST(Invalidation, PartialMunmapMakesCopiesFail)
+{
+	KNEM_OPEN_OR_FAIL(fd, O_RDWR);
+	const size_t len = 5 * kPage;
+	KNEM_MAP_OR_FAIL(buf, len);
+	FillPattern(buf.data(), len, 3);
+	knem_cookie_t c = 0;
+	ASSERT_EQ(Ok(), CreateRegion(fd.get(), buf.data() + 100, len - 200,
+				     KNEM_PROT_READ, 0, &c));
+	ASSERT_EQ(0, ::munmap(buf.data() + 2 * kPage, kPage));
+	ExpectAllCopiesFault(fd.get(), c, len - 200, "one page unmapped");
+	::munmap(buf.data(), 2 * kPage);
+	::munmap(buf.data() + 3 * kPage, 2 * kPage);
+	buf.forget();
+}
+
+TEST(Invalidation, MadviseDontneedMakesCopiesFail)
+{
+	KNEM_OPEN_OR_FAIL(fd, O_RDWR);
+	const size_t len = 4 * kPage;
+	KNEM_MAP_OR_FAIL(buf, len);
+	FillPattern(buf.data(), len, 4);
+	knem_cookie_t c = 0;
+	ASSERT_EQ(Ok(), CreateRegion(fd.get(), buf.data(), len, kRW, 0, &c));
+	ASSERT_EQ(0, ::madvise(buf.data() + kPage, kPage, MADV_DONTNEED));
+	ExpectAllCopiesFault(fd.get(), c, len, "after MADV_DONTNEED");
+	EXPECT_EQ(Ok(), DestroyRegion(fd.get(), c));
+}
+
+TEST(Invalidation, MremapMoveMakesCopiesFail)
+{
+	KNEM_OPEN_OR_FAIL(fd, O_RDWR);
+	const size_t len = 4 * kPage;
+	KNEM_MAP_OR_FAIL(buf, len);
+	KNEM_MAP_OR_FAIL(target, len, PROT_NONE);
+	FillPattern(buf.data(), len, 5);
+	knem_cookie_t c = 0;
+	ASSERT_EQ(Ok(), CreateRegion(fd.get(), buf.data(), len, kRW, 0, &c));
+	void *moved = ::mremap(buf.data(), len, len,
+			       MREMAP_MAYMOVE | MREMAP_FIXED, target.data());
+	ASSERT_EQ(static_cast<void *>(target.data()), moved) << strerror(errno);
+	buf.forget();
+	ExpectAllCopiesFault(fd.get(), c, len, "after mremap");
+	std::vector<uint8_t> want = PatternBytes(len, 5);
+	EXPECT_TRUE(SameBytes(target.data(), want.data(), len,
+			      "the moved memory"));
+	EXPECT_EQ(Ok(), DestroyRegion(fd.get(), c));
+}
+
+TEST(Invalidation, UnrelatedUnmapKeepsTheRegion)
+{
+	KNEM_OPEN_OR_FAIL(fd, O_RDWR);
+	const size_t len = 6 * kPage;
+	KNEM_MAP_OR_FAIL(buf, len);
+	KNEM_MAP_OR_FAIL(elsewhere, len);
+	FillPattern(buf.data(), len, 6);
+	FillPattern(elsewhere.data(), len, 7);
+	knem_cookie_t c = 0;
+	ASSERT_EQ(Ok(), CreateRegion(fd.get(), buf.data() + 10, 2 * kPage, kRW,
+				     0, &c));
+	// Same VMA, pages after the region; then another mapping entirely.
+	ASSERT_EQ(0, ::munmap(buf.data() + 3 * kPage, 3 * kPage));
+	buf.reset(buf.data(), 3 * kPage);
+	ASSERT_EQ(0, ::madvise(elsewhere.data(), len, MADV_DONTNEED));
+	ASSERT_EQ(0, ::munmap(elsewhere.data(), len));
+	elsewhere.forget();
+	std::vector<uint8_t> out(2 * kPage);
+	uint32_t status = 0;
+	ASSERT_TRUE(SyncOk(InlineCopy(fd.get(), {Iov(out.data(), out.size())},
+				      false, c, 0, 0, &status),
+			   status));
+	EXPECT_TRUE(SameBytes(out.data(), buf.data() + 10, out.size()));
+}
+
+TEST(Invalidation, OwnerWritesAreSeenByTheRegion)
+{
+	KNEM_OPEN_OR_FAIL(fd, O_RDWR);
+	const size_t len = 3 * kPage;
+	KNEM_MAP_OR_FAIL(buf, len);
+	FillPattern(buf.data(), len, 8);
+	knem_cookie_t c = 0;
+	ASSERT_EQ(Ok(), CreateRegion(fd.get(), buf.data(), len, kRW, 0, &c));
+	std::vector<uint8_t> out(len);
+	for (uint64_t seed : {9, 10, 11}) {
+		FillPattern(buf.data(), len, seed);
+		uint32_t status = 0;
+		ASSERT_TRUE(SyncOk(InlineCopy(fd.get(), {Iov(out.data(), len)},
+					      false, c, 0, 0, &status),
+				   status));
+		EXPECT_TRUE(SameBytes(out.data(), buf.data(), len));
+	}
+}
+
+TEST(Invalidation, ReadRegionOverUntouchedMemoryIsNeverSilentlyStale)
+{
+	// A PROT_READ region over memory that was only read so far (the
+	// shared zero page backs it), then the owner writes it: the owner's
+	// write replaces the page.  A copy must then either see the new data
+	// or fail with EFAULT - never return the old zeros.
+	KNEM_OPEN_OR_FAIL(fd, O_RDWR);
+	const size_t len = 3 * kPage;
+	KNEM_MAP_OR_FAIL(buf, len);
+	volatile uint8_t sink = 0;
+	for (size_t i = 0; i < len; i += kPage)
+		sink = sink + buf.data()[i];
+	knem_cookie_t c = 0;
+	ASSERT_EQ(Ok(), CreateRegion(fd.get(), buf.data(), len, KNEM_PROT_READ,
+				     0, &c));
+	FillPattern(buf.data(), len, 40);
+	std::vector<uint8_t> out(len, 0xcc);
+	uint32_t status = kStatusSentinel;
+	Err e = InlineCopy(fd.get(), {Iov(out.data(), len)}, false, c, 0, 0,
+			   &status);
+	if (e == Ok()) {
+		EXPECT_EQ(uint32_t(KNEM_STATUS_SUCCESS), status);
+		EXPECT_TRUE(SameBytes(out.data(), buf.data(), len,
+				      "region read after the owner's write"));
+	} else {
+		EXPECT_EQ(Err{EFAULT}, e);
+		EXPECT_EQ(kStatusSentinel, status);
+	}
+}
+
+TEST(Invalidation, MprotectReadOnlyKeepsReadCopies)
+{
+	KNEM_OPEN_OR_FAIL(fd, O_RDWR);
+	const size_t len = 3 * kPage;
+	KNEM_MAP_OR_FAIL(buf, len);
+	FillPattern(buf.data(), len, 12);
+	knem_cookie_t ro = 0, rw = 0;
+	ASSERT_EQ(Ok(), CreateRegion(fd.get(), buf.data(), len, KNEM_PROT_READ,
+				     0, &ro));
+	ASSERT_EQ(Ok(), CreateRegion(fd.get(), buf.data() + 1, len - 1, kRW, 0,
+				     &rw));
+	ASSERT_EQ(0, ::mprotect(buf.data(), len, PROT_READ));
+	std::vector<uint8_t> out(len);
+	uint32_t status = 0;
+	EXPECT_TRUE(SyncOk(InlineCopy(fd.get(), {Iov(out.data(), len)}, false, ro,
+				      0, 0, &status),
+			   status));
+	EXPECT_TRUE(SameBytes(out.data(), buf.data(), len));
+	status = 0;
+	EXPECT_TRUE(SyncOk(InlineCopy(fd.get(), {Iov(out.data(), len - 1)}, false,
+				      rw, 0, 0, &status),
+			   status));
+	EXPECT_TRUE(SameBytes(out.data(), buf.data() + 1, len - 1));
+	// Back to writable: the owner's new data is what the region reads.
+	ASSERT_EQ(0, ::mprotect(buf.data(), len, PROT_READ | PROT_WRITE));
+	FillPattern(buf.data(), len, 13);
+	status = 0;
+	EXPECT_TRUE(SyncOk(InlineCopy(fd.get(), {Iov(out.data(), len)}, false, ro,
+				      0, 0, &status),
+			   status));
+	EXPECT_TRUE(SameBytes(out.data(), buf.data(), len));
+}
+
+TEST(Invalidation, RegionSurvivesForkWhenTheChildExits)
+{
+	KNEM_OPEN_OR_FAIL(fd, O_RDWR);
+	const size_t len = 4 * kPage;
+	KNEM_MAP_OR_FAIL(buf, len);
+	FillPattern(buf.data(), len, 14);
+	knem_cookie_t c = 0;
+	ASSERT_EQ(Ok(), CreateRegion(fd.get(), buf.data(), len, kRW, 0, &c));
+	for (bool child_writes : {false, true}) {
+		EXPECT_EQ("", RunInChild([&]() -> std::string {
+			if (child_writes)
+				FillPattern(buf.data(), len, 99);
+			return "";
+		}));
+		// New data written by the parent after the fork ...
+		uint64_t seed = child_writes ? 16 : 15;
+		FillPattern(buf.data(), len, seed);
+		// ... is what the region reads,
+		std::vector<uint8_t> out(len);
+		uint32_t status = 0;
+		ASSERT_TRUE(SyncOk(InlineCopy(fd.get(), {Iov(out.data(), len)},
+					      false, c, 0, 0, &status),
+				   status))
+			<< "child_writes " << child_writes;
+		EXPECT_TRUE(SameBytes(out.data(), buf.data(), len,
+				      "region read after fork"));
+		// ... and what the region writes is what the parent sees.
+		std::vector<uint8_t> in = PatternBytes(len, seed + 100);
+		status = 0;
+		ASSERT_TRUE(SyncOk(InlineCopy(fd.get(), {Iov(in.data(), len)},
+					      true, c, 0, 0, &status),
+				   status));
+		EXPECT_TRUE(SameBytes(buf.data(), in.data(), len,
+				      "parent memory after a region write"));
+	}
+}
+
+TEST(Invalidation, RegionSurvivesForkWhileTheChildLives)
+{
+	KNEM_OPEN_OR_FAIL(fd, O_RDWR);
+	const size_t len = 4 * kPage;
+	KNEM_MAP_OR_FAIL(buf, len);
+	FillPattern(buf.data(), len, 20);
+	knem_cookie_t c = 0;
+	ASSERT_EQ(Ok(), CreateRegion(fd.get(), buf.data() + 3, len - 6, kRW, 0,
+				     &c));
+	Channel to_parent, to_child;
+	ASSERT_TRUE(to_parent.ok() && to_child.ok());
+	Child child;
+	ASSERT_TRUE(child.Start([&]() -> std::string {
+		// The child writes its own copy of the memory.
+		FillPattern(buf.data(), len, 21);
+		to_parent.Send(1);
+		uint64_t go;
+		if (!to_child.Recv(&go))
+			return "no word from the parent";
+		std::vector<uint8_t> want = PatternBytes(len, 21);
+		if (memcmp(buf.data(), want.data(), len) != 0)
+			return "the parent's region write reached the child's "
+			       "memory";
+		return "";
+	}));
+	uint64_t ready = 0;
+	ASSERT_TRUE(to_parent.Recv(&ready)) << child.Wait();
+	// The parent's memory did not change with the child's writes.
+	std::vector<uint8_t> orig = PatternBytes(len, 20);
+	EXPECT_TRUE(SameBytes(buf.data(), orig.data(), len,
+			      "parent memory after the child wrote its copy"));
+	std::vector<uint8_t> out(len - 6);
+	uint32_t status = 0;
+	ASSERT_TRUE(SyncOk(InlineCopy(fd.get(), {Iov(out.data(), out.size())},
+				      false, c, 0, 0, &status),
+			   status));
+	EXPECT_TRUE(SameBytes(out.data(), orig.data() + 3, out.size(),
+			      "region read while the child lives"));
+	// The parent writes new data itself, then through the region.
+	FillPattern(buf.data(), len, 22);
+	status = 0;
+	ASSERT_TRUE(SyncOk(InlineCopy(fd.get(), {Iov(out.data(), out.size())},
+				      false, c, 0, 0, &status),
+			   status));
+	EXPECT_TRUE(SameBytes(out.data(), buf.data() + 3, out.size(),
+			      "region read after the parent's own write"));
+	std::vector<uint8_t> in = PatternBytes(len - 6, 23);
+	status = 0;
+	ASSERT_TRUE(SyncOk(InlineCopy(fd.get(), {Iov(in.data(), in.size())}, true,
+				      c, 0, 0, &status),
+			   status));
+	EXPECT_TRUE(SameBytes(buf.data() + 3, in.data(), in.size(),
+			      "parent memory after a region write"));
+	to_child.Send(1);
+	EXPECT_EQ("", child.Wait());
+}
+
+TEST(Invalidation, ForkedChildCannotUseTheParentsRegionMemory)
+{
+	// After fork the region still names the parent's memory: a child
+	// that reads it through the inherited fd gets the parent's data,
+	// not its own copy.
+	KNEM_OPEN_OR_FAIL(fd, O_RDWR);
+	const size_t len = 2 * kPage;
+	KNEM_MAP_OR_FAIL(buf, len);
+	FillPattern(buf.data(), len, 30);
+	knem_cookie_t c = 0;
+	ASSERT_EQ(Ok(), CreateRegion(fd.get(), buf.data(), len, kRW, 0, &c));
+	Channel to_parent, to_child;
+	ASSERT_TRUE(to_parent.ok() && to_child.ok());
+	Child child;
+	ASSERT_TRUE(child.Start([&]() -> std::string {
+		FillPattern(buf.data(), len, 31);
+		to_parent.Send(1);
+		uint64_t go;
+		if (!to_child.Recv(&go))
+			return "no word from the parent";
+		std::vector<uint8_t> out(len);
+		uint32_t status = 0;
+		Err e = InlineCopy(fd.get(), {Iov(out.data(), len)}, false, c, 0,
+				   0, &status);
+		if (e != Ok() || status != KNEM_STATUS_SUCCESS)
+			return Expect("child reads the region", e, Ok());
+		if (out != PatternBytes(len, 32))
+			return "child read something else than the parent's "
+			       "current data";
+		return "";
+	}));
+	uint64_t ready;
+	ASSERT_TRUE(to_parent.Recv(&ready)) << child.Wait();
+	FillPattern(buf.data(), len, 32);
+	to_child.Send(1);
+	EXPECT_EQ("", child.Wait());
+}
+
+} // namespace

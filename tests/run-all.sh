@@ -8,6 +8,7 @@
 # Ends with one line "N passed, M failed" (test cases, host and VM); exits
 # non-zero on any failure, kernel-log findings included.
 set -euo pipefail
+shopt -s inherit_errexit
 
 # shellcheck source=SCRIPTDIR/harness/build.sh
 . "$(dirname "$(readlink -f "$0")")/harness/build.sh"

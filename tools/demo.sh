@@ -5,6 +5,7 @@
 # tools/knem_pingpong (default, then -C for cached regions) and the
 # statistics of /dev/knem.  Exits non-zero if a step fails.
 set -euo pipefail
+shopt -s inherit_errexit
 
 # shellcheck source=SCRIPTDIR/../tests/harness/build.sh
 . "$(dirname "$(readlink -f "$0")")/../tests/harness/build.sh"

@@ -9,6 +9,7 @@
 #   ensure-host.sh --print-image-dir  same, then print the unpacked image dir
 #                                     (<cache>/kernel/<release>) on stdout
 set -euo pipefail
+shopt -s inherit_errexit
 
 readonly PACKAGES=(build-essential autoconf automake libtool pkg-config g++
 	libgtest-dev linux-headers-amd64 qemu-system-x86 busybox-static cpio

@@ -7,6 +7,7 @@
 #
 # Sourced, it only defines case_counts (also used by tests/run-all.sh).
 set -euo pipefail
+shopt -s inherit_errexit
 
 # Paths relative to the repository root; *.sh run with bash, others directly.
 readonly PROGRAMS=(

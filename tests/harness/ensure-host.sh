@@ -18,6 +18,8 @@ readonly PACKAGES=(build-essential autoconf automake libtool pkg-config g++
 repo=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd -P)
 cache=${KNEM_CACHE:-$repo/.cache}
 apt_updated=0
+tmp=""  # download directory, removed on exit
+trap '[ -z "$tmp" ] || rm -rf "$tmp"' EXIT
 
 say() { echo "ensure-host: $*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -77,13 +79,13 @@ install_packages() {
 download_image() {
 	local release=$1 name
 	for name in "linux-image-$release" "linux-image-$release-unsigned"; do
-		apt-get download -qq "$name" >/dev/null 2>apt.err && return 0
+		apt-get download -qq "$name" >/dev/null 2>>apt.err && return 0
 	done
 	return 1
 }
 
 unpack_image() {
-	local release=$1 dest=$cache/kernel/$1 tmp
+	local release=$1 dest=$cache/kernel/$1
 	[ -f "$dest/boot/vmlinuz-$release" ] && return 0
 	need_root "download the kernel image $release"
 	say "downloading linux-image-$release"
@@ -93,20 +95,17 @@ unpack_image() {
 		apt_update_once
 		(cd "$tmp" && download_image "$release") || {
 			cat "$tmp/apt.err" >&2
-			rm -rf "$tmp"
 			die "cannot download linux-image-$release (nor -unsigned) with apt-get download"
 		}
 	fi
 	say "unpacking linux-image-$release into $dest"
-	dpkg-deb -x "$tmp"/linux-image-*.deb "$tmp/root" ||
-		{ rm -rf "$tmp"; die "dpkg-deb -x failed"; }
+	dpkg-deb -x "$tmp"/linux-image-*.deb "$tmp/root" || die "dpkg-deb -x failed"
 	[ -f "$tmp/root/boot/vmlinuz-$release" ] ||
-		{ rm -rf "$tmp"; die "no boot/vmlinuz-$release in the package"; }
+		die "no boot/vmlinuz-$release in the package"
 	# modules.dep lets modprobe work in the guest (the package ships none).
-	depmod -b "$tmp/root" "$release" || { rm -rf "$tmp"; die "depmod failed"; }
+	depmod -b "$tmp/root" "$release" || die "depmod failed"
 	rm -rf "$dest"
 	mv "$tmp/root" "$dest"
-	rm -rf "$tmp"
 }
 
 main() {

@@ -165,6 +165,15 @@ void copy_and_check(TestSide &src, u64 src_off, TestSide &dst, u64 dst_off,
 	ASSERT_EQ(dst.snapshot(), want);
 }
 
+// The same, for what knem_copy_length() allows within @bound.
+void copy_bounded_and_check(TestSide &src, u64 src_off, TestSide &dst,
+			    u64 dst_off, u64 bound)
+{
+	u64 len = knem_copy_length(src.total(), src_off, dst.total(), dst_off,
+				   bound);
+	copy_and_check(src, src_off, dst, dst_off, len);
+}
+
 TEST_F(CpuCopy, PagesToPagesSinglePage)
 {
 	TestSide src(false, { { 0, 100 } }, rng_);
@@ -177,17 +186,19 @@ TEST_F(CpuCopy, PagesToPagesUnaligned)
 	TestSide src(false, { { 1, 3 * kPage } }, rng_);
 	TestSide dst(false, { { kPage - 3, 3 * kPage + 7 } }, rng_);
 	copy_and_check(src, 0, dst, 0, 3 * kPage);
-	copy_and_check(src, 5, dst, 4097, 3 * kPage - 5);
-	copy_and_check(src, 4095, dst, 1, 2);
+	copy_bounded_and_check(src, 5, dst, 4097, UINT64_MAX);
+	copy_bounded_and_check(src, 4095, dst, 1, 2);
+	copy_bounded_and_check(src, 3 * kPage - 1, dst, 0, UINT64_MAX);
 }
 
 TEST_F(CpuCopy, PagesToUserAndBack)
 {
 	TestSide region(false, { { 17, 2 * kPage + 33 } }, rng_);
 	TestSide user(true, { { 5, 3000 }, { 4000, 6000 } }, rng_);
-	copy_and_check(region, 0, user, 0, 9000);
-	copy_and_check(user, 10, region, 1, 8990);
-	copy_and_check(region, kPage, user, 2999, 2);
+	copy_bounded_and_check(region, 0, user, 0, UINT64_MAX);
+	copy_bounded_and_check(user, 10, region, 1, UINT64_MAX);
+	copy_bounded_and_check(region, kPage, user, 2999, 2);
+	copy_bounded_and_check(user, 0, region, 0, UINT64_MAX);
 }
 
 TEST_F(CpuCopy, BothUserIsEinval)

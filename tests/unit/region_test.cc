@@ -28,7 +28,7 @@ TEST(Region, InitSetsFieldsAndOneReference)
 {
 	CountedRegion r;
 	memset(&r.region, 0xa5, sizeof(r.region));
-	int owner;
+	int owner = 0;
 	knem_region_init(&r.region, &kOps, &owner, 1000,
 			 KNEM_FLAG_SINGLEUSE, KNEM_PROT_READ);
 	EXPECT_EQ(knem_refcount_read(&r.region.refs), 1U);

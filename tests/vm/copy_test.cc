@@ -183,8 +183,9 @@ TEST(Copy, InlineReadWithRemoteOffsets)
 	auto local = MakeLayout({2 * kPage + 77}, {0}, 3, 2);
 	ASSERT_TRUE(remote && local);
 	const uint64_t L = remote->length(), LL = local->length();
-	for (uint64_t off : {0ull, 1ull, 4095ull, 4096ull, 4097ull, L - LL,
-			     L - LL + 1, L - 1, L, L + 1, 1ull << 40, kInf}) {
+	for (uint64_t off : std::vector<uint64_t>{0, 1, 4095, 4096, 4097, L - LL,
+						  L - LL + 1, L - 1, L, L + 1,
+						  1ull << 40, kInf}) {
 		EXPECT_TRUE(CopyAndCheck(fd.get(), Way::kInlineRead, *remote, off,
 					 *local, 0, kInf));
 		local->Refill(off + 100);
@@ -198,8 +199,9 @@ TEST(Copy, InlineWriteWithRemoteOffsets)
 	auto local = MakeLayout({2 * kPage + 77}, {0}, 3, 2);
 	ASSERT_TRUE(remote && local);
 	const uint64_t L = remote->length(), LL = local->length();
-	for (uint64_t off : {0ull, 1ull, 4095ull, 4096ull, 4097ull, L - LL,
-			     L - LL + 1, L - 1, L, L + 1, 1ull << 40, kInf}) {
+	for (uint64_t off : std::vector<uint64_t>{0, 1, 4095, 4096, 4097, L - LL,
+						  L - LL + 1, L - 1, L, L + 1,
+						  1ull << 40, kInf}) {
 		local->Refill(off + 200);
 		EXPECT_TRUE(CopyAndCheck(fd.get(), Way::kInlineWrite, *local, 0,
 					 *remote, off, kInf));
@@ -213,9 +215,9 @@ TEST(Copy, InlineBoundedLengths)
 	auto local = MakeLayout({kPage + 1, 77, kPage}, {3}, 1, 2);
 	ASSERT_TRUE(remote && local);
 	const uint64_t L = remote->length(), LL = local->length();
-	for (uint64_t off : {0ull, 4097ull, L - 5, L})
-		for (uint64_t bound : {0ull, 1ull, 100ull, 4096ull, LL - 1, LL,
-				       LL + 1, kInf}) {
+	for (uint64_t off : std::vector<uint64_t>{0, 4097, L - 5, L})
+		for (uint64_t bound : std::vector<uint64_t>{
+			     0, 1, 100, 4096, LL - 1, LL, LL + 1, kInf}) {
 			local->Refill(off * 7 + bound);
 			EXPECT_TRUE(CopyAndCheck(fd.get(),
 						 Way::kInlineReadBounded, *remote,
@@ -249,10 +251,11 @@ TEST(Copy, RegionToRegionLengthIsTheMinimum)
 		{4096, 4096, 4097},  {1, 1, kInf - 1},
 	};
 	for (const Case &c : cases) {
-		if (c.bound == kInf)
+		if (c.bound == kInf) {
 			EXPECT_TRUE(CopyAndCheck(fd.get(), Way::kCopy, *src,
 						 c.src_off, *dst, c.dst_off,
 						 kInf));
+		}
 		dst->Refill(c.src_off ^ c.dst_off ^ 77);
 		EXPECT_TRUE(CopyAndCheck(fd.get(), Way::kCopyBounded, *src,
 					 c.src_off, *dst, c.dst_off, c.bound));

@@ -242,8 +242,9 @@ TEST(Lifetime, RegionsDieWithTheirProcess)
 		else
 			to_child.Send(1);
 		std::string verdict = child.Wait();
-		if (!killed)
+		if (!killed) {
 			EXPECT_EQ("", verdict);
+		}
 		EXPECT_EQ(Err{EINVAL}, ReadRegion(fd.get(), c, out.data(),
 						  out.size()))
 			<< (killed ? "after SIGKILL" : "after exit");

@@ -83,11 +83,12 @@ TEST(Stats, TextHasTheClassicLines)
 	// Decision 8: the DMA line tells the truth.  The VM has no DMA
 	// engine; with dma=1 that is "no channel".
 	unsigned long long dma = 1;
-	if (ReadParamU64("dma", &dma) && !(info.features & KNEM_FEATURE_DMA))
+	if (ReadParamU64("dma", &dma) && !(info.features & KNEM_FEATURE_DMA)) {
 		EXPECT_EQ(dma ? " DMAEngine: KernelSupported Enabled "
 				"NoChannelAvailable"
 			      : " DMAEngine: KernelSupported Disabled",
 			  lines[3]);
+	}
 	EXPECT_TRUE(std::regex_match(
 		lines[4],
 		std::regex(" Debug: (NotBuilt|BuiltIn (Enabled|Disabled))")))

@@ -37,6 +37,7 @@ struct knem_context *knem_context_create(void)
 	ctx->policy = knem_global_policy;
 	spin_lock_init(&ctx->lock);
 	INIT_LIST_HEAD(&ctx->regions);
+	knem_async_init(&ctx->async);
 
 	mutex_lock(&knem_contexts_lock);
 	list_add_tail(&ctx->all_node, &knem_all_contexts);
@@ -72,6 +73,9 @@ void knem_context_close(struct knem_context *ctx)
 	list_del(&ctx->all_node);
 	mutex_unlock(&knem_contexts_lock);
 
+	/* Queued copies drop their region references first. */
+	knem_async_close(&ctx->async);
+
 	/*
 	 * Unlinking drops the table's reference; the regions leave the list
 	 * in their deferred release, which also drops their context reference.
@@ -91,6 +95,9 @@ long knem_bind_offload_ioctl(struct knem_context *ctx, void __user *arg)
 
 	if (copy_from_user(&param, arg, sizeof(param)))
 		return -EFAULT;
+	/* The worker is bound when the status array is mapped. */
+	if (atomic_read(&ctx->async.mapped))
+		return -EBUSY;
 
 	switch (param.flags) {
 	case KNEM_BIND_FLAG_CUSTOM:

@@ -3,13 +3,14 @@
  * knem_copy.c - the copy commands: region to region (COPY, COPY_BOUNDED)
  * and between the caller's iovecs and a region (INLINE_COPY,
  * INLINE_COPY_BOUNDED and the legacy SYNC_RECV / INIT_ASYNC_RECV), all
- * funnelled into one request that the core plans and the CPU executes.
+ * funnelled into one copy work that runs inline, on the context's offload
+ * worker, or on a DMA-engine channel.
  */
 #define pr_fmt(fmt) "knem: " fmt
 
+#include <linux/slab.h>
 #include <linux/uaccess.h>
 
-#include "knem_cpu_copy.h"
 #include "knem_native.h"
 
 /* A copy command, whatever its ioctl. */
@@ -18,6 +19,7 @@ struct knem_copy_req {
 	u32 slot;
 	u64 bound;			/* U64_MAX: unbounded */
 	bool inline_copy;
+	bool always_async;		/* INIT_ASYNC_RECV: report in the slot */
 	/* region to region */
 	knem_cookie_t src_cookie;
 	u64 src_offset;
@@ -69,61 +71,75 @@ static void knem_side_of_local(struct knem_side *side,
 	side->pages = local->pages;
 }
 
-static knem_status_t knem_run_cpu_copy(const struct knem_side *src,
-				       u64 src_offset,
-				       const struct knem_side *dst,
-				       u64 dst_offset, u64 length,
-				       const struct knem_region *remote_a,
-				       const struct knem_region *remote_b)
+knem_status_t knem_copy_work_execute(struct knem_copy_work *work)
 {
 	u64 copied;
-	int err;
+	int err, i;
 
-	err = knem_cpu_copy(src, src_offset, dst, dst_offset, length, &copied);
-	if (err) {
-		knem_debug("copy stopped after %llu of %llu bytes (%d)\n",
-			   copied, length, err);
-		knem_count(KNEM_COUNTER_FAILED_MEMCPY);
-		return KNEM_STATUS_FAILED;
+	if (work->flags & KNEM_FLAG_DMA) {
+		err = knem_dma_copy(&work->src, work->src_offset, &work->dst,
+				    work->dst_offset, work->length, &copied);
+		if (err) {
+			knem_debug("DMA copy failed (%d)\n", err);
+			knem_count(KNEM_COUNTER_FAILED_DMA);
+			return KNEM_STATUS_FAILED;
+		}
+	} else {
+		err = knem_cpu_copy(&work->src, work->src_offset, &work->dst,
+				    work->dst_offset, work->length, &copied);
+		if (err) {
+			knem_debug("copy stopped after %llu of %llu bytes (%d)\n",
+				   copied, work->length, err);
+			knem_count(KNEM_COUNTER_FAILED_MEMCPY);
+			return KNEM_STATUS_FAILED;
+		}
 	}
 	/* The owner dropped the memory while we copied: the data is moot. */
-	if ((remote_a && knem_region_is_stale(remote_a)) ||
-	    (remote_b && knem_region_is_stale(remote_b)))
-		return KNEM_STATUS_FAILED;
+	for (i = 0; i < ARRAY_SIZE(work->regions); i++)
+		if (work->regions[i] && knem_region_is_stale(work->regions[i]))
+			return KNEM_STATUS_FAILED;
 	return KNEM_STATUS_SUCCESS;
 }
 
-static int knem_copy_regions(const struct knem_copy_req *req,
-			     knem_status_t *status)
+void knem_copy_work_release(struct knem_copy_work *work)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(work->regions); i++)
+		if (work->regions[i])
+			knem_region_put(work->regions[i]);
+	knem_local_iovecs_put(&work->local);
+}
+
+static int knem_prepare_regions(const struct knem_copy_req *req,
+				struct knem_copy_work *work)
 {
 	struct knem_region *src, *dst;
-	struct knem_side src_side, dst_side;
-	u64 length;
 	int err;
 
 	err = knem_lookup(req->src_cookie, KNEM_PROT_READ, &src);
 	if (err)
 		return err;
+	work->regions[0] = src;
 	err = knem_lookup(req->dst_cookie, KNEM_PROT_WRITE, &dst);
 	if (err)
-		goto out_put_src;
+		return err;
+	work->regions[1] = dst;
 	knem_count(KNEM_COUNTER_PROCESSED);
 
-	length = knem_copy_length(src->length, req->src_offset, dst->length,
-				  req->dst_offset, req->bound);
-	knem_side_of_region(&src_side, src);
-	knem_side_of_region(&dst_side, dst);
-	*status = knem_run_cpu_copy(&src_side, req->src_offset, &dst_side,
-				    req->dst_offset, length, src, dst);
-
-	knem_region_put(dst);
-out_put_src:
-	knem_region_put(src);
-	return err;
+	knem_side_of_region(&work->src, src);
+	knem_side_of_region(&work->dst, dst);
+	work->src_offset = req->src_offset;
+	work->dst_offset = req->dst_offset;
+	work->length = knem_copy_length(src->length, req->src_offset,
+					dst->length, req->dst_offset,
+					req->bound);
+	return 0;
 }
 
 static bool knem_must_pin_local(const struct knem_copy_req *req, u32 flags)
 {
+	/* Workers and DMA engines cannot reach the caller's mappings. */
 	if (flags & (KNEM_FLAG_PINLOCAL | KNEM_FLAG_ANY_ASYNC_MASK |
 		     KNEM_FLAG_DMA))
 		return true;
@@ -131,16 +147,15 @@ static bool knem_must_pin_local(const struct knem_copy_req *req, u32 flags)
 	return req->write && knem_param_pinlocalread;
 }
 
-static int knem_copy_inline(const struct knem_copy_req *req, u32 flags,
-			    knem_status_t *status)
+static int knem_prepare_inline(const struct knem_copy_req *req,
+			       struct knem_copy_work *work)
 {
-	struct knem_local_iovecs local;
+	struct knem_local_iovecs *local = &work->local;
 	struct knem_region *remote;
-	struct knem_side local_side, remote_side;
-	u64 length;
+	struct knem_side remote_side;
 	int err;
 
-	err = knem_local_iovecs_get(&local, req->local_array, req->local_nr);
+	err = knem_local_iovecs_get(local, req->local_array, req->local_nr);
 	if (err) {
 		knem_count(KNEM_COUNTER_REJECTED_INVALID_ARGUMENT);
 		return err;
@@ -149,38 +164,88 @@ static int knem_copy_inline(const struct knem_copy_req *req, u32 flags,
 			  req->write ? KNEM_PROT_WRITE : KNEM_PROT_READ,
 			  &remote);
 	if (err)
-		goto out_put_local;
+		return err;
+	work->regions[0] = remote;
 	knem_count(KNEM_COUNTER_PROCESSED);
 
-	if (knem_must_pin_local(req, flags)) {
-		err = knem_local_iovecs_pin(&local, !req->write);
+	if (knem_must_pin_local(req, work->flags)) {
+		err = knem_local_iovecs_pin(local, !req->write);
 		if (err) {
 			knem_count(KNEM_COUNTER_REJECTED_PIN_LOCAL);
-			goto out_put_remote;
+			return err;
 		}
 		knem_count(KNEM_COUNTER_PROCESSED_PINLOCAL);
 	}
 
-	knem_side_of_local(&local_side, &local);
 	knem_side_of_region(&remote_side, remote);
 	if (req->write) {
-		length = knem_copy_length(local.length, 0, remote->length,
-					  req->remote_offset, req->bound);
-		*status = knem_run_cpu_copy(&local_side, 0, &remote_side,
-					    req->remote_offset, length,
-					    remote, NULL);
+		knem_side_of_local(&work->src, local);
+		work->dst = remote_side;
+		work->dst_offset = req->remote_offset;
+		work->length = knem_copy_length(local->length, 0,
+						remote->length,
+						req->remote_offset, req->bound);
 	} else {
-		length = knem_copy_length(remote->length, req->remote_offset,
-					  local.length, 0, req->bound);
-		*status = knem_run_cpu_copy(&remote_side, req->remote_offset,
-					    &local_side, 0, length, remote,
-					    NULL);
+		work->src = remote_side;
+		work->src_offset = req->remote_offset;
+		knem_side_of_local(&work->dst, local);
+		work->length = knem_copy_length(remote->length,
+						req->remote_offset,
+						local->length, 0, req->bound);
 	}
+	return 0;
+}
 
-out_put_remote:
-	knem_region_put(remote);
-out_put_local:
-	knem_local_iovecs_put(&local);
+/* Whether the work leaves the ioctl: the worker or a detached DMA runs it. */
+static bool knem_offloaded(u32 flags)
+{
+	if (flags & KNEM_FLAG_DMA)
+		return flags & (KNEM_FLAG_DMATHREAD |
+				KNEM_FLAG_ASYNCDMACOMPLETE);
+	return flags & KNEM_FLAG_MEMCPYTHREAD;
+}
+
+/*
+ * An asynchronous copy: the slot turns PENDING now and gets the result
+ * when this copy and every older one of the context are done.  @work is
+ * allocated and belongs to the context from here on.
+ */
+static knem_status_t knem_run_async(struct knem_context *ctx,
+				    struct knem_copy_work *work)
+{
+	struct knem_async *async = &ctx->async;
+
+	knem_async_set_slot(async, work->slot, KNEM_STATUS_PENDING);
+	knem_async_enqueue(async, work);
+	/* Nothing to move completes at once, as in the classic driver. */
+	if (work->length && knem_offloaded(work->flags)) {
+		knem_count(KNEM_COUNTER_PROCESSED_THREAD);
+		knem_async_offload(async, work);
+		return KNEM_STATUS_PENDING;
+	}
+	return knem_async_complete(async, work, knem_copy_work_execute(work));
+}
+
+static int knem_copy_check(struct knem_context *ctx,
+			   const struct knem_copy_req *req, u32 *flags)
+{
+	struct knem_async_caps caps = { 0 };
+	int err;
+
+	caps.nr_slots = knem_async_nr_slots(&ctx->async);
+	caps.have_status_array = caps.nr_slots != 0;
+	caps.have_dma = knem_dma_available();
+
+	err = knem_flags_for_copy(&ctx->policy, req->flags, flags);
+	if (!err)
+		err = knem_flags_check_copy(*flags, req->slot, &caps);
+	if (!err && req->always_async &&
+	    (!caps.have_status_array || req->slot >= caps.nr_slots))
+		err = -EINVAL;
+	if (err) {
+		knem_debug("copy: flags 0x%x refused\n", req->flags);
+		knem_count(KNEM_COUNTER_REJECTED_INVALID_FLAGS);
+	}
 	return err;
 }
 
@@ -188,24 +253,64 @@ static int knem_copy_submit(struct knem_context *ctx,
 			    const struct knem_copy_req *req,
 			    knem_status_t *status)
 {
-	/* The status array and offload arrive with asynchronous copies. */
-	const struct knem_async_caps caps = { 0 };
+	struct knem_copy_work stack_work, *work = &stack_work;
+	bool async;
 	u32 flags;
 	int err;
 
-	err = knem_flags_for_copy(&ctx->policy, req->flags, &flags);
-	if (!err)
-		err = knem_flags_check_copy(flags, req->slot, &caps);
-	if (err) {
-		knem_debug("copy: flags 0x%x refused\n", req->flags);
-		knem_count(KNEM_COUNTER_REJECTED_INVALID_FLAGS);
+	err = knem_copy_check(ctx, req, &flags);
+	if (err)
 		return err;
+	async = req->always_async || (flags & KNEM_FLAG_ANY_ASYNC_MASK);
+	if (async) {
+		work = kzalloc(sizeof(*work), GFP_KERNEL);
+		if (!work) {
+			knem_count(KNEM_COUNTER_REJECTED_NOMEM);
+			return -ENOMEM;
+		}
+	} else {
+		memset(work, 0, sizeof(*work));
+	}
+	work->ctx = ctx;
+	work->flags = flags;
+	work->slot = req->slot;
+	if (flags & KNEM_FLAG_NOTIFY_FD) {
+		err = knem_async_reserve_notify(&ctx->async);
+		if (err)
+			goto out_free;
+		work->notify = true;
 	}
 	knem_count(KNEM_COUNTER_SUBMITTED);
 
 	if (req->inline_copy)
-		return knem_copy_inline(req, flags, status);
-	return knem_copy_regions(req, status);
+		err = knem_prepare_inline(req, work);
+	else
+		err = knem_prepare_regions(req, work);
+	if (err)
+		goto out_release;
+	if (flags & KNEM_FLAG_DMA)
+		knem_count(KNEM_COUNTER_PROCESSED_DMA);
+
+	/* A copy of nothing produces no notify event (classic behaviour). */
+	if (!work->length && work->notify) {
+		knem_async_cancel_notify(&ctx->async);
+		work->notify = false;
+	}
+	if (async) {
+		*status = knem_run_async(ctx, work);
+		return 0;
+	}
+	*status = work->length ? knem_copy_work_execute(work) :
+				 KNEM_STATUS_SUCCESS;
+
+out_release:
+	if (work->notify)
+		knem_async_cancel_notify(&ctx->async);
+	knem_copy_work_release(work);
+out_free:
+	if (work != &stack_work)
+		kfree(work);
+	return err;
 }
 
 typedef void (*knem_fill_fn)(struct knem_copy_req *req, const void *param);
@@ -247,7 +352,7 @@ static void knem_fill_copy(struct knem_copy_req *req, const void *param)
 }
 
 static void knem_fill_copy_bounded(struct knem_copy_req *req,
-				    const void *param)
+				   const void *param)
 {
 	const struct knem_cmd_copy_bounded *p = param;
 
@@ -275,7 +380,7 @@ static void knem_fill_inline(struct knem_copy_req *req, const void *param)
 }
 
 static void knem_fill_inline_bounded(struct knem_copy_req *req,
-				      const void *param)
+				     const void *param)
 {
 	const struct knem_cmd_inline_copy_bounded *p = param;
 
@@ -314,6 +419,27 @@ static long knem_sync_recv(struct knem_context *ctx, void __user *uarg)
 	return 0;
 }
 
+/* Always reports through its slot; nothing is written back. */
+static long knem_init_async_recv(struct knem_context *ctx, void __user *uarg)
+{
+	struct knem_cmd_init_async_recv_param param;
+	knem_status_t status = KNEM_STATUS_SUCCESS;
+	struct knem_copy_req req = {
+		.bound = U64_MAX,
+		.inline_copy = true,
+		.always_async = true,
+	};
+
+	if (copy_from_user(&param, uarg, sizeof(param)))
+		return -EFAULT;
+	req.flags = param.flags;
+	req.slot = param.status_index;
+	req.local_array = param.recv_iovec_array;
+	req.local_nr = param.recv_iovec_nr;
+	req.remote_cookie = param.send_cookie;
+	return knem_copy_submit(ctx, &req, &status);
+}
+
 long knem_copy_ioctl(struct knem_context *ctx, unsigned int cmd,
 		     void __user *uarg)
 {
@@ -345,9 +471,7 @@ long knem_copy_ioctl(struct knem_context *ctx, unsigned int cmd,
 	case KNEM_CMD_SYNC_RECV:
 		return knem_sync_recv(ctx, uarg);
 	case KNEM_CMD_INIT_ASYNC_RECV:
-		/* It always reports through a status slot: none is mapped. */
-		knem_count(KNEM_COUNTER_REJECTED_INVALID_FLAGS);
-		return -EINVAL;
+		return knem_init_async_recv(ctx, uarg);
 	default:
 		return -ENOSYS;
 	}

@@ -19,7 +19,7 @@ static unsigned int knem_param_thread = 1;
 module_param_named(thread, knem_param_thread, uint, 0444);
 MODULE_PARM_DESC(thread, "Allow offloading copies to a kernel worker (default 1)");
 
-static int knem_param_binding = 1;
+int knem_param_binding = 1;
 module_param_named(binding, knem_param_binding, int, 0644);
 MODULE_PARM_DESC(binding,
 		 "CPUs of the offload worker: 1 those of the process, -1 the others, 0 all (default 1)");
@@ -131,9 +131,12 @@ static int knem_release(struct inode *inode, struct file *file)
 static ssize_t knem_read(struct file *file, char __user *buf, size_t count,
 			 loff_t *ppos)
 {
-	/* A context's read() will deliver notify-fd completions. */
-	if (file->private_data)
-		return -EINVAL;
+	struct knem_context *ctx = file->private_data;
+
+	/* A context reads its notify-fd completions, others the statistics. */
+	if (ctx)
+		return knem_async_read_notify(&ctx->async, buf, count,
+					      file->f_flags & O_NONBLOCK);
 	return knem_stats_read(buf, count, ppos);
 }
 
@@ -145,15 +148,28 @@ static ssize_t knem_write(struct file *file, const char __user *buf,
 
 static __poll_t knem_poll(struct file *file, struct poll_table_struct *wait)
 {
-	/* No completion queue exists on this file. */
-	return EPOLLERR;
+	struct knem_context *ctx = file->private_data;
+
+	/* The statistics are always there to read. */
+	if (!ctx)
+		return EPOLLIN | EPOLLRDNORM;
+	return knem_async_poll(&ctx->async, file, wait);
+}
+
+static int knem_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct knem_context *ctx = file->private_data;
+
+	if (!ctx)
+		return -EBADF;
+	return knem_async_mmap(ctx, vma);
 }
 
 static long knem_get_info(void __user *arg)
 {
 	struct knem_cmd_info info = {
 		.abi = KNEM_ABI_VERSION,
-		.features = 0,
+		.features = knem_dma_available() ? KNEM_FEATURE_DMA : 0,
 		.ignored_flags = knem_global_policy.ignored,
 		.forced_flags = knem_global_policy.forced,
 	};
@@ -262,6 +278,7 @@ static const struct file_operations knem_fops = {
 	.read = knem_read,
 	.write = knem_write,
 	.poll = knem_poll,
+	.mmap = knem_mmap,
 	.unlocked_ioctl = knem_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = noop_llseek,
@@ -295,14 +312,16 @@ static int __init knem_init(void)
 		err = -ENOMEM;
 		goto out_cookies;
 	}
+	knem_dma_init();
 	err = misc_register(&knem_miscdev);
 	if (err)
-		goto out_wq;
+		goto out_dma;
 	pr_info("ABI 0x%x ready, device %s\n", KNEM_ABI_VERSION,
 		KNEM_DEVICE_FILENAME);
 	return 0;
 
-out_wq:
+out_dma:
+	knem_dma_exit();
 	destroy_workqueue(knem_wq);
 out_cookies:
 	knem_cookie_table_destroy(&knem_cookies);
@@ -314,6 +333,7 @@ out_counters:
 static void __exit knem_exit(void)
 {
 	misc_deregister(&knem_miscdev);
+	knem_dma_exit();
 	/* Region releases wait for a grace period, then run on knem_wq. */
 	rcu_barrier();
 	destroy_workqueue(knem_wq);

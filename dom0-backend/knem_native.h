@@ -8,17 +8,21 @@
 
 #include <linux/cpumask.h>
 #include <linux/fs.h>
+#include <linux/kthread.h>
 #include <linux/list.h>
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
+#include <linux/wait.h>
 #include <linux/workqueue.h>
 
 #include "knem_cookie.h"
+#include "knem_cpu_copy.h"
 #include "knem_flags.h"
 #include "knem_stats.h"
 
 /* Module parameters (knem_main.c). */
 extern unsigned int knem_param_debug;
+extern int knem_param_binding;
 extern unsigned int knem_param_pinlocalread;
 extern unsigned int knem_param_dma;
 extern unsigned int knem_param_dmamin;
@@ -44,6 +48,26 @@ static inline void knem_count(enum knem_counter which)
 }
 
 /*
+ * The asynchronous half of a context, set up by mmap of the status array:
+ * the array, the offload worker, the notify-fd queue, and the list of
+ * asynchronous copies in submission order, which they complete in.
+ */
+struct knem_async {
+	atomic_t mapped;		/* mmap was tried: never again */
+	u64 nr_slots;			/* 0 until the array is published */
+	u8 *status_array;		/* vmalloc_user, nr_slots bytes */
+	struct kthread_worker *worker;
+	bool closing;			/* queued copies are dropped */
+	spinlock_t lock;		/* protects the fields below */
+	struct list_head in_order;	/* unpublished copies, oldest first */
+	u32 *notify_ring;		/* nr_slots slot indexes */
+	u64 notify_head;		/* oldest queued index */
+	u64 notify_queued;
+	u64 notify_pending;		/* NOTIFY_FD copies not yet completed */
+	wait_queue_head_t notify_wait;
+};
+
+/*
  * One per file opened for writing.  It owns the regions created through
  * the file; each region holds a reference on it so that the context
  * outlives its regions' deferred release.
@@ -58,6 +82,7 @@ struct knem_context {
 	struct list_head all_node;	/* in knem_all_contexts */
 	cpumask_var_t offload_cpus;	/* set by BIND_OFFLOAD */
 	bool offload_bound;
+	struct knem_async async;
 };
 
 struct knem_context *knem_context_create(void);
@@ -116,6 +141,78 @@ void knem_local_iovecs_put(struct knem_local_iovecs *local);
 /* Pins the pages of a segment list; EFAULT (or ENOMEM) on failure. */
 int knem_pin_segs(const struct knem_seg *segs, u32 nr_segs,
 		  struct page **pages, unsigned int gup_flags);
+
+/*
+ * One copy, whatever its command, with everything it holds while it runs:
+ * region references and the caller's iovecs.  Synchronous copies live on
+ * the ioctl's stack; asynchronous ones are allocated and owned by the
+ * context's in-order list until they are published.
+ */
+struct knem_copy_work {
+	struct list_head order_node;
+	struct kthread_work kwork;
+	struct knem_context *ctx;
+	u32 flags;			/* effective flags */
+	u32 slot;
+	bool notify;			/* queue the slot on the notify fd */
+	bool done;
+	knem_status_t status;
+	struct knem_region *regions[2];	/* references, or NULL */
+	struct knem_local_iovecs local;
+	struct knem_side src;
+	struct knem_side dst;
+	u64 src_offset;
+	u64 dst_offset;
+	u64 length;
+};
+
+/* Copies with the CPU or the DMA engine; returns SUCCESS or FAILED. */
+knem_status_t knem_copy_work_execute(struct knem_copy_work *work);
+/* Drops what the copy holds (it may sleep). */
+void knem_copy_work_release(struct knem_copy_work *work);
+
+/* The status array, the offload worker and notify-fd (knem_async.c). */
+void knem_async_init(struct knem_async *async);
+int knem_async_mmap(struct knem_context *ctx, struct vm_area_struct *vma);
+/* The file is closing: drops queued copies and frees everything. */
+void knem_async_close(struct knem_async *async);
+/* Number of slots, 0 until the status array is mapped. */
+u64 knem_async_nr_slots(struct knem_async *async);
+/* Reserves a notify-fd entry for a new copy; -EBUSY when the queue is full. */
+int knem_async_reserve_notify(struct knem_async *async);
+/* Gives back a reservation whose copy never ran. */
+void knem_async_cancel_notify(struct knem_async *async);
+void knem_async_set_slot(struct knem_async *async, u32 slot,
+			 knem_status_t status);
+/*
+ * Takes @work (allocated) into the in-order list before it runs;
+ * knem_async_complete() publishes it when it and all older ones are done.
+ */
+void knem_async_enqueue(struct knem_async *async, struct knem_copy_work *work);
+/*
+ * Records @status for @work and publishes every completed copy at the head
+ * of the list (slot, notify event), then frees them.  Returns the status
+ * published for @work, or PENDING when an older copy is still running;
+ * either way @work belongs to the context now.
+ */
+knem_status_t knem_async_complete(struct knem_async *async,
+				  struct knem_copy_work *work,
+				  knem_status_t status);
+/* Runs @work on the context's offload worker. */
+void knem_async_offload(struct knem_async *async, struct knem_copy_work *work);
+ssize_t knem_async_read_notify(struct knem_async *async, char __user *buf,
+			       size_t count, bool nonblock);
+__poll_t knem_async_poll(struct knem_async *async, struct file *file,
+			 struct poll_table_struct *wait);
+
+/* The DMA engine (knem_dma.c). */
+void knem_dma_init(void);
+void knem_dma_exit(void);
+bool knem_dma_available(void);
+/* Like knem_cpu_copy(), both sides pages; -EIO when the engine failed. */
+int knem_dma_copy(const struct knem_side *src, u64 src_offset,
+		  const struct knem_side *dst, u64 dst_offset, u64 length,
+		  u64 *copied);
 
 /* Copy commands (knem_copy.c); @cmd is the ioctl number. */
 long knem_copy_ioctl(struct knem_context *ctx, unsigned int cmd,

@@ -19,7 +19,9 @@ ssize_t knem_stats_read(char __user *ubuf, size_t count, loff_t *ppos)
 		.version = KNEM_VERSION_STRING,
 		.forced_flags = knem_global_policy.forced,
 		.ignored_flags = knem_global_policy.ignored,
-		.dma = knem_param_dma ? KNEM_DMA_NO_CHANNEL : KNEM_DMA_DISABLED,
+		.dma = !knem_param_dma ? KNEM_DMA_DISABLED :
+		       knem_dma_available() ? KNEM_DMA_AVAILABLE :
+					      KNEM_DMA_NO_CHANNEL,
 		.dma_chunk_min = knem_param_dmamin,
 		.debug_built = true,
 		.debug_enabled = knem_param_debug != 0,

@@ -135,6 +135,7 @@ static bool ktd_every_hit(struct ktd_every *e)
 static atomic_long_t ktd_copies;	/* descriptors copied */
 static atomic_long_t ktd_bytes;		/* bytes copied */
 static atomic_long_t ktd_errors;	/* descriptors failed */
+static atomic_long_t ktd_live_descs;	/* allocated, checked at unload */
 
 static int ktd_counter_get(char *buf, const struct kernel_param *kp)
 {
@@ -342,6 +343,7 @@ static void ktd_free_desc(struct ktd_desc *d)
 {
 	dma_descriptor_unmap(&d->tx);
 	kfree(d);
+	atomic_long_dec(&ktd_live_descs);
 }
 
 static void ktd_free_list(struct list_head *list)
@@ -372,6 +374,7 @@ static void ktd_complete(struct ktd_desc *d)
 		tx->callback(tx->callback_param);
 	local_bh_enable();
 	kfree(d);
+	atomic_long_dec(&ktd_live_descs);
 }
 
 static void ktd_work(struct work_struct *work)
@@ -443,6 +446,7 @@ ktd_prep_dma_memcpy(struct dma_chan *c, dma_addr_t dst, dma_addr_t src,
 	d = kzalloc(sizeof(*d), GFP_NOWAIT | __GFP_NOWARN);
 	if (!d)
 		return NULL;
+	atomic_long_inc(&ktd_live_descs);
 	dma_async_tx_descriptor_init(&d->tx, c);
 	d->tx.tx_submit = ktd_tx_submit;
 	d->tx.flags = (enum dma_ctrl_flags)flags;
@@ -641,6 +645,9 @@ static int ktd_remove(struct platform_device *pdev)
 		cancel_work_sync(&kd->chans[i].work);
 	/* Frees @kd through ktd_release(). */
 	dma_async_device_unregister(&kd->dma);
+	if (atomic_long_read(&ktd_live_descs))
+		dev_err(&pdev->dev, "%ld descriptors leaked\n",
+			atomic_long_read(&ktd_live_descs));
 	return 0;
 }
 

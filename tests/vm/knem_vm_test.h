@@ -259,8 +259,11 @@ inline Err CopyBounded(int fd, knem_cookie_t src, uint64_t src_offset,
 	return e;
 }
 
-// Convenience: a synchronous copy that must succeed with SUCCESS.
-inline ::testing::AssertionResult SyncOk(Err e, uint32_t status)
+// Convenience: a synchronous copy that must succeed with SUCCESS.  The
+// status is taken by reference: in SyncOk(InlineCopy(..., &status), status)
+// it is read only after the copy ran, whatever the argument evaluation
+// order.
+inline ::testing::AssertionResult SyncOk(Err e, const uint32_t &status)
 {
 	if (e != Ok())
 		return ::testing::AssertionFailure()

@@ -2,8 +2,9 @@
 /*
  * knem_user_region.c - regions over a process's own memory.
  *
- * The pages are pinned at creation (FOLL_LONGTERM, and FOLL_WRITE for
- * writable regions, so that copy-on-write is broken before we write) and
+ * The pages are pinned at creation (FOLL_LONGTERM, and FOLL_WRITE so that
+ * copy-on-write is broken before anyone writes: the pages stay the
+ * owner's) and
  * an MMU interval notifier watches the range: once the owner unmaps the
  * memory or drops its pages, the pinned pages no longer back the owner's
  * buffer and the region turns stale, so that copies fail instead of
@@ -221,10 +222,17 @@ int knem_user_region_create(struct knem_context *ctx,
 	}
 	knem_segs_from_iovecs(iov, nr_iov, region->core.segs);
 
-	if (protection & KNEM_PROT_WRITE)
-		gup_flags |= FOLL_WRITE;
+	/*
+	 * Read-only regions are pinned for write too where the mapping
+	 * allows it: a read-only pin of memory the owner never touched
+	 * captures the shared zero page, which the owner's first write
+	 * replaces, turning the region stale at once.
+	 */
 	err = knem_pin_segs(region->core.segs, nr_segs, region->core.pages,
-			    gup_flags);
+			    gup_flags | FOLL_WRITE);
+	if (err == -EFAULT && !(protection & KNEM_PROT_WRITE))
+		err = knem_pin_segs(region->core.segs, nr_segs,
+				    region->core.pages, gup_flags);
 	if (err) {
 		knem_debug("create: cannot pin %u pages (%d)\n", nr_pages, err);
 		goto out_free;

@@ -95,8 +95,8 @@ TEST(Invalidation, PartialMunmapMakesCopiesFail)
 	KNEM_MAP_OR_FAIL(buf, len);
 	FillPattern(buf.data(), len, 3);
 	knem_cookie_t c = 0;
-	ASSERT_EQ(Ok(), CreateRegion(fd.get(), buf.data() + 100, len - 200,
-				     KNEM_PROT_READ, 0, &c));
+	ASSERT_EQ(Ok(), CreateRegion(fd.get(), buf.data() + 100, len - 200, kRW,
+				     0, &c));
 	ASSERT_EQ(0, ::munmap(buf.data() + 2 * kPage, kPage));
 	ExpectAllCopiesFault(fd.get(), c, len - 200, "one page unmapped");
 	::munmap(buf.data(), 2 * kPage);

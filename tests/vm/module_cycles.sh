@@ -32,8 +32,8 @@ loaded_count() {
 # Waits (up to ~5 s) until $dev exists (want=yes) or is gone (want=no).
 wait_device() {
 	want=$1
-	i=0
-	while [ "$i" -lt 50 ]; do
+	tries=0
+	while [ "$tries" -lt 50 ]; do
 		if [ "$want" = yes ] && [ -c "$dev" ]; then
 			return 0
 		fi
@@ -41,7 +41,7 @@ wait_device() {
 			return 0
 		fi
 		sleep 0.1
-		i=$((i + 1))
+		tries=$((tries + 1))
 	done
 	return 1
 }
@@ -119,13 +119,14 @@ check_loaded "at start"
 check_busy read
 check_busy readwrite
 
-i=1
-while [ "$i" -le "$cycles" ]; do
-	rmmod knem || fail "cycle $i: rmmod knem failed"
-	check_unloaded "cycle $i"
-	insmod "$ko" || fail "cycle $i: insmod $ko failed"
-	check_loaded "cycle $i"
-	i=$((i + 1))
+# (sh functions share variables: only this loop uses "cycle")
+cycle=1
+while [ "$cycle" -le "$cycles" ]; do
+	rmmod knem || fail "cycle $cycle: rmmod knem failed"
+	check_unloaded "cycle $cycle"
+	insmod "$ko" || fail "cycle $cycle: insmod $ko failed"
+	check_loaded "cycle $cycle"
+	cycle=$((cycle + 1))
 done
 
 check_busy read

@@ -5,15 +5,21 @@
 // The classes wrap the ioctls of <knem_io.h> with RAII ownership and
 // exceptions:
 //
-//   knem::Device   an open /dev/knem (one kernel context), the copy commands;
-//   knem::Region   a declared memory region, destroyed with its owner object;
-//   knem::Stats    the statistics text of /dev/knem, parsed, and its reset.
+//   knem::Device       an open /dev/knem (one kernel context), the copy
+//                      commands, synchronous and asynchronous;
+//   knem::Region       a declared memory region, destroyed with its owner object;
+//   knem::StatusArray  the mmap'ed status slots of a Device, allocated for
+//                      its asynchronous copies;
+//   knem::AsyncCopy    one asynchronous copy in flight, owning its slot;
+//   knem::NotifyQueue  the completions of KNEM_FLAG_NOTIFY_FD copies, read
+//                      from the Device's file;
+//   knem::Stats        the statistics text of /dev/knem, parsed, and its reset.
 //
 // Every failure is reported as std::system_error carrying the errno value
-// (generic category) and a message naming what was attempted.  Only
-// synchronous copies are offered for now: a copy returns once the data has
-// moved.  Asynchronous requests (status array, notify fd) will be added as
-// separate calls; CopyFlags and Status already name their vocabulary.
+// (generic category) and a message naming what was attempted.  The
+// synchronous copies (Device::read, write, copy) return once the data has
+// moved; the asynchronous ones (Device::submit_*) return an AsyncCopy at
+// once, see "Asynchronous copies" below.
 //
 // Link with `pkg-config --cflags --libs libknem`; needs C++17.
 #ifndef KNEM_HPP
@@ -22,9 +28,11 @@
 #include <knem_io.h>
 
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -97,8 +105,10 @@ enum class RegionFlags : std::uint32_t {
 };
 
 // Copy flags.  The asynchronous ones (AsyncDmaComplete, DmaThread,
-// MemcpyThread, NotifyFd) need a mapped status array, which this library
-// does not manage yet: without one the driver refuses them with EINVAL.
+// MemcpyThread, and NotifyFd with them) need the Device's status array:
+// pass them to Device::submit_*, which manage the slots.  The synchronous
+// calls (read, write, copy) refuse them with EINVAL unless the caller
+// mapped the status array itself.
 enum class CopyFlags : std::uint32_t {
 	None = 0,
 	Dma = KNEM_FLAG_DMA, // needs Device::has_dma(), else EINVAL
@@ -174,7 +184,16 @@ private:
 	int fd_ = -1;
 };
 
+// The shared state of a StatusArray: the mapping, a duplicate of the
+// Device's descriptor, the free slots.  Kept alive by every AsyncCopy.
+struct StatusState;
+// Builds AsyncCopy handles and reaches the state of a StatusArray.
+struct AsyncAccess;
+
 } // namespace detail
+
+class StatusArray;
+class AsyncCopy;
 
 struct DeviceOptions {
 	std::string path = KNEM_DEVICE_FILENAME;
@@ -250,6 +269,51 @@ public:
 	// for the owning form).  EINVAL if it is unknown or already consumed.
 	void destroy_region(Cookie cookie) const;
 
+	// Asynchronous copies (see "Asynchronous copies" below).  Each takes
+	// a free slot of `slots`, which must have been made on this Device
+	// (else EINVAL), issues the same command as its synchronous
+	// counterpart with `flags` and that slot, and returns the handle of
+	// the request; the data must stay in place until it is done.
+	//
+	// flags: by default MemcpyThread, the copy runs on the context's
+	// offload worker.  Dma|DmaThread or Dma|AsyncDmaComplete offload it
+	// to the DMA engine (Device::has_dma(), else EINVAL).  Add NotifyFd
+	// to also get the slot index through a NotifyQueue (it needs
+	// MemcpyThread or DmaThread, not AsyncDmaComplete).  Flags without
+	// an asynchronous bit make a synchronous copy: the handle is then
+	// complete on return.
+	//
+	// Throws std::system_error: EBUSY when every slot is held by an
+	// AsyncCopy or when the notify queue is full (NotifyFd: as many
+	// events outstanding, unread included, as slots); otherwise the
+	// errno of the ioctl (EINVAL, EPERM, EACCES, EFAULT, ENOMEM).  A copy
+	// that starts and fails is not thrown here: AsyncCopy::wait() throws
+	// EIO.
+	AsyncCopy submit_read(StatusArray& slots, Cookie remote, std::uint64_t remote_offset,
+			      Span<const Segment> local,
+			      CopyFlags flags = CopyFlags::MemcpyThread) const;
+	AsyncCopy submit_read(StatusArray& slots, Cookie remote, std::uint64_t remote_offset,
+			      void* buffer, std::size_t length,
+			      CopyFlags flags = CopyFlags::MemcpyThread) const;
+	AsyncCopy submit_read_bounded(StatusArray& slots, Cookie remote,
+				      std::uint64_t remote_offset, Span<const Segment> local,
+				      std::uint64_t length,
+				      CopyFlags flags = CopyFlags::MemcpyThread) const;
+	AsyncCopy submit_write(StatusArray& slots, Cookie remote, std::uint64_t remote_offset,
+			       Span<const Segment> local,
+			       CopyFlags flags = CopyFlags::MemcpyThread) const;
+	AsyncCopy submit_write(StatusArray& slots, Cookie remote, std::uint64_t remote_offset,
+			       const void* buffer, std::size_t length,
+			       CopyFlags flags = CopyFlags::MemcpyThread) const;
+	AsyncCopy submit_write_bounded(StatusArray& slots, Cookie remote,
+				       std::uint64_t remote_offset, Span<const Segment> local,
+				       std::uint64_t length,
+				       CopyFlags flags = CopyFlags::MemcpyThread) const;
+	AsyncCopy submit_copy(StatusArray& slots, Cookie source, std::uint64_t source_offset,
+			      Cookie destination, std::uint64_t destination_offset,
+			      std::optional<std::uint64_t> length = std::nullopt,
+			      CopyFlags flags = CopyFlags::MemcpyThread) const;
+
 private:
 	detail::UniqueFd fd_;
 	std::string path_;
@@ -297,6 +361,142 @@ private:
 	int fd_ = -1;
 	Cookie cookie_ = 0;
 	bool single_use_ = false;
+};
+
+// ---------------------------------------------------------------------------
+// Asynchronous copies.
+//
+// The driver reports asynchronous requests through a status array: bytes
+// of memory shared with the kernel (mmap of the Device's file), one slot
+// per request in flight, PENDING until the request is done, then SUCCESS
+// or FAILED.  A file maps its array once in its life.  The requests of one
+// Device complete in submission order, whatever engine ran them (inline,
+// offload worker, DMA engine).
+//
+//   knem::Device dev;
+//   knem::StatusArray slots(dev);              // 4096 slots
+//   knem::AsyncCopy a = dev.submit_read(slots, cookie, 0, buf, len);
+//   ... overlap ...
+//   a.wait();                                  // or poll a.done()
+//
+// With CopyFlags::NotifyFd, the slot index of each completed request is
+// also queued on the file, to be read by a NotifyQueue (poll(2)-able).
+
+// The status array of a Device: mmap of `slots` bytes at offset 0, which
+// the driver rounds up to whole pages (at least 4096 slots; at most 2^32).
+// The slots are handed out by Device::submit_* and come back when their
+// AsyncCopy is done and destroyed: users never pick indices.  Move-only.
+//
+// The array keeps a duplicate of the Device's descriptor, so it (and every
+// AsyncCopy and NotifyQueue made from it) may outlive the Device object;
+// the kernel context lives until all of them are gone.  Thread-safe.
+class StatusArray {
+public:
+	static constexpr std::size_t default_slots = 4096;
+
+	// Throws std::system_error: EBUSY when the Device's file already
+	// mapped its array (a file maps once, ever), EINVAL for 0 or more
+	// than 2^32 slots, ENOMEM, or the errno of dup().
+	explicit StatusArray(const Device& device, std::size_t slots = default_slots);
+
+	StatusArray(StatusArray&&) noexcept = default;
+	StatusArray& operator=(StatusArray&&) noexcept = default;
+	StatusArray(const StatusArray&) = delete;
+	StatusArray& operator=(const StatusArray&) = delete;
+	// Unmaps when the last AsyncCopy or NotifyQueue using it is gone too.
+	~StatusArray() = default;
+
+	// Number of slots (page-rounded).
+	std::size_t size() const noexcept;
+	// Slots not held by an AsyncCopy.
+	std::size_t available() const;
+	// The raw slot (for diagnostics; an AsyncCopy reads its own).
+	Status slot(std::uint32_t index) const;
+	// The duplicated descriptor of the Device's file.
+	int fd() const noexcept;
+
+private:
+	friend struct detail::AsyncAccess;
+	friend class NotifyQueue;
+	std::shared_ptr<detail::StatusState> state_;
+};
+
+// One request submitted by Device::submit_*: it owns its slot until it is
+// destroyed.  Move-only, like std::future; a handle is used by one thread
+// at a time.  An empty handle (default-constructed or moved-from) reports
+// Success.
+class AsyncCopy {
+public:
+	AsyncCopy() noexcept = default;
+	AsyncCopy(AsyncCopy&& other) noexcept;
+	// Waits for the request held so far (as the destructor does), then
+	// takes other's.
+	AsyncCopy& operator=(AsyncCopy&& other) noexcept;
+	AsyncCopy(const AsyncCopy&) = delete;
+	AsyncCopy& operator=(const AsyncCopy&) = delete;
+	// Waits until the request is done if it still is PENDING, because
+	// the kernel writes into the slot, then gives the slot back.
+	// Never throws: a FAILED request is silently dropped.
+	~AsyncCopy();
+
+	bool valid() const noexcept { return state_ != nullptr; }
+	explicit operator bool() const noexcept { return valid(); }
+	// The slot index: what a NotifyQueue returns for this request.
+	std::uint32_t slot() const noexcept { return slot_; }
+
+	// Pending, Success or Failed, without waiting.
+	Status status() const noexcept;
+	bool done() const noexcept { return status() != Status::Pending; }
+	// Waits, spinning then sleeping with a growing backoff (up to 1 ms).
+	// Throws std::system_error(EIO) when the request FAILED.
+	void wait() const;
+	// Like wait(), at most `timeout`; false if still pending.
+	bool wait_for(std::chrono::nanoseconds timeout) const;
+
+private:
+	friend struct detail::AsyncAccess;
+	AsyncCopy(std::shared_ptr<detail::StatusState> state, std::uint32_t slot,
+		  Status known) noexcept;
+	// Waits quietly, gives the slot back, empties the handle.
+	void reset() noexcept;
+
+	std::shared_ptr<detail::StatusState> state_;
+	std::uint32_t slot_ = 0;
+	// The result once known (from current_status or the slot).
+	mutable Status known_ = Status::Success;
+};
+
+// The completion queue of NOTIFY_FD requests: each event is the slot index
+// of one completed request (success or failure), in completion order =
+// submission order.  It reads the file of `slots` (its duplicated
+// descriptor), which it makes non-blocking: that changes nothing for the
+// copy commands, only for read(2).  One NotifyQueue per StatusArray.
+class NotifyQueue {
+public:
+	explicit NotifyQueue(const StatusArray& slots);
+
+	NotifyQueue(NotifyQueue&&) noexcept = default;
+	NotifyQueue& operator=(NotifyQueue&&) noexcept = default;
+	NotifyQueue(const NotifyQueue&) = delete;
+	NotifyQueue& operator=(const NotifyQueue&) = delete;
+	~NotifyQueue() = default;
+
+	// For poll(2)/epoll: POLLIN when events are queued.
+	int fd() const noexcept;
+	// Waits until an event is queued (std::nullopt: forever); false on
+	// timeout.
+	bool wait(std::optional<std::chrono::milliseconds> timeout = std::nullopt) const;
+	// The events queued now, at most max; empty when none.
+	std::vector<std::uint32_t> try_pop(std::size_t max = 64) const;
+	// At least one event (waiting up to timeout), at most max; empty on
+	// timeout.
+	std::vector<std::uint32_t> pop(std::size_t max = 64,
+				       std::optional<std::chrono::milliseconds> timeout = std::nullopt) const;
+	// Exactly n events, waiting as long as it takes.
+	std::vector<std::uint32_t> pop_exactly(std::size_t n) const;
+
+private:
+	std::shared_ptr<detail::StatusState> state_;
 };
 
 // ---------------------------------------------------------------------------

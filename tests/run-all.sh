@@ -36,33 +36,31 @@ trs_status() {
 	esac
 }
 
-# make check, then the cases of every test it ran (logs newer than a stamp).
+# make check, then the cases of every test it ran (logs newer than a stamp);
+# a make check failure that no test accounts for counts one.
 unit_tests() {
-	local stamp=$KNEM_LOGS/unit.stamp status=0 trs found=0
+	local stamp=$KNEM_LOGS/unit.stamp status=0 trs failed_before=$failed
 	touch "$stamp"
 	make -s -C "$KNEM_REPO" -j"$(nproc)" check 2>&1 | tee "$KNEM_LOGS/unit.log" || status=$?
 	while IFS= read -r trs; do
-		found=1
 		# shellcheck disable=SC2046 # two numbers
 		count $(case_counts "${trs%.trs}.log" "$(trs_status "$trs")")
 	done < <(find "$KNEM_REPO" -path "$KNEM_REPO/.cache" -prune -o \
 		-name '*.trs' -newer "$stamp" -print | sort)
-	if [ "$status" -ne 0 ] && [ "$found" -eq 0 ]; then
-		echo "error: make check failed before running any test" >&2
+	if [ "$status" -ne 0 ] && [ "$failed" -eq "$failed_before" ]; then
+		echo "error: make check failed (log: $KNEM_LOGS/unit.log)" >&2
 		count 0 1
 	fi
 }
 
-# The in-VM suite; its last "N passed, M failed" line gives the cases.  A
-# failure it does not count (module load, kernel log, crash) counts one.
+# The in-VM suite, counted from its per-program lines (a run cut short by
+# a crash or a hang counts one more failure).  A failure the suite does not
+# count (module load, kernel log) counts one.
 vm_tests() {
-	local log=$KNEM_LOGS/vm.log status=0 line vm_passed=0 vm_failed=0
+	local log=$KNEM_LOGS/vm.log status=0 vm_passed vm_failed
 	"$KNEM_HARNESS/knem-vm" --module "$KNEM_REPO/dom0-backend/knem.ko" -- \
 		'bash tests/harness/guest-suite.sh' | tee "$log" || status=${PIPESTATUS[0]}
-	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1) || true
-	if [ -n "$line" ]; then
-		read -r vm_passed _ vm_failed _ <<< "$line"
-	fi
+	read -r vm_passed vm_failed < <(suite_counts "$log")
 	if [ "$status" -ne 0 ] && { [ "$status" -eq 98 ] || [ "$vm_failed" -eq 0 ]; }; then
 		vm_failed=$((vm_failed + 1))
 	fi

@@ -346,8 +346,10 @@ static void use_regions(const char *who, int fd, const struct board *b,
 			 "INLINE_COPY read peer region at offset %llu",
 			 (unsigned long long)off);
 		check_rc(who, what, rc, err, 0);
-		if (rc == 0)
+		if (rc == 0) {
+			strncat(what, ": data", sizeof(what) - strlen(what) - 1);
 			check_data(who, what, buf, LEN - off, peer_seed, off);
+		}
 	}
 	/* Writes at remote offsets: each writes the stream of my_seed from off. */
 	for (i = 0; i < NR_OFFSETS; i++) {
@@ -403,9 +405,10 @@ static void verify_owned(const char *who, struct owned *o, unsigned peer_seed,
 	 * stream at the same positions, then COPY_BOUNDED put 50 bytes of
 	 * our read-only buffer (from 100) at 0.
 	 */
-	check_data(who, "peer's writes landed at their remote offsets",
+	check_data(who, "the other side's writes landed at their remote offsets",
 		   o->wo_buf + 50, LEN - 50, peer_seed, 50);
-	check_data(who, "peer's third-party COPY_BOUNDED landed", o->wo_buf, 50,
+	check_data(who, "the other side's third-party COPY_BOUNDED landed",
+		   o->wo_buf, 50,
 		   my_seed, 100);
 }
 

@@ -4,6 +4,8 @@
 # test dependencies that are missing, then unpacks (never installs) Debian's
 # kernel image matching the newest installed linux-headers-*-amd64 into the
 # cache ($KNEM_CACHE, else <repo>/.cache).  Quiet when all is in place.
+# Root is needed only for apt-get update/install: without it, the script
+# re-runs itself through sudo when it has something to install.
 #
 #   ensure-host.sh                    set up, print progress on stderr
 #   ensure-host.sh --print-image-dir  same, then print the unpacked image dir
@@ -54,11 +56,13 @@ need_root() {
 	[ "$(id -u)" -eq 0 ] && return 0
 	command -v sudo >/dev/null || die "must run as root (no sudo available) to $why"
 	say "re-running as root through sudo to $why"
+	[ -z "$tmp" ] || rm -rf "$tmp"
 	exec sudo -- env "KNEM_CACHE=$cache" bash "$(readlink -f "$0")" "${ARGS[@]}"
 }
 
 apt_update_once() {
 	[ "$apt_updated" -eq 1 ] && return 0
+	need_root "run apt-get update"
 	say "apt-get update"
 	apt-get update -qq >&2 || die "apt-get update failed"
 	apt_updated=1
@@ -87,7 +91,6 @@ download_image() {
 unpack_image() {
 	local release=$1 dest=$cache/kernel/$1
 	[ -f "$dest/boot/vmlinuz-$release" ] && return 0
-	need_root "download the kernel image $release"
 	say "downloading linux-image-$release"
 	mkdir -p "$cache/kernel"
 	tmp=$(mktemp -d "$cache/kernel/.dl.XXXXXX")

@@ -5,7 +5,8 @@
 # program, then a last line "N passed, M failed" counting GoogleTest test
 # cases (one case per plain program).  A missing program is a failure.
 #
-# Sourced, it only defines case_counts (also used by tests/run-all.sh).
+# Sourced, it only defines functions (tests/run-all.sh uses case_counts and
+# suite_counts).
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -44,13 +45,29 @@ run_program() {
 	esac
 }
 
+# report VERDICT PROG PASSED FAILED [NOTE]: the per-program result line.
+report() {
+	echo "guest-suite: $1 $2 ($3 passed, $4 failed${5:+; $5})"
+}
+
+# suite_counts LOG: prints "passed failed" for a (possibly cut short) run of
+# this suite: the sum of its per-program lines, plus one failure when the
+# final line is missing (a program that never finished).
+suite_counts() {
+	local log=$1
+	sed -n 's/^guest-suite: [A-Z]* [^ ]* (\([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' "$log" |
+		awk -v done="$(grep -cE '^[0-9]+ passed, [0-9]+ failed$' "$log")" '
+			{ p += $1; f += $2 }
+			END { print p + 0, f + (done ? 0 : 1) }'
+}
+
 main() {
 	local prog log status passed failed total_passed=0 total_failed=0
 	log=$(mktemp)
 	for prog in "${PROGRAMS[@]}"; do
 		echo "=== $prog"
 		if [ ! -f "$prog" ] || { [[ $prog != *.sh ]] && [ ! -x "$prog" ]; }; then
-			echo "FAIL: $prog is missing (not built?)"
+			report FAIL "$prog" 0 1 "missing: not built?"
 			total_failed=$((total_failed + 1))
 			continue
 		fi
@@ -60,9 +77,9 @@ main() {
 		total_passed=$((total_passed + passed))
 		total_failed=$((total_failed + failed))
 		if [ "$status" -eq 0 ] && [ "$failed" -eq 0 ]; then
-			echo "PASS: $prog ($passed passed)"
+			report PASS "$prog" "$passed" 0
 		else
-			echo "FAIL: $prog (exit status $status; $passed passed, $failed failed)"
+			report FAIL "$prog" "$passed" "$failed" "exit status $status"
 		fi
 	done
 	rm -f "$log"

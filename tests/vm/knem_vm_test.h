@@ -9,6 +9,7 @@
 #ifndef KNEM_VM_TEST_H
 #define KNEM_VM_TEST_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -743,6 +744,21 @@ inline Counters ReadCounters()
 		return c;
 	}
 	return ParseCounters(text);
+}
+
+// Whether the kernel has any DMA-engine channel (the test VM has none
+// unless tests/dma-provider is loaded).
+inline bool DmaChannelsPresent()
+{
+	DIR *dir = ::opendir("/sys/class/dma");
+	if (!dir)
+		return false;
+	bool any = false;
+	while (struct dirent *de = ::readdir(dir))
+		if (de->d_name[0] != '.')
+			any = true;
+	::closedir(dir);
+	return any;
 }
 
 inline std::string ParamPath(const std::string &name)

@@ -448,6 +448,49 @@ TEST(AsyncStatus, InitAsyncRecvAcceptsNotifyFdWithoutThreadFlag)
 				   kNotify | kAsyncDma, 12));
 }
 
+TEST(AsyncStatus, PinFailureOfAnAsyncRequestLeavesItsSlotPending)
+{
+	// knem-abi.md §2 INLINE_COPY: when the local pages of an
+	// asynchronous request cannot be pinned, the ioctl fails with
+	// EFAULT and the slot, already reset, stays PENDING [measured].
+	KNEM_OPEN_OR_FAIL(fd, O_RDWR);
+	KNEM_STATUS_MAP_OR_FAIL(slots, fd.get(), 1);
+	std::vector<uint8_t> data = PatternBytes(kPage, 21);
+	knem_cookie_t c = 0;
+	ASSERT_EQ(Ok(), CreateRegion(fd.get(), data.data(), data.size(), kRW, 0,
+				     &c));
+	KNEM_MAP_OR_FAIL(ro, kPage, PROT_READ);
+	const std::vector<knem_cmd_param_iovec> bad[] = {
+		{Iov(UnmappedAddress(), 100)},
+		{Iov(ro.data(), 100)}, // pinned for write by a read
+	};
+	uint32_t slot = 30;
+	for (uint32_t flags : {kMemcpyThread, kMemcpyThread | kNotify, kAsyncDma,
+			       kDmaThread}) {
+		for (const auto &local : bad) {
+			SCOPED_TRACE(FlagsName(flags) + " local " +
+				     Hex(local[0].base));
+			slots.Store(slot, KNEM_STATUS_SUCCESS);
+			uint32_t status = kStatusSentinel;
+			EXPECT_EQ(Err{EFAULT},
+				  AsyncInlineBounded(fd.get(), local, false, c, 0, 100,
+						     flags, slot, &status));
+			EXPECT_EQ(kStatusSentinel, status);
+			EXPECT_EQ(KNEM_STATUS_PENDING, slots.Load(slot))
+				<< "slot " << StatusName(slots.Load(slot))
+				<< " after the failed request";
+			slot++;
+		}
+	}
+	slots.Store(slot, KNEM_STATUS_SUCCESS);
+	EXPECT_EQ(Err{EFAULT}, InitAsyncRecvCmd(fd.get(),
+						{Iov(UnmappedAddress(), 100)}, c,
+						kMemcpyThread, slot));
+	EXPECT_EQ(KNEM_STATUS_PENDING, slots.Load(slot));
+	// No notify event, no queue entry held.
+	EXPECT_TRUE(NoEventQueued(fd.get()));
+}
+
 TEST(AsyncStatus, ZeroLengthAsyncCopiesCompleteAtOnce)
 {
 	// Nothing to move: SUCCESS at once in current_status and the slot,

@@ -412,18 +412,13 @@ TEST(Dma, FailedCopyKeepsSubmissionOrder)
 	knem_cookie_t cs = 0, cd = 0;
 	ASSERT_EQ(Ok(), CreateRegion(fd.get(), src.data(), kLen, kRW, 0, &cs));
 	ASSERT_EQ(Ok(), CreateRegion(fd.get(), dst.data(), kLen, kRW, 0, &cd));
-	DMA_PARAM_OR_FAIL(delay, "delay_us", "200000");
+	// The engine takes 0.5 s per run; the later copies use no DMA.
+	DMA_PARAM_OR_FAIL(delay, "delay_us", "500000");
+	DMA_PARAM_OR_FAIL(fail, "fail_every", "1");
 	uint32_t status = kStatusSentinel;
-	{
-		DMA_PARAM_OR_FAIL(fail, "fail_every", "1");
-		ASSERT_EQ(Ok(), AsyncCopyBounded(fd.get(), cs, 0, cd, 0, kLen,
-						 kDma | kDmaThread | kNotify, 1,
-						 &status));
-		EXPECT_EQ(uint32_t(KNEM_STATUS_PENDING), status);
-		// Let the worker submit its descriptors before the
-		// parameter goes back to 0.
-		::usleep(100 * 1000);
-	}
+	ASSERT_EQ(Ok(), AsyncCopyBounded(fd.get(), cs, 0, cd, 0, kLen,
+					 kDma | kDmaThread | kNotify, 1, &status));
+	EXPECT_EQ(uint32_t(KNEM_STATUS_PENDING), status);
 	ASSERT_EQ(Ok(), AsyncCopyBounded(fd.get(), cs, 0, cd, 0, 100,
 					 KNEM_FLAG_MEMCPYTHREAD | kNotify, 2,
 					 &status));

@@ -117,7 +117,7 @@ TEST(LibknemAsync, SlotsAreRecycled)
 	std::vector<uint8_t> src = PatternBytes(64, 4), dst(64);
 	knem::Region rs(dev, src.data(), src.size(), Protection::Read);
 	knem::Region rd(dev, dst.data(), dst.size(), Protection::Write);
-	for (int i = 0; i < 10000; i++) {
+	for (int i = 0; i < 6000; i++) {
 		knem::AsyncCopy h = dev.submit_copy(slots, rs.cookie(), 0,
 						    rd.cookie(), 0);
 		if (i % 2)
@@ -286,7 +286,7 @@ TEST(LibknemAsync, NotifyQueueReturnsSlotsInSubmissionOrder)
 		want.push_back(handles.back().slot());
 	}
 	EXPECT_TRUE(queue.wait(std::chrono::seconds(30)));
-	EXPECT_EQ(POLLIN | POLLRDNORM, PollFd(queue.fd(), POLLIN, 0));
+	EXPECT_EQ(POLLIN, PollFd(queue.fd(), POLLIN, 0));
 	std::vector<uint32_t> got = queue.pop(3);
 	EXPECT_GE(got.size(), 1u);
 	EXPECT_LE(got.size(), 3u);

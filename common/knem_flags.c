@@ -43,3 +43,16 @@ int knem_flags_check_copy(u32 flags, u32 slot_index,
 		return -EINVAL;
 	return 0;
 }
+
+int knem_flags_check_async_recv(u32 flags, u32 slot_index,
+				const struct knem_async_caps *caps)
+{
+	if (!caps->have_status_array || slot_index >= caps->nr_slots)
+		return -EINVAL;
+	if ((flags & KNEM_FLAG_NOTIFY_FD) &&
+	    (flags & KNEM_FLAG_ASYNCDMACOMPLETE))
+		return -EINVAL;
+	if ((flags & KNEM_FLAG_DMA) && !caps->have_dma)
+		return -EINVAL;
+	return 0;
+}

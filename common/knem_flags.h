@@ -40,4 +40,12 @@ struct knem_async_caps {
 int knem_flags_check_copy(u32 flags, u32 slot_index,
 			  const struct knem_async_caps *caps);
 
+/*
+ * The legacy INIT_ASYNC_RECV always reports through its slot: it needs the
+ * status array whatever its flags, and takes NOTIFY_FD without a thread
+ * flag (not with ASYNCDMACOMPLETE), as the classic driver did.
+ */
+int knem_flags_check_async_recv(u32 flags, u32 slot_index,
+				const struct knem_async_caps *caps);
+
 #endif /* KNEM_FLAGS_H */

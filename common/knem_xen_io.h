@@ -30,9 +30,9 @@
  * Device type "knem", one device per guest, devid 0:
  *   frontend: /local/domain/<domid>/device/knem/0
  *   backend:  /local/domain/<backend-domid>/backend/knem/<domid>/0
- * The toolstack (tools/knem-xen-attach) creates both directories and the
- * usual "frontend", "frontend-id", "backend", "backend-id" and "state"
- * nodes.  Integers are written in decimal.
+ * The toolstack (or the project's attach script) creates both directories
+ * and the usual "frontend", "frontend-id", "backend", "backend-id" and
+ * "state" nodes.  Integers are written in decimal.
  *
  *------------------------- Backend Device Properties -----------------------
  *
@@ -207,8 +207,8 @@ struct knemif_seg {
 	uint16_t len;
 };
 
-#define KNEMIF_SEGS_PER_INDIRECT_PAGE \
-	(KNEMIF_PAGE_SIZE / sizeof(struct knemif_seg)) /* 512 */
+/* Segments per indirect page: 4096 / sizeof(struct knemif_seg). */
+#define KNEMIF_SEGS_PER_INDIRECT_PAGE 512
 
 /* The most indirect pages any op can name; see max-indirect-pages. */
 #define KNEMIF_MAX_INDIRECT_PAGES 8
@@ -350,7 +350,7 @@ struct knemif_seg {
 #define KNEMIF_KFLAG_COPY_MASK KNEMIF_KFLAG_DMA
 
 /* COPY and INLINE_COPY length meaning "no bound". */
-#define KNEMIF_LENGTH_UNBOUNDED UINT64_MAX
+#define KNEMIF_LENGTH_UNBOUNDED (~(uint64_t)0)
 
 /* Cookies: 63 random bits, bit 63 clear, never 0. */
 #define KNEMIF_COOKIE_INVALID_BITS (1ULL << 63)
@@ -467,7 +467,8 @@ struct knemif_response {
 /* ---- layout checks ------------------------------------------------------ */
 
 KNEMIF_STATIC_ASSERT(sizeof(struct knemif_seg) == 8, "knemif_seg size");
-KNEMIF_STATIC_ASSERT(KNEMIF_SEGS_PER_INDIRECT_PAGE == 512, "segs per page");
+KNEMIF_STATIC_ASSERT(KNEMIF_PAGE_SIZE / sizeof(struct knemif_seg) ==
+		     KNEMIF_SEGS_PER_INDIRECT_PAGE, "segs per page");
 KNEMIF_STATIC_ASSERT(sizeof(struct knemif_req_create) == 48, "create");
 KNEMIF_STATIC_ASSERT(sizeof(struct knemif_req_append) == 48, "append");
 KNEMIF_STATIC_ASSERT(sizeof(struct knemif_req_cookie) == 48, "cookie");
@@ -502,6 +503,8 @@ KNEMIF_STATIC_ASSERT(offsetof(struct knemif_response, val) == 16, "val");
 
 #if defined(__KERNEL__) || defined(KNEMIF_DEFINE_RING_TYPES)
 DEFINE_RING_TYPES(knemif, struct knemif_request, struct knemif_response);
+KNEMIF_STATIC_ASSERT(__CONST_RING_SIZE(knemif, KNEMIF_PAGE_SIZE) ==
+		     KNEMIF_RING_SLOTS, "one-page ring slots");
 #endif
 
 #endif /* KNEM_XEN_IO_H */

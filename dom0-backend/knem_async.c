@@ -122,6 +122,8 @@ out_free:
 	async->notify_ring = NULL;
 	vfree(async->status_array);
 	async->status_array = NULL;
+	/* Nothing was mapped: a later mmap may try again. */
+	atomic_set(&async->mapped, 0);
 	return err;
 }
 

@@ -91,34 +91,40 @@ void knem_context_close(struct knem_context *ctx)
 long knem_bind_offload_ioctl(struct knem_context *ctx, void __user *arg)
 {
 	struct knem_cmd_bind_offload param;
+	cpumask_var_t cpus;
 	unsigned int len;
+	long err = 0;
 
 	if (copy_from_user(&param, arg, sizeof(param)))
 		return -EFAULT;
 	/* The worker is bound when the status array is mapped. */
 	if (atomic_read(&ctx->async.mapped))
 		return -EBUSY;
+	if (!zalloc_cpumask_var(&cpus, GFP_KERNEL))
+		return -ENOMEM;
 
 	switch (param.flags) {
 	case KNEM_BIND_FLAG_CUSTOM:
 		len = min_t(unsigned int, param.mask_len, cpumask_size());
-		cpumask_clear(ctx->offload_cpus);
-		if (copy_from_user(cpumask_bits(ctx->offload_cpus),
+		if (copy_from_user(cpumask_bits(cpus),
 				   u64_to_user_ptr(param.mask_ptr), len))
-			return -EFAULT;
+			err = -EFAULT;
 		break;
 	case KNEM_BIND_FLAG_CURRENT:
-		cpumask_copy(ctx->offload_cpus, current->cpus_ptr);
+		cpumask_copy(cpus, current->cpus_ptr);
 		break;
 	case KNEM_BIND_FLAG_CURRENT_REVERSED:
-		cpumask_andnot(ctx->offload_cpus, cpu_possible_mask,
-			       current->cpus_ptr);
+		cpumask_andnot(cpus, cpu_possible_mask, current->cpus_ptr);
 		break;
 	default:
-		return -EINVAL;
+		err = -EINVAL;
 	}
-	ctx->offload_bound = true;
-	return 0;
+	if (!err) {
+		cpumask_copy(ctx->offload_cpus, cpus);
+		ctx->offload_bound = true;
+	}
+	free_cpumask_var(cpus);
+	return err;
 }
 
 static bool knem_reader_sees(const struct knem_context *ctx)

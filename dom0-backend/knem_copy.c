@@ -206,7 +206,7 @@ static bool knem_offloaded(u32 flags)
 }
 
 /*
- * An asynchronous copy: the slot turns PENDING now and gets the result
+ * An asynchronous copy, its slot already PENDING: the slot gets the result
  * when this copy and every older one of the context are done.  @work is
  * allocated and belongs to the context from here on.
  */
@@ -215,7 +215,6 @@ static knem_status_t knem_run_async(struct knem_context *ctx,
 {
 	struct knem_async *async = &ctx->async;
 
-	knem_async_set_slot(async, work->slot, KNEM_STATUS_PENDING);
 	knem_async_enqueue(async, work);
 	/* Nothing to move completes at once, as in the classic driver. */
 	if (work->length && knem_offloaded(work->flags)) {
@@ -237,11 +236,10 @@ static int knem_copy_check(struct knem_context *ctx,
 	caps.have_dma = knem_dma_available();
 
 	err = knem_flags_for_copy(&ctx->policy, req->flags, flags);
-	if (!err)
+	if (!err && req->always_async)
+		err = knem_flags_check_async_recv(*flags, req->slot, &caps);
+	else if (!err)
 		err = knem_flags_check_copy(*flags, req->slot, &caps);
-	if (!err && req->always_async &&
-	    (!caps.have_status_array || req->slot >= caps.nr_slots))
-		err = -EINVAL;
 	if (err) {
 		knem_debug("copy: flags 0x%x refused\n", req->flags);
 		knem_count(KNEM_COUNTER_REJECTED_INVALID_FLAGS);
@@ -263,6 +261,9 @@ static int knem_copy_submit(struct knem_context *ctx,
 		return err;
 	async = req->always_async || (flags & KNEM_FLAG_ANY_ASYNC_MASK);
 	if (async) {
+		/* Even a request that fails from here on leaves it PENDING. */
+		knem_async_set_slot(&ctx->async, req->slot,
+				    KNEM_STATUS_PENDING);
 		work = kzalloc(sizeof(*work), GFP_KERNEL);
 		if (!work) {
 			knem_count(KNEM_COUNTER_REJECTED_NOMEM);

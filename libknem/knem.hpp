@@ -410,7 +410,8 @@ public:
 	std::size_t size() const noexcept;
 	// Slots not held by an AsyncCopy.
 	std::size_t available() const;
-	// The raw slot (for diagnostics; an AsyncCopy reads its own).
+	// The raw slot (for diagnostics; an AsyncCopy reads its own);
+	// EINVAL past the end.
 	Status slot(std::uint32_t index) const;
 	// The duplicated descriptor of the Device's file.
 	int fd() const noexcept;

@@ -53,18 +53,32 @@ unit_tests() {
 	fi
 }
 
-# The in-VM suite, counted from its per-program lines (a run cut short by
-# a crash or a hang counts one more failure).  A failure the suite does not
-# count (module load, kernel log) counts one.
-vm_tests() {
-	local log=$KNEM_LOGS/vm.log status=0 vm_passed vm_failed
-	"$KNEM_HARNESS/knem-vm" --module "$KNEM_REPO/dom0-backend/knem.ko" -- \
-		'bash tests/harness/guest-suite.sh' | tee "$log" || status=${PIPESTATUS[0]}
+# vm_suite NAME KNEM-VM-ARGS...: one boot running the in-VM suite, counted
+# from its per-program lines (a run cut short by a crash or a hang counts
+# one more failure).  A failure the suite does not count (module load,
+# kernel log) counts one.
+vm_suite() {
+	local log=$KNEM_LOGS/vm-$1.log status=0 vm_passed vm_failed
+	shift
+	"$KNEM_HARNESS/knem-vm" "$@" | tee "$log" || status=${PIPESTATUS[0]}
 	read -r vm_passed vm_failed < <(suite_counts "$log")
 	if [ "$status" -ne 0 ] && { [ "$status" -eq 98 ] || [ "$vm_failed" -eq 0 ]; }; then
 		vm_failed=$((vm_failed + 1))
 	fi
 	count "$vm_passed" "$vm_failed"
+}
+
+# The whole suite with knem.ko, then the DMA tests with the test-only DMA
+# engine loaded too (the first boot checks that DMA is refused without one).
+vm_tests() {
+	local knem=$KNEM_REPO/dom0-backend/knem.ko
+	local dma=$KNEM_REPO/tests/dma-provider/knem_test_dma.ko
+
+	vm_suite native --module "$knem" -- 'bash tests/harness/guest-suite.sh'
+	knem_step "VM tests with the test DMA engine"
+	vm_suite dma --module "$knem" --module "$dma" -- \
+		"bash tests/harness/guest-suite.sh 'tests/vm/knem_vm_test --gtest_filter=Dma*' \
+		tests/dma-provider/dma_provider_test.sh tests/vm/dma_param_test.sh"
 }
 
 main() {

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 # The in-VM test suite, run by knem-vm with cwd = the repository root and
-# knem.ko loaded: runs each program below in order, prints PASS/FAIL per
-# program, then a last line "N passed, M failed" counting GoogleTest test
-# cases (one case per plain program).  A missing program is a failure.
+# knem.ko loaded: runs each program below (or each one given as an argument,
+# a program path followed by its arguments in one word list) in order,
+# prints PASS/FAIL per program, then a last line "N passed, M failed"
+# counting GoogleTest test cases (one case per plain program).  A missing
+# program is a failure.
 #
 # Sourced, it only defines functions (tests/run-all.sh uses case_counts and
 # suite_counts).
@@ -36,12 +38,13 @@ case_counts() {
 	echo "$passed $failed"
 }
 
-# run_program PROG LOG: runs PROG with output on stdout and in LOG.
+# run_program LOG PROG [ARGS...]: runs PROG with output on stdout and in LOG.
 run_program() {
-	local prog=$1 log=$2
+	local log=$1 prog=$2
+	shift 2
 	case "$prog" in
-	*.sh) bash "$prog" 2>&1 | tee "$log" ;;
-	*) "./$prog" 2>&1 | tee "$log" ;;
+	*.sh) bash "$prog" "$@" 2>&1 | tee "$log" ;;
+	*) "./$prog" "$@" 2>&1 | tee "$log" ;;
 	esac
 }
 
@@ -62,17 +65,21 @@ suite_counts() {
 }
 
 main() {
-	local prog log status passed failed total_passed=0 total_failed=0
+	local entry prog words log status passed failed total_passed=0 total_failed=0
+	local -a entries=("${PROGRAMS[@]}")
+	[ $# -eq 0 ] || entries=("$@")
 	log=$(mktemp)
-	for prog in "${PROGRAMS[@]}"; do
-		echo "=== $prog"
+	for entry in "${entries[@]}"; do
+		read -ra words <<<"$entry"
+		prog=${words[0]}
+		echo "=== $entry"
 		if [ ! -f "$prog" ] || { [[ $prog != *.sh ]] && [ ! -x "$prog" ]; }; then
 			report FAIL "$prog" 0 1 "missing: not built?"
 			total_failed=$((total_failed + 1))
 			continue
 		fi
 		status=0
-		run_program "$prog" "$log" || status=$?
+		run_program "$log" "${words[@]}" || status=$?
 		read -r passed failed < <(case_counts "$log" "$status")
 		total_passed=$((total_passed + passed))
 		total_failed=$((total_failed + failed))

@@ -245,4 +245,32 @@ TEST(CheckCopy, DmaNeedsAChannel)
 					&nodma), 0);
 }
 
+TEST(CheckAsyncRecv, AlwaysNeedsTheStatusArrayAndAValidSlot)
+{
+	knem_async_caps unmapped = caps(false, 0, false);
+	knem_async_caps mapped = caps(true, 24, false);
+	EXPECT_EQ(knem_flags_check_async_recv(0, 0, &unmapped), -EINVAL);
+	EXPECT_EQ(knem_flags_check_async_recv(0, 23, &mapped), 0);
+	EXPECT_EQ(knem_flags_check_async_recv(0, 24, &mapped), -EINVAL);
+}
+
+TEST(CheckAsyncRecv, NotifyFdNeedsNoThreadFlag)
+{
+	knem_async_caps c = caps(true, 16, true);
+	EXPECT_EQ(knem_flags_check_async_recv(KNEM_FLAG_NOTIFY_FD, 0, &c), 0);
+	EXPECT_EQ(knem_flags_check_async_recv(KNEM_FLAG_NOTIFY_FD |
+					      KNEM_FLAG_ASYNCDMACOMPLETE, 0,
+					      &c),
+		  -EINVAL);
+}
+
+TEST(CheckAsyncRecv, DmaNeedsAChannel)
+{
+	knem_async_caps nodma = caps(true, 16, false);
+	knem_async_caps dma = caps(true, 16, true);
+	EXPECT_EQ(knem_flags_check_async_recv(KNEM_FLAG_DMA, 0, &nodma),
+		  -EINVAL);
+	EXPECT_EQ(knem_flags_check_async_recv(KNEM_FLAG_DMA, 0, &dma), 0);
+}
+
 } // namespace

@@ -261,9 +261,6 @@ static int knem_copy_submit(struct knem_context *ctx,
 		return err;
 	async = req->always_async || (flags & KNEM_FLAG_ANY_ASYNC_MASK);
 	if (async) {
-		/* Even a request that fails from here on leaves it PENDING. */
-		knem_async_set_slot(&ctx->async, req->slot,
-				    KNEM_STATUS_PENDING);
 		work = kzalloc(sizeof(*work), GFP_KERNEL);
 		if (!work) {
 			knem_count(KNEM_COUNTER_REJECTED_NOMEM);
@@ -281,6 +278,10 @@ static int knem_copy_submit(struct knem_context *ctx,
 			goto out_free;
 		work->notify = true;
 	}
+	/* Even a request that fails from here on leaves its slot PENDING. */
+	if (async)
+		knem_async_set_slot(&ctx->async, req->slot,
+				    KNEM_STATUS_PENDING);
 	knem_count(KNEM_COUNTER_SUBMITTED);
 
 	if (req->inline_copy)

@@ -33,6 +33,7 @@ int knem_cookie_table_init(struct knem_cookie_table *table,
 		return -ENOMEM;
 	table->nr_buckets = 1U << order;
 	table->nr_regions = 0;
+	table->domains_share = NULL;
 	table->buckets = knem_zalloc_array(table->nr_buckets,
 					   sizeof(*table->buckets));
 	if (!table->buckets)
@@ -146,6 +147,24 @@ static int knem_cookie_consume(struct knem_cookie_table *table,
 	return err;
 }
 
+/*
+ * The owner may always use its region; another user of its domain needs
+ * the region's KNEM_FLAG_ANY_USER_ACCESS; another domain needs that flag
+ * and the sharing policy's consent.
+ */
+static bool knem_cookie_access_allowed(const struct knem_cookie_table *table,
+				       const struct knem_region *region,
+				       const struct knem_access *access)
+{
+	bool any_user = region->flags & KNEM_FLAG_ANY_USER_ACCESS;
+
+	if (region->owner_domid != access->domid)
+		return any_user && table->domains_share &&
+		       table->domains_share(region->owner_domid,
+					    access->domid);
+	return any_user || knem_uid_eq(region->owner_uid, access->uid);
+}
+
 int knem_cookie_table_lookup(struct knem_cookie_table *table,
 			     knem_cookie_t cookie,
 			     const struct knem_access *access,
@@ -168,8 +187,7 @@ int knem_cookie_table_lookup(struct knem_cookie_table *table,
 		goto out;
 
 	err = -EPERM;
-	if (!knem_uid_eq(region->owner_uid, access->uid) &&
-	    !(region->flags & KNEM_FLAG_ANY_USER_ACCESS))
+	if (!knem_cookie_access_allowed(table, region, access))
 		goto out;
 	err = -EACCES;
 	if ((region->protection & access->protection) != access->protection)

@@ -13,17 +13,28 @@
 
 #include "knem_region.h"
 
+/*
+ * Whether two domains may reach each other's regions (the dom0 sharing
+ * policy).  Called under RCU: must not sleep.
+ */
+typedef bool (*knem_domains_share_fn)(u32 domid_a, u32 domid_b);
+
 struct knem_cookie_table {
 	knem_lock_t lock;
+	knem_domains_share_fn domains_share;	/* NULL: no domain shares */
 	u32 nr_buckets;		/* a power of two */
 	u64 nr_regions;
 	struct knem_region __knem_rcu **buckets;
 };
 
-/* What a lookup asks for: the caller's uid and the protection it needs. */
+/*
+ * What a lookup asks for: the caller's uid and domain, and the protection
+ * it needs.  Uids mean something only within one domain.
+ */
 struct knem_access {
 	knem_uid_t uid;
 	u32 protection;		/* KNEM_PROT_READ or KNEM_PROT_WRITE */
+	u32 domid;		/* 0: this kernel's own processes */
 };
 
 /* 2^@order buckets.  Returns 0 or -ENOMEM. */
@@ -43,8 +54,10 @@ int knem_cookie_table_insert(struct knem_cookie_table *table,
  * Finds the region of @cookie for a copy and returns it with a reference
  * that the caller drops with knem_region_put().
  *  -EINVAL  cookie 0, unknown, destroyed or already consumed;
- *  -EPERM   the region belongs to another uid and lacks
- *           KNEM_FLAG_ANY_USER_ACCESS;
+ *  -EPERM   the region belongs to another uid of the caller's domain
+ *           and lacks KNEM_FLAG_ANY_USER_ACCESS, or to another domain
+ *           and lacks KNEM_FLAG_ANY_USER_ACCESS or the sharing policy
+ *           does not let the two domains share;
  *  -EACCES  the region lacks the requested protection;
  *  -EFAULT  the region's memory was unmapped by its owner.
  * A KNEM_FLAG_SINGLEUSE region is unlinked by its first successful

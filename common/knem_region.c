@@ -15,6 +15,7 @@ void knem_region_init(struct knem_region *region,
 	region->flags = flags;
 	region->protection = protection;
 	region->owner_uid = owner_uid;
+	region->owner_domid = 0;
 	region->owner = owner;
 	region->state = 0;
 	region->ops = ops;

@@ -34,6 +34,7 @@ struct knem_region {
 	u32 flags;			/* KNEM_FLAG_ANY_CREATE_MASK bits */
 	u32 protection;			/* KNEM_PROT_* */
 	knem_uid_t owner_uid;
+	u32 owner_domid;		/* 0: this kernel's own processes */
 	const void *owner;		/* the creating context, opaque */
 	u64 length;
 	u32 nr_segs;

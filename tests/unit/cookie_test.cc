@@ -67,13 +67,24 @@ protected:
 	}
 
 	int lookup(knem_cookie_t cookie, knem_uid_t uid, u32 prot,
-		   knem_region **out)
+		   knem_region **out, u32 domid = 0)
 	{
-		knem_access access;
+		knem_access access = {};
 		access.uid = uid;
 		access.protection = prot;
+		access.domid = domid;
 		*out = nullptr;
 		return knem_cookie_table_lookup(&table_, cookie, &access, out);
+	}
+
+	// A lookup from another domain, dropping the reference it gets.
+	int lookup_from(u32 domid, knem_cookie_t cookie, knem_uid_t uid = 1000)
+	{
+		knem_region *r;
+		int err = lookup(cookie, uid, KNEM_PROT_READ, &r, domid);
+		if (!err)
+			knem_region_put(r);
+		return err;
 	}
 
 	int lookup(knem_cookie_t cookie, knem_uid_t uid = 1000,
@@ -96,6 +107,34 @@ protected:
 	knem_cookie_table table_;
 	std::vector<std::unique_ptr<TestRegion>> regions_;
 };
+
+// The sharing policy of the tests: domains 1 and 2 share, 3 shares with
+// nobody.
+bool OneAndTwoShare(u32 a, u32 b)
+{
+	return (a == 1 && b == 2) || (a == 2 && b == 1);
+}
+
+TEST_F(CookieTable, OtherDomainsNeedTheFlagAndThePolicy)
+{
+	TestRegion *closed = create(1000, 0);
+	TestRegion *open = create(1000, KNEM_FLAG_ANY_USER_ACCESS);
+	closed->region.owner_domid = 1;
+	open->region.owner_domid = 1;
+
+	// Without a policy, no domain reaches another's regions.
+	EXPECT_EQ(lookup_from(2, open->region.cookie), -EPERM);
+	table_.domains_share = OneAndTwoShare;
+	// The same uid in another domain is another user.
+	EXPECT_EQ(lookup_from(2, closed->region.cookie), -EPERM);
+	EXPECT_EQ(lookup_from(2, open->region.cookie), 0);
+	EXPECT_EQ(lookup_from(3, open->region.cookie), -EPERM);
+	EXPECT_EQ(lookup_from(0, open->region.cookie), -EPERM);
+	// Inside the owner's domain, uids decide as usual.
+	EXPECT_EQ(lookup_from(1, closed->region.cookie), 0);
+	EXPECT_EQ(lookup_from(1, closed->region.cookie, 1001), -EPERM);
+	EXPECT_EQ(lookup_from(1, open->region.cookie, 1001), 0);
+}
 
 TEST(CookieTableInit, Sizes)
 {
@@ -429,7 +468,7 @@ TEST(CookieTableChains, RemoveInRandomOrderFromOneBucket)
 	std::mt19937_64 rng(99);
 	std::shuffle(order.begin(), order.end(), rng);
 
-	knem_access access = { 0, KNEM_PROT_READ };
+	knem_access access = { 0, KNEM_PROT_READ, 0 };
 	std::vector<bool> gone(regions.size(), false);
 	for (size_t step = 0; step < order.size(); step++) {
 		size_t victim = order[step];
@@ -490,7 +529,7 @@ TEST(CookieTableThreads, SingleUseRace)
 	std::vector<std::thread> threads;
 	for (int t = 0; t < nr_threads; t++)
 		threads.emplace_back([&, t] {
-			knem_access access = { 5, KNEM_PROT_WRITE };
+			knem_access access = { 5, KNEM_PROT_WRITE, 0 };
 			for (int k = 0; k < nr; k++) {
 				int i = (k + t * 37) % nr;
 				knem_region *got;

@@ -288,8 +288,9 @@ struct knemif_seg {
  *   in the guest, compared with the owner_uid of this domain's regions.
  *   A single-use region is consumed by the lookup, even if the copy then
  *   fails.
- *   Check errors (nothing was copied): INVAL, NOENT, PERM, ACCES, STALE,
- *   NOMEM.  Transfer errors (val = bytes copied before the failure): FAULT.
+ *   Check errors (nothing was copied): INVAL, NOTSUPP, NOENT, PERM, ACCES,
+ *   STALE, NOMEM.  Transfer errors (val = bytes copied before the
+ *   failure): FAULT.
  *
  * KNEMIF_OP_INLINE_COPY (segments)
  *   Copies between the segments of this request (the "local" side,
@@ -300,9 +301,8 @@ struct knemif_seg {
  *   cookie up (and consumes a single-use region).
  *   Bytes copied: min(local length, region length - remote_offset,
  *   length).  Response val = bytes copied.  kflags and uid as for COPY.
- *   Check errors: INVAL, NOENT, PERM, ACCES, STALE, NOMEM.  Transfer
- *   errors: FAULT (the region's memory), IO (the local segments or the
- *   indirect pages).
+ *   Check errors: as for COPY.  Transfer errors: FAULT (the region's
+ *   memory), IO (the local segments or the indirect pages).
  *
  * KNEMIF_OP_WAIT_RELEASED
  *   Parked until the backend has released single-use regions of this
@@ -380,7 +380,7 @@ struct knemif_req_append {
 };
 
 struct knemif_req_cookie {		/* REGION_DESTROY, REGION_MARK_STALE */
-	uint64_t cookie;		/* 16: or a handle with KNEMIF_F_HANDLE */
+	uint64_t cookie;		/* 16: or KNEMIF_F_HANDLE's handle */
 	uint8_t reserved[40];		/* 24 */
 };
 

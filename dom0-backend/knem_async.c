@@ -19,7 +19,7 @@
 #include "knem_native.h"
 
 /* The ABI counts slots in 32 bits. */
-#define KNEM_MAX_SLOTS (1ULL << 32)
+#define KNEM_MAX_SLOTS BIT_ULL(32)
 
 void knem_async_init(struct knem_async *async)
 {

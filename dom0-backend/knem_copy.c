@@ -475,6 +475,7 @@ long knem_copy_ioctl(struct knem_context *ctx, unsigned int cmd,
 	case KNEM_CMD_INIT_ASYNC_RECV:
 		return knem_init_async_recv(ctx, uarg);
 	default:
+		/* Not reached: knem_ioctl() only passes copy commands. */
 		return -ENOSYS;
 	}
 }

@@ -114,7 +114,7 @@ static int knem_dma_submit(struct knem_dma_batch *batch, struct page *src,
 	if (dma_mapping_error(batch->dev, d))
 		goto out_unmap_src;
 	tx = dmaengine_prep_dma_memcpy(batch->chan, d, s, len,
-					DMA_CTRL_ACK | DMA_PREP_INTERRUPT);
+				       DMA_CTRL_ACK | DMA_PREP_INTERRUPT);
 	if (!tx)
 		goto out_unmap_dst;
 	tx->callback_result = knem_dma_desc_done;

@@ -188,8 +188,7 @@ static long knem_create_region_ioctl(struct knem_context *ctx,
 
 	if (copy_from_user(&param, arg, sizeof(param)))
 		return -EFAULT;
-	err = knem_iovec_array_copy(param.iovec_array, param.iovec_nr,
-					   &iov);
+	err = knem_iovec_array_copy(param.iovec_array, param.iovec_nr, &iov);
 	if (err)
 		return err;
 	err = knem_user_region_create(ctx, iov, param.iovec_nr, param.flags,
@@ -213,7 +212,7 @@ static long knem_init_send_ioctl(struct knem_context *ctx, void __user *arg)
 	if (copy_from_user(&param, arg, sizeof(param)))
 		return -EFAULT;
 	err = knem_iovec_array_copy(param.send_iovec_array,
-					   param.send_iovec_nr, &iov);
+				    param.send_iovec_nr, &iov);
 	if (err)
 		return err;
 	err = knem_user_region_create(ctx, iov, param.send_iovec_nr,
@@ -267,6 +266,7 @@ static long knem_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return knem_bind_offload_ioctl(ctx, uarg);
 	default:
 		knem_debug("unknown ioctl 0x%x\n", cmd);
+		/* The ABI's answer to unknown commands since KNEM 0.x. */
 		return -ENOSYS;
 	}
 }

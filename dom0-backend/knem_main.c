@@ -10,6 +10,7 @@
 #include <linux/poll.h>
 
 #include "knem_native.h"
+#include "knemback.h"
 
 unsigned int knem_param_debug;
 module_param_named(debug, knem_param_debug, uint, 0644);
@@ -316,10 +317,16 @@ static int __init knem_init(void)
 	err = misc_register(&knem_miscdev);
 	if (err)
 		goto out_dma;
+	/* the Xen backend, in dom0 only: shares the cookie table */
+	err = knemback_init();
+	if (err)
+		goto out_misc;
 	pr_info("ABI 0x%x ready, device %s\n", KNEM_ABI_VERSION,
 		KNEM_DEVICE_FILENAME);
 	return 0;
 
+out_misc:
+	misc_deregister(&knem_miscdev);
 out_dma:
 	knem_dma_exit();
 	destroy_workqueue(knem_wq);
@@ -332,6 +339,7 @@ out_counters:
 
 static void __exit knem_exit(void)
 {
+	knemback_exit();
 	misc_deregister(&knem_miscdev);
 	knem_dma_exit();
 	/* Region releases wait for a grace period, then run on knem_wq. */

@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-3-Clause) */
+/*
+ * knemback.h - the dom0 backend of the knem split driver (knemif,
+ * doc/xen-protocol.md), built into knem.ko.
+ *
+ * One struct knemback_if per connected guest (xenbus device "knem"),
+ * with one kernel thread that consumes the guest's ring.  Guest regions
+ * live in the shared cookie table (knem_cookies) next to dom0's native
+ * regions; their pages are only named by grant references and every
+ * transfer is a GNTTABOP_copy issued by dom0.
+ */
+#ifndef KNEMBACK_H
+#define KNEMBACK_H
+
+#include <linux/atomic.h>
+#include <linux/completion.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+#include <xen/grant_table.h>
+#include <xen/xenbus.h>
+
+#include "knem_cookie.h"
+#include "knem_plan.h"
+#include "knem_xen_io.h"
+#include "knem_xen_validate.h"
+
+/* What this backend advertises in xenstore. */
+#define KNEMBACK_MAX_INDIRECT_PAGES KNEMIF_MAX_INDIRECT_PAGES
+#define KNEMBACK_MAX_REGION_PAGES KNEMIF_DEFAULT_MAX_REGION_PAGES
+/* Per-domain quotas (NOSPC beyond them). */
+#define KNEMBACK_MAX_REGIONS 65536
+#define KNEMBACK_MAX_DOMAIN_PAGES (1U << 20)	/* 4 GiB of granted pages */
+#define KNEMBACK_MAX_BUILDS 8
+/*
+ * The cookie-table domain of a dom0 loopback frontend (frontend-id 0, a
+ * test setup): its regions must not look like dom0's native ones, which
+ * the native copy engine would reach through page pointers they lack.
+ */
+#define KNEMBACK_LOOPBACK_DOMID 0x7FF0U	/* DOMID_SELF, never a guest */
+
+/* Grant-copy ops per hypercall batch. */
+#define KNEMBACK_COPY_BATCH 128
+
+/* Per-domain statistics, shown by `cat /dev/knem` in dom0. */
+struct knemback_stats {
+	atomic64_t requests;
+	atomic64_t regions;		/* regions created */
+	atomic64_t copies;
+	atomic64_t bytes;
+	atomic64_t errors;		/* non-OK responses */
+	atomic64_t unknown_cookies;
+};
+
+/* A region being built by REGION_CREATE + MORE and REGION_APPENDs. */
+struct knemback_build {
+	u64 handle;			/* 0: slot free */
+	struct knemif_build acct;
+	u32 owner_uid;
+	u32 kflags;
+	u32 protection;
+	u32 nr_segs;			/* filled so far */
+	struct knemif_seg *segs;	/* max_region_pages entries */
+};
+
+struct knemback_if {
+	struct xenbus_device *dev;
+	domid_t domid;			/* of its grants */
+	u32 table_domid;		/* its domain in the cookie table */
+	struct kref kref;		/* the device's and each region's */
+	struct list_head all_node;	/* in knemback_all */
+
+	/* ring and event channel */
+	struct knemif_back_ring ring;
+	void *ring_addr;
+	unsigned int irq;
+	struct task_struct *task;
+	wait_queue_head_t wq;
+	bool irq_pending;		/* set by the interrupt handler */
+	bool broken;			/* ring abuse: stop consuming */
+	struct knemif_limits limits;
+
+	/* thread-private scratch */
+	struct gnttab_copy *ops;		/* KNEMBACK_COPY_BATCH */
+	void *indirect[KNEMIF_MAX_INDIRECT_PAGES];	/* dom0 pages */
+	void *scratch;				/* one dom0 page */
+	struct knemback_build builds[KNEMBACK_MAX_BUILDS];
+	u64 next_handle;
+
+	/* a parked WAIT_RELEASED (thread-private) */
+	bool wait_parked;
+	struct knemif_req_checked wait_req;
+
+	/* regions of this guest, and released single-use ones */
+	spinlock_t lock;		/* protects the fields below */
+	struct list_head regions;	/* live (and being destroyed) */
+	u32 nr_regions;
+	u32 nr_pages;			/* segments of those regions */
+	struct list_head released;	/* consumed, released, unreported */
+	u32 nr_released;
+	bool disconnecting;
+	wait_queue_head_t release_wq;	/* the regions list shrinks */
+
+	struct xenbus_watch group_watch;
+	bool group_watch_active;
+
+	struct knemback_stats stats;
+};
+
+/* A guest's region: the core plus one grant reference per segment. */
+struct knemback_region {
+	struct knem_region core;
+	struct knemback_if *ifc;	/* holds a kref */
+	struct list_head if_node;	/* in ifc->regions or ->released */
+	u32 *grefs;			/* core.nr_pages entries */
+	bool unshared;			/* KNEMIF_F_UNSHARED: no pages */
+	bool disowned;			/* the guest disconnects */
+	struct completion *destroyed;	/* REGION_DESTROY waits here */
+	struct rcu_work release_work;
+};
+
+static inline struct knemback_region *
+knemback_region_of(struct knem_region *core)
+{
+	return container_of(core, struct knemback_region, core);
+}
+
+/* knemback_xenbus.c */
+int knemback_xenbus_init(void);
+void knemback_xenbus_exit(void);
+void knemback_if_put(struct knemback_if *ifc);
+extern struct mutex knemback_all_lock;
+extern struct list_head knemback_all;
+
+/* knemback_ring.c */
+int knemback_ring_start(struct knemback_if *ifc);
+void knemback_ring_stop(struct knemback_if *ifc);
+void knemback_respond(struct knemback_if *ifc,
+		      const struct knemif_req_checked *req, u16 status,
+		      u8 flags, u64 val);
+/* Copies the indirect pages of @req into ifc->indirect and checks them. */
+int knemback_fetch_segs(struct knemback_if *ifc,
+			const struct knemif_req_checked *req, u64 *total);
+static inline const struct knemif_seg *
+knemback_seg(struct knemback_if *ifc, u32 k)
+{
+	const struct knemif_seg *page =
+		ifc->indirect[k / KNEMIF_SEGS_PER_INDIRECT_PAGE];
+
+	return &page[k % KNEMIF_SEGS_PER_INDIRECT_PAGE];
+}
+/* Wakes the thread to answer a parked WAIT_RELEASED. */
+void knemback_kick(struct knemback_if *ifc);
+
+/* knemback_region.c */
+const struct knem_region_ops *knemback_region_ops(void);
+void knemback_region_create(struct knemback_if *ifc,
+			    const struct knemif_req_checked *req);
+void knemback_region_append(struct knemback_if *ifc,
+			    const struct knemif_req_checked *req);
+void knemback_region_destroy(struct knemback_if *ifc,
+			     const struct knemif_req_checked *req);
+void knemback_region_mark_stale(struct knemback_if *ifc,
+				const struct knemif_req_checked *req);
+/* Disconnect: unlinks every region of @ifc and waits for their release. */
+void knemback_regions_teardown(struct knemback_if *ifc);
+void knemback_builds_free(struct knemback_if *ifc);
+/* Takes up to @max released regions off @ifc, writing their cookies. */
+u32 knemback_released_take(struct knemback_if *ifc, u64 *cookies, u32 max);
+
+/* knemback_gntcopy.c */
+void knemback_copy(struct knemback_if *ifc,
+		   const struct knemif_req_checked *req);
+void knemback_inline_copy(struct knemback_if *ifc,
+			  const struct knemif_req_checked *req);
+/* Maps a -errno of a cookie lookup to a wire status. */
+u16 knemback_lookup_status(int err);
+
+/* knemback_policy.c */
+int knemback_policy_init(void);
+void knemback_policy_exit(void);
+/* Sets (or, with NULL/invalid, clears) the sharing group of @domid. */
+int knemback_policy_set(u32 domid, const char *group);
+void knemback_policy_forget(u32 domid);
+
+/* knem_main.c and knem_statsfile.c hooks */
+int knemback_init(void);
+void knemback_exit(void);
+size_t knemback_stats_describe(char *buf, size_t size);
+
+#endif /* KNEMBACK_H */

@@ -1,0 +1,503 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-3-Clause)
+/*
+ * knemback_xenbus.c - the xenbus side of the backend: probe, the state
+ * machine, connect and disconnect (doc/xen-protocol.md, "Xenstore").
+ */
+#define pr_fmt(fmt) "knemback: " fmt
+
+#include <linux/kref.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+
+#include <xen/events.h>
+#include <xen/xen.h>
+
+#include "knemback.h"
+#include "knem_native.h"
+
+DEFINE_MUTEX(knemback_all_lock);
+LIST_HEAD(knemback_all);
+
+static void knemback_if_free(struct kref *kref)
+{
+	struct knemback_if *ifc = container_of(kref, struct knemback_if, kref);
+
+	kfree(ifc);
+}
+
+void knemback_if_put(struct knemback_if *ifc)
+{
+	kref_put(&ifc->kref, knemback_if_free);
+}
+
+static void knemback_group_changed(struct xenbus_watch *watch,
+				   const char *path, const char *token)
+{
+	struct knemback_if *ifc =
+		container_of(watch, struct knemback_if, group_watch);
+	char *group;
+
+	group = xenbus_read(XBT_NIL, ifc->dev->nodename,
+			    KNEMIF_XS_SHARING_GROUP, NULL);
+	if (IS_ERR(group))
+		group = NULL;
+	if (knemback_policy_set(ifc->table_domid, group))
+		pr_warn("domain %u: cannot record its sharing group\n",
+			ifc->domid);
+	kfree(group);
+}
+
+static irqreturn_t knemback_interrupt(int irq, void *dev_id)
+{
+	struct knemback_if *ifc = dev_id;
+
+	WRITE_ONCE(ifc->irq_pending, true);
+	wake_up(&ifc->wq);
+	return IRQ_HANDLED;
+}
+
+static void knemback_scratch_free(struct knemback_if *ifc)
+{
+	unsigned int i;
+
+	for (i = 0; i < KNEMIF_MAX_INDIRECT_PAGES; i++) {
+		free_page((unsigned long)ifc->indirect[i]);
+		ifc->indirect[i] = NULL;
+	}
+	free_page((unsigned long)ifc->scratch);
+	ifc->scratch = NULL;
+	kfree(ifc->ops);
+	ifc->ops = NULL;
+}
+
+static int knemback_scratch_alloc(struct knemback_if *ifc)
+{
+	unsigned int i;
+
+	ifc->ops = kcalloc(KNEMBACK_COPY_BATCH, sizeof(*ifc->ops), GFP_KERNEL);
+	ifc->scratch = (void *)get_zeroed_page(GFP_KERNEL);
+	if (!ifc->ops || !ifc->scratch)
+		goto fail;
+	for (i = 0; i < KNEMIF_MAX_INDIRECT_PAGES; i++) {
+		ifc->indirect[i] = (void *)get_zeroed_page(GFP_KERNEL);
+		if (!ifc->indirect[i])
+			goto fail;
+	}
+	return 0;
+fail:
+	knemback_scratch_free(ifc);
+	return -ENOMEM;
+}
+
+/* Undoes knemback_connect(); safe on a partly connected interface. */
+static void knemback_disconnect(struct knemback_if *ifc)
+{
+	if (ifc->group_watch_active) {
+		unregister_xenbus_watch(&ifc->group_watch);
+		kfree(ifc->group_watch.node);
+		ifc->group_watch.node = NULL;
+		ifc->group_watch_active = false;
+	}
+	/* the thread answers a parked WAIT_RELEASED with 0 before it stops */
+	knemback_ring_stop(ifc);
+	knemback_builds_free(ifc);
+	knemback_regions_teardown(ifc);
+	if (ifc->irq) {
+		unbind_from_irqhandler(ifc->irq, ifc);
+		ifc->irq = 0;
+	}
+	if (ifc->ring_addr) {
+		xenbus_unmap_ring_vfree(ifc->dev, ifc->ring_addr);
+		ifc->ring_addr = NULL;
+	}
+	knemback_scratch_free(ifc);
+	knemback_policy_forget(ifc->table_domid);
+}
+
+static int knemback_connect(struct knemback_if *ifc)
+{
+	struct xenbus_device *dev = ifc->dev;
+	unsigned int version, ring_ref, evtchn;
+	grant_ref_t gref;
+	void *addr;
+	int err;
+
+	if (ifc->ring_addr)
+		return 0;	/* already connected */
+
+	err = xenbus_scanf(XBT_NIL, dev->otherend, KNEMIF_XS_VERSION, "%u",
+			   &version);
+	if (err != 1) {
+		xenbus_dev_fatal(dev, -EINVAL, "reading %s/%s", dev->otherend,
+				 KNEMIF_XS_VERSION);
+		return -EINVAL;
+	}
+	if (version != KNEMIF_VERSION) {
+		xenbus_dev_fatal(dev, -EINVAL, "version %u not offered",
+				 version);
+		return -EINVAL;
+	}
+	err = xenbus_gather(XBT_NIL, dev->otherend,
+			    KNEMIF_XS_RING_REF, "%u", &ring_ref,
+			    KNEMIF_XS_EVENT_CHANNEL, "%u", &evtchn, NULL);
+	if (err) {
+		xenbus_dev_fatal(dev, err, "reading %s/ring-ref and event-channel",
+				 dev->otherend);
+		return err;
+	}
+
+	err = knemback_scratch_alloc(ifc);
+	if (err) {
+		xenbus_dev_fatal(dev, err, "allocating buffers");
+		return err;
+	}
+
+	gref = ring_ref;
+	err = xenbus_map_ring_valloc(dev, &gref, 1, &addr);
+	if (err) {
+		xenbus_dev_fatal(dev, err, "mapping ring-ref %u", ring_ref);
+		goto fail;
+	}
+	ifc->ring_addr = addr;
+	BACK_RING_INIT(&ifc->ring, (struct knemif_sring *)addr, XEN_PAGE_SIZE);
+	ifc->broken = false;
+	ifc->irq_pending = false;
+
+	err = bind_interdomain_evtchn_to_irqhandler_lateeoi(dev, evtchn,
+							   knemback_interrupt,
+							   0, "knemback", ifc);
+	if (err < 0) {
+		xenbus_dev_fatal(dev, err, "binding event-channel %u", evtchn);
+		goto fail;
+	}
+	ifc->irq = err;
+
+	err = xenbus_watch_pathfmt(dev, &ifc->group_watch, NULL,
+				   knemback_group_changed, "%s/%s",
+				   dev->nodename, KNEMIF_XS_SHARING_GROUP);
+	if (err) {
+		xenbus_dev_fatal(dev, err, "watching sharing-group");
+		goto fail;
+	}
+	ifc->group_watch_active = true;
+	/*
+	 * The watch's first event comes later on this very xenwatch thread:
+	 * read the group now, so that it applies from the first request.
+	 */
+	knemback_group_changed(&ifc->group_watch, NULL, NULL);
+
+	spin_lock_irq(&ifc->lock);
+	ifc->disconnecting = false;
+	spin_unlock_irq(&ifc->lock);
+	err = knemback_ring_start(ifc);
+	if (err) {
+		xenbus_dev_fatal(dev, err, "starting the ring thread");
+		goto fail;
+	}
+	return 0;
+
+fail:
+	knemback_disconnect(ifc);
+	return err;
+}
+
+/*
+ * Walks the backend from its current state to @state one legal step at
+ * a time, connecting and disconnecting on the way.
+ */
+static void knemback_set_state(struct knemback_if *ifc,
+			       enum xenbus_state state)
+{
+	struct xenbus_device *dev = ifc->dev;
+
+	while (dev->state != state) {
+		switch (dev->state) {
+		case XenbusStateClosed:
+			switch (state) {
+			case XenbusStateInitWait:
+			case XenbusStateConnected:
+				xenbus_switch_state(dev, XenbusStateInitWait);
+				break;
+			case XenbusStateClosing:
+				xenbus_switch_state(dev, XenbusStateClosing);
+				break;
+			default:
+				return;
+			}
+			break;
+		case XenbusStateInitWait:
+		case XenbusStateInitialised:
+			switch (state) {
+			case XenbusStateConnected:
+				if (knemback_connect(ifc)) {
+					xenbus_switch_state(dev,
+							    XenbusStateClosing);
+					return;
+				}
+				xenbus_switch_state(dev, XenbusStateConnected);
+				break;
+			case XenbusStateClosing:
+			case XenbusStateClosed:
+				xenbus_switch_state(dev, XenbusStateClosing);
+				break;
+			default:
+				return;
+			}
+			break;
+		case XenbusStateConnected:
+			switch (state) {
+			case XenbusStateInitWait:
+			case XenbusStateClosing:
+			case XenbusStateClosed:
+				knemback_disconnect(ifc);
+				xenbus_switch_state(dev, XenbusStateClosing);
+				break;
+			default:
+				return;
+			}
+			break;
+		case XenbusStateClosing:
+			switch (state) {
+			case XenbusStateInitWait:
+			case XenbusStateConnected:
+			case XenbusStateClosed:
+				knemback_disconnect(ifc);
+				xenbus_switch_state(dev, XenbusStateClosed);
+				break;
+			default:
+				return;
+			}
+			break;
+		default:
+			return;
+		}
+	}
+}
+
+static void knemback_frontend_changed(struct xenbus_device *dev,
+				      enum xenbus_state frontend_state)
+{
+	struct knemback_if *ifc = dev_get_drvdata(&dev->dev);
+
+	if (!ifc)
+		return;
+	switch (frontend_state) {
+	case XenbusStateInitialising:
+		break;
+	case XenbusStateInitialised:
+	case XenbusStateConnected:
+		knemback_set_state(ifc, XenbusStateConnected);
+		break;
+	case XenbusStateClosing:
+		/*
+		 * Orderly disconnect: the frontend ends its grants once the
+		 * backend is Closed, so tear down and go all the way.
+		 */
+		knemback_set_state(ifc, XenbusStateClosed);
+		break;
+	case XenbusStateClosed:
+		knemback_set_state(ifc, XenbusStateClosed);
+		if (xenbus_dev_is_online(dev))
+			break;
+		fallthrough;
+	case XenbusStateUnknown:
+		knemback_set_state(ifc, XenbusStateClosed);
+		device_unregister(&dev->dev);
+		break;
+	default:
+		xenbus_dev_fatal(dev, -EINVAL, "saw state %d at frontend",
+				 frontend_state);
+		break;
+	}
+}
+
+static int knemback_write_features(struct xenbus_device *dev)
+{
+	struct xenbus_transaction xbt;
+	const char *what;
+	int err;
+
+again:
+	err = xenbus_transaction_start(&xbt);
+	if (err) {
+		xenbus_dev_fatal(dev, err, "starting transaction");
+		return err;
+	}
+	what = KNEMIF_XS_VERSIONS;
+	err = xenbus_printf(xbt, dev->nodename, what, "%u", KNEMIF_VERSION);
+	if (err)
+		goto abort;
+	what = KNEMIF_XS_FEATURE_GRANT_COPY;
+	err = xenbus_printf(xbt, dev->nodename, what, "%u", 1);
+	if (err)
+		goto abort;
+	what = KNEMIF_XS_FEATURE_PERSISTENT_MAP;
+	err = xenbus_printf(xbt, dev->nodename, what, "%u", 0);
+	if (err)
+		goto abort;
+	what = KNEMIF_XS_FEATURE_DMA;
+	err = xenbus_printf(xbt, dev->nodename, what, "%u", 0);
+	if (err)
+		goto abort;
+	what = KNEMIF_XS_MAX_INDIRECT_PAGES;
+	err = xenbus_printf(xbt, dev->nodename, what, "%u",
+			    KNEMBACK_MAX_INDIRECT_PAGES);
+	if (err)
+		goto abort;
+	what = KNEMIF_XS_MAX_REGION_PAGES;
+	err = xenbus_printf(xbt, dev->nodename, what, "%u",
+			    KNEMBACK_MAX_REGION_PAGES);
+	if (err)
+		goto abort;
+	err = xenbus_transaction_end(xbt, 0);
+	if (err == -EAGAIN)
+		goto again;
+	if (err)
+		xenbus_dev_fatal(dev, err, "ending transaction");
+	return err;
+
+abort:
+	xenbus_transaction_end(xbt, 1);
+	xenbus_dev_fatal(dev, err, "writing %s", what);
+	return err;
+}
+
+static int knemback_probe(struct xenbus_device *dev,
+			  const struct xenbus_device_id *id)
+{
+	struct knemback_if *ifc;
+	int err;
+
+	ifc = kzalloc(sizeof(*ifc), GFP_KERNEL);
+	if (!ifc) {
+		xenbus_dev_fatal(dev, -ENOMEM, "allocating backend state");
+		return -ENOMEM;
+	}
+	ifc->dev = dev;
+	ifc->domid = dev->otherend_id;
+	ifc->table_domid = ifc->domid ? ifc->domid : KNEMBACK_LOOPBACK_DOMID;
+	kref_init(&ifc->kref);
+	init_waitqueue_head(&ifc->wq);
+	init_waitqueue_head(&ifc->release_wq);
+	spin_lock_init(&ifc->lock);
+	INIT_LIST_HEAD(&ifc->regions);
+	ifc->limits.max_indirect_pages = KNEMBACK_MAX_INDIRECT_PAGES;
+	ifc->limits.max_region_pages = KNEMBACK_MAX_REGION_PAGES;
+	ifc->limits.feature_dma = false;
+	INIT_LIST_HEAD(&ifc->released);
+	ifc->next_handle = 1;
+	dev_set_drvdata(&dev->dev, ifc);
+
+	err = knemback_write_features(dev);
+	if (err)
+		goto fail_drvdata;
+	err = xenbus_switch_state(dev, XenbusStateInitWait);
+	if (err)
+		goto fail_drvdata;
+
+	mutex_lock(&knemback_all_lock);
+	list_add_tail(&ifc->all_node, &knemback_all);
+	mutex_unlock(&knemback_all_lock);
+	return 0;
+
+fail_drvdata:
+	dev_set_drvdata(&dev->dev, NULL);
+	knemback_if_put(ifc);
+	return err;
+}
+
+static void knemback_remove(struct xenbus_device *dev)
+{
+	struct knemback_if *ifc = dev_get_drvdata(&dev->dev);
+
+	if (!ifc)
+		return;
+	mutex_lock(&knemback_all_lock);
+	list_del(&ifc->all_node);
+	mutex_unlock(&knemback_all_lock);
+	knemback_disconnect(ifc);
+	dev_set_drvdata(&dev->dev, NULL);
+	/* regions released later still hold references */
+	knemback_if_put(ifc);
+}
+
+static const struct xenbus_device_id knemback_ids[] = {
+	{ KNEMIF_DEVICE_TYPE },
+	{ "" }
+};
+
+static struct xenbus_driver knemback_driver = {
+	.ids = knemback_ids,
+	.probe = knemback_probe,
+	.remove = knemback_remove,
+	.otherend_changed = knemback_frontend_changed,
+	/* cookies die with the backend: xenbus switches removed devices Closed */
+	.allow_rebind = false,
+};
+
+int knemback_xenbus_init(void)
+{
+	return xenbus_register_backend(&knemback_driver);
+}
+
+void knemback_xenbus_exit(void)
+{
+	xenbus_unregister_driver(&knemback_driver);
+}
+
+static bool knemback_active;
+
+int knemback_init(void)
+{
+	int err;
+
+	if (!xen_initial_domain())
+		return 0;
+	err = knemback_policy_init();
+	if (err)
+		return err;
+	err = knemback_xenbus_init();
+	if (err) {
+		knemback_policy_exit();
+		return err;
+	}
+	knemback_active = true;
+	pr_info("Xen backend registered (protocol version %u)\n",
+		KNEMIF_VERSION);
+	return 0;
+}
+
+void knemback_exit(void)
+{
+	if (!knemback_active)
+		return;
+	/* removes every device: each one tears its guest's state down */
+	knemback_xenbus_exit();
+	knemback_policy_exit();
+	knemback_active = false;
+}
+
+size_t knemback_stats_describe(char *buf, size_t size)
+{
+	struct knemback_if *ifc;
+	size_t len = 0;
+
+	if (!knemback_active || !size)
+		return 0;
+	mutex_lock(&knemback_all_lock);
+	list_for_each_entry(ifc, &knemback_all, all_node) {
+		if (!READ_ONCE(ifc->ring_addr))
+			continue;
+		len += scnprintf(buf + len, size - len,
+				 " Xen domain %u: regions %u, copies %lld (%lld bytes), errors %lld, requests %lld, regions created %lld, unknown cookies %lld\n",
+				 ifc->domid, READ_ONCE(ifc->nr_regions),
+				 atomic64_read(&ifc->stats.copies),
+				 atomic64_read(&ifc->stats.bytes),
+				 atomic64_read(&ifc->stats.errors),
+				 atomic64_read(&ifc->stats.requests),
+				 atomic64_read(&ifc->stats.regions),
+				 atomic64_read(&ifc->stats.unknown_cookies));
+	}
+	mutex_unlock(&knemback_all_lock);
+	return len;
+}

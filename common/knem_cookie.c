@@ -103,17 +103,12 @@ static void knem_cookie_unlink_locked(struct knem_cookie_table *table,
 	table->nr_regions--;
 }
 
-int knem_cookie_table_insert(struct knem_cookie_table *table,
-			     struct knem_region *region)
+static void knem_cookie_link_locked(struct knem_cookie_table *table,
+				    struct knem_region *region,
+				    knem_cookie_t cookie)
 {
 	struct knem_region __knem_rcu **bucket;
 	struct knem_region *head;
-	knem_cookie_t cookie;
-
-	knem_lock(&table->lock);
-	do {
-		cookie = knem_random_u64() >> 1;
-	} while (!cookie || knem_cookie_find_locked(table, cookie));
 
 	region->cookie = cookie;
 	knem_region_get(region);	/* the table's reference */
@@ -122,8 +117,37 @@ int knem_cookie_table_insert(struct knem_cookie_table *table,
 	knem_rcu_init_pointer(region->hash_next, head);
 	knem_rcu_assign_pointer(*bucket, region);
 	table->nr_regions++;
+}
+
+int knem_cookie_table_insert(struct knem_cookie_table *table,
+			     struct knem_region *region)
+{
+	knem_cookie_t cookie;
+
+	knem_lock(&table->lock);
+	do {
+		cookie = knem_random_u64() >> 1;
+	} while (!cookie || knem_cookie_find_locked(table, cookie));
+	knem_cookie_link_locked(table, region, cookie);
 	knem_unlock(&table->lock);
 	return 0;
+}
+
+int knem_cookie_table_insert_cookie(struct knem_cookie_table *table,
+				    struct knem_region *region,
+				    knem_cookie_t cookie)
+{
+	int err = 0;
+
+	if (!knem_cookie_valid(cookie))
+		return -EINVAL;
+	knem_lock(&table->lock);
+	if (knem_cookie_find_locked(table, cookie))
+		err = -EEXIST;
+	else
+		knem_cookie_link_locked(table, region, cookie);
+	knem_unlock(&table->lock);
+	return err;
 }
 
 /*

@@ -51,6 +51,16 @@ int knem_cookie_table_insert(struct knem_cookie_table *table,
 			     struct knem_region *region);
 
 /*
+ * Publishes @region under @cookie, a cookie chosen elsewhere (the Xen
+ * frontend mirrors the cookies dom0 gives its regions); the table takes
+ * its own reference.  -EINVAL for an invalid cookie (0 or bit 63 set),
+ * -EEXIST when the cookie is taken.
+ */
+int knem_cookie_table_insert_cookie(struct knem_cookie_table *table,
+				    struct knem_region *region,
+				    knem_cookie_t cookie);
+
+/*
  * Finds the region of @cookie for a copy and returns it with a reference
  * that the caller drops with knem_region_put().
  *  -EINVAL  cookie 0, unknown, destroyed or already consumed;

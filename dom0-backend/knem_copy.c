@@ -13,28 +13,8 @@
 
 #include "knem_native.h"
 
-/* A copy command, whatever its ioctl. */
-struct knem_copy_req {
-	u32 flags;
-	u32 slot;
-	u64 bound;			/* U64_MAX: unbounded */
-	bool inline_copy;
-	bool always_async;		/* INIT_ASYNC_RECV: report in the slot */
-	/* region to region */
-	knem_cookie_t src_cookie;
-	u64 src_offset;
-	knem_cookie_t dst_cookie;
-	u64 dst_offset;
-	/* inline: the caller's iovecs and one region */
-	u64 local_array;
-	u32 local_nr;
-	bool write;			/* local iovecs into the region */
-	knem_cookie_t remote_cookie;
-	u64 remote_offset;
-};
-
-static int knem_lookup(knem_cookie_t cookie, u32 protection,
-		       struct knem_region **region)
+static int knem_lookup(struct knem_copy_work *work, knem_cookie_t cookie,
+		       u32 protection, struct knem_region **region)
 {
 	struct knem_access access = {
 		.uid = current_uid(),
@@ -47,8 +27,10 @@ static int knem_lookup(knem_cookie_t cookie, u32 protection,
 		knem_debug("cookie %016llx refused for %s (%d)\n", cookie,
 			   protection == KNEM_PROT_READ ? "read" : "write",
 			   err);
-		if (err == -EINVAL)
+		if (err == -EINVAL) {
 			knem_count(KNEM_COUNTER_REJECTED_FINDREGION);
+			work->cookie_unknown = true;
+		}
 	}
 	return err;
 }
@@ -117,11 +99,11 @@ static int knem_prepare_regions(const struct knem_copy_req *req,
 	struct knem_region *src, *dst;
 	int err;
 
-	err = knem_lookup(req->src_cookie, KNEM_PROT_READ, &src);
+	err = knem_lookup(work, req->src_cookie, KNEM_PROT_READ, &src);
 	if (err)
 		return err;
 	work->regions[0] = src;
-	err = knem_lookup(req->dst_cookie, KNEM_PROT_WRITE, &dst);
+	err = knem_lookup(work, req->dst_cookie, KNEM_PROT_WRITE, &dst);
 	if (err)
 		return err;
 	work->regions[1] = dst;
@@ -160,7 +142,7 @@ static int knem_prepare_inline(const struct knem_copy_req *req,
 		knem_count(KNEM_COUNTER_REJECTED_INVALID_ARGUMENT);
 		return err;
 	}
-	err = knem_lookup(req->remote_cookie,
+	err = knem_lookup(work, req->remote_cookie,
 			  req->write ? KNEM_PROT_WRITE : KNEM_PROT_READ,
 			  &remote);
 	if (err)
@@ -288,6 +270,13 @@ static int knem_copy_submit(struct knem_context *ctx,
 		err = knem_prepare_inline(req, work);
 	else
 		err = knem_prepare_regions(req, work);
+	if (err == -EINVAL && work->cookie_unknown && !async) {
+		/* Another domain's region: the Xen side may reach it. */
+		if (work->notify)
+			knem_async_cancel_notify(&ctx->async);
+		knem_copy_work_release(work);
+		return knem_xen_remote_copy(ctx, req, flags, status);
+	}
 	if (err)
 		goto out_release;
 	if (flags & KNEM_FLAG_DMA)

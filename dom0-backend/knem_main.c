@@ -10,7 +10,6 @@
 #include <linux/poll.h>
 
 #include "knem_native.h"
-#include "knemback.h"
 
 unsigned int knem_param_debug;
 module_param_named(debug, knem_param_debug, uint, 0644);
@@ -317,8 +316,8 @@ static int __init knem_init(void)
 	err = misc_register(&knem_miscdev);
 	if (err)
 		goto out_dma;
-	/* the Xen backend, in dom0 only: shares the cookie table */
-	err = knemback_init();
+	/* the Xen side (dom0's backend or a guest's frontend) */
+	err = knem_xen_init();
 	if (err)
 		goto out_misc;
 	pr_info("ABI 0x%x ready, device %s\n", KNEM_ABI_VERSION,
@@ -339,7 +338,7 @@ out_counters:
 
 static void __exit knem_exit(void)
 {
-	knemback_exit();
+	knem_xen_exit();
 	misc_deregister(&knem_miscdev);
 	knem_dma_exit();
 	/* Region releases wait for a grace period, then run on knem_wq. */

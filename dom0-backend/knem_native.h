@@ -102,6 +102,7 @@ struct knem_user_region {
 	struct list_head ctx_node;
 	struct mmu_interval_notifier notifier;
 	bool notifier_active;
+	void *xen;			/* the Xen side's state, or NULL */
 	struct rcu_work release_work;
 };
 
@@ -164,6 +165,27 @@ struct knem_copy_work {
 	u64 src_offset;
 	u64 dst_offset;
 	u64 length;
+	bool cookie_unknown;		/* a cookie is not in the local table */
+};
+
+/* A copy command, whatever its ioctl. */
+struct knem_copy_req {
+	u32 flags;
+	u32 slot;
+	u64 bound;			/* U64_MAX: unbounded */
+	bool inline_copy;
+	bool always_async;		/* INIT_ASYNC_RECV: report in the slot */
+	/* region to region */
+	knem_cookie_t src_cookie;
+	u64 src_offset;
+	knem_cookie_t dst_cookie;
+	u64 dst_offset;
+	/* inline: the caller's iovecs and one region */
+	u64 local_array;
+	u32 local_nr;
+	bool write;			/* local iovecs into the region */
+	knem_cookie_t remote_cookie;
+	u64 remote_offset;
 };
 
 /* Copies with the CPU or the DMA engine; returns SUCCESS or FAILED. */
@@ -217,6 +239,33 @@ int knem_dma_copy(const struct knem_side *src, u64 src_offset,
 /* Copy commands (knem_copy.c); @cmd is the ioctl number. */
 long knem_copy_ioctl(struct knem_context *ctx, unsigned int cmd,
 		     void __user *arg);
+
+/*
+ * The Xen side of the driver, implemented twice: by the backend
+ * (knemback_*.c) in dom0's knem.ko, and by the frontend (knemfront_*.c)
+ * in a guest's knem-front.ko.  Everything else is the same source.
+ */
+int knem_xen_init(void);
+void knem_xen_exit(void);
+/* Appends the Xen side's lines to the statistics file; returns the length. */
+size_t knem_xen_stats(char *buf, size_t size);
+/*
+ * A new user region, pinned, before it enters the cookie table.  Sets
+ * *@cookie to the cookie the region must have, or to 0 for a random one.
+ * The region is not published when it fails.
+ */
+int knem_xen_region_publish(struct knem_user_region *region,
+			    knem_cookie_t *cookie);
+/* The region is being freed (process context, may sleep). */
+void knem_xen_region_release(struct knem_user_region *region);
+/*
+ * A synchronous copy naming a cookie that is not in the local table:
+ * runs it elsewhere and sets *@status.  -EINVAL when there is nowhere
+ * else (the behaviour of an unknown cookie).
+ */
+int knem_xen_remote_copy(struct knem_context *ctx,
+			 const struct knem_copy_req *req, u32 flags,
+			 knem_status_t *status);
 
 /* Statistics file (knem_statsfile.c). */
 ssize_t knem_stats_read(char __user *ubuf, size_t count, loff_t *ppos);

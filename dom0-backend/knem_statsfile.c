@@ -9,7 +9,6 @@
 #include <linux/slab.h>
 
 #include "knem_native.h"
-#include "knemback.h"
 
 /* statslen is a tunable: keep a rogue value from asking for huge buffers. */
 #define KNEM_STATS_MAX_LEN (16UL << 20)
@@ -41,7 +40,7 @@ ssize_t knem_stats_read(char __user *ubuf, size_t count, loff_t *ppos)
 	len = knem_stats_format(buf, size, &header, counters);
 	if (READ_ONCE(knem_param_statsverbose))
 		len += knem_contexts_describe(buf + len, size - len);
-	len += knemback_stats_describe(buf + len, size - len);
+	len += knem_xen_stats(buf + len, size - len);
 	ret = simple_read_from_buffer(ubuf, count, ppos, buf, len);
 	kvfree(buf);
 	return ret;

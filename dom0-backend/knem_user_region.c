@@ -132,6 +132,7 @@ static void knem_user_region_release_work(struct work_struct *work)
 			     release_work);
 	struct knem_context *ctx = region->ctx;
 
+	knem_xen_region_release(region);
 	if (region->notifier_active)
 		mmu_interval_notifier_remove(&region->notifier);
 	unpin_user_pages_dirty_lock(region->core.pages, region->core.nr_pages,
@@ -186,6 +187,7 @@ int knem_user_region_create(struct knem_context *ctx,
 {
 	struct knem_user_region *region;
 	unsigned int gup_flags = FOLL_LONGTERM;
+	knem_cookie_t fixed_cookie = 0;
 	u32 nr_segs, nr_pages;
 	u64 total;
 	int err;
@@ -240,6 +242,9 @@ int knem_user_region_create(struct knem_context *ctx,
 	err = knem_user_region_watch(region);
 	if (err)
 		goto out_unpin;
+	err = knem_xen_region_publish(region, &fixed_cookie);
+	if (err)
+		goto out_unwatch;
 
 	region->ctx = ctx;
 	knem_context_get(ctx);
@@ -247,12 +252,24 @@ int knem_user_region_create(struct knem_context *ctx,
 	list_add_tail(&region->ctx_node, &ctx->regions);
 	spin_unlock(&ctx->lock);
 
-	knem_cookie_table_insert(&knem_cookies, &region->core);
-	*cookie = region->core.cookie;
-	/* The table holds the region now; the creator's reference goes. */
+	if (fixed_cookie)
+		err = knem_cookie_table_insert_cookie(&knem_cookies,
+						      &region->core,
+						      fixed_cookie);
+	else
+		err = knem_cookie_table_insert(&knem_cookies, &region->core);
+	if (!err)
+		*cookie = region->core.cookie;
+	/*
+	 * The table holds the region now; the creator's reference goes.
+	 * A refused cookie releases the region (and its Xen side) here.
+	 */
 	knem_region_put(&region->core);
-	return 0;
+	return err;
 
+out_unwatch:
+	if (region->notifier_active)
+		mmu_interval_notifier_remove(&region->notifier);
 out_unpin:
 	unpin_user_pages(region->core.pages, nr_pages);
 out_free:

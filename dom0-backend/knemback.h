@@ -186,9 +186,6 @@ void knemback_policy_exit(void);
 int knemback_policy_set(u32 domid, const char *group);
 void knemback_policy_forget(u32 domid);
 
-/* knem_main.c and knem_statsfile.c hooks */
-int knemback_init(void);
-void knemback_exit(void);
-size_t knemback_stats_describe(char *buf, size_t size);
+/* knem_xen_init(), knem_xen_exit() and the other hooks: knem_native.h */
 
 #endif /* KNEMBACK_H */

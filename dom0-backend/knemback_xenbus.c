@@ -447,7 +447,7 @@ void knemback_xenbus_exit(void)
 
 static bool knemback_active;
 
-int knemback_init(void)
+int knem_xen_init(void)
 {
 	int err;
 
@@ -467,7 +467,7 @@ int knemback_init(void)
 	return 0;
 }
 
-void knemback_exit(void)
+void knem_xen_exit(void)
 {
 	if (!knemback_active)
 		return;
@@ -477,7 +477,7 @@ void knemback_exit(void)
 	knemback_active = false;
 }
 
-size_t knemback_stats_describe(char *buf, size_t size)
+size_t knem_xen_stats(char *buf, size_t size)
 {
 	struct knemback_if *ifc;
 	size_t len = 0;
@@ -500,4 +500,26 @@ size_t knemback_stats_describe(char *buf, size_t size)
 	}
 	mutex_unlock(&knemback_all_lock);
 	return len;
+}
+
+/*
+ * dom0's own regions get random cookies, and a cookie unknown here is
+ * unknown everywhere: the guests' regions are in the same table.
+ */
+int knem_xen_region_publish(struct knem_user_region *region,
+			    knem_cookie_t *cookie)
+{
+	*cookie = 0;
+	return 0;
+}
+
+void knem_xen_region_release(struct knem_user_region *region)
+{
+}
+
+int knem_xen_remote_copy(struct knem_context *ctx,
+			 const struct knem_copy_req *req, u32 flags,
+			 knem_status_t *status)
+{
+	return -EINVAL;
 }

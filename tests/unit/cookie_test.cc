@@ -163,6 +163,45 @@ TEST_F(CookieTable, InsertGivesAValidCookieAndTakesAReference)
 	EXPECT_EQ(r.releases, 1);
 }
 
+TEST_F(CookieTable, InsertWithAGivenCookie)
+{
+	const knem_cookie_t c = 0x123456789abcdefULL;
+	TestRegion r;
+	knem_region_init(&r.region, &kOps, ownerA, 1000, 0, KNEM_PROT_READ);
+	ASSERT_EQ(knem_cookie_table_insert_cookie(&table_, &r.region, c), 0);
+	EXPECT_EQ(r.region.cookie, c);
+	EXPECT_EQ(knem_refcount_read(&r.region.refs), 2U);
+	EXPECT_EQ(table_.nr_regions, 1U);
+	knem_region_put(&r.region);
+	knem_region *found;
+	ASSERT_EQ(lookup(c, 1000, KNEM_PROT_READ, &found), 0);
+	EXPECT_EQ(found, &r.region);
+	knem_region_put(found);
+
+	// the same cookie again, or an invalid one, is refused untouched
+	TestRegion twin;
+	knem_region_init(&twin.region, &kOps, ownerA, 1000, 0, KNEM_PROT_READ);
+	EXPECT_EQ(knem_cookie_table_insert_cookie(&table_, &twin.region, c),
+		  -EEXIST);
+	EXPECT_EQ(knem_cookie_table_insert_cookie(&table_, &twin.region, 0),
+		  -EINVAL);
+	EXPECT_EQ(knem_cookie_table_insert_cookie(&table_, &twin.region,
+						  c | kBit63), -EINVAL);
+	EXPECT_EQ(knem_refcount_read(&twin.region.refs), 1U);
+	EXPECT_EQ(table_.nr_regions, 1U);
+	knem_region_put(&twin.region);
+	EXPECT_EQ(twin.releases, 1);
+
+	// a random insertion never draws a cookie that is taken
+	const u64 draws[] = { c << 1, 0x2222ULL << 1 };
+	knem_test_set_random(draws, 2);
+	TestRegion *other = create();
+	EXPECT_EQ(other->region.cookie, 0x2222ULL);
+
+	EXPECT_TRUE(knem_cookie_table_unlink(&table_, &r.region));
+	EXPECT_EQ(r.releases, 1);
+}
+
 TEST_F(CookieTable, ManyCookiesAreUniqueAndFindable)
 {
 	std::set<knem_cookie_t> seen;

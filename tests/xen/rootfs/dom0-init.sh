@@ -1,12 +1,14 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
+# shellcheck shell=dash # busybox sh
 # /init of dom0 (busybox sh, PID 1) in the Xen harness (tests/xen/knem-xen-vm).
 # Brings up the Xen toolstack from the initramfs, mounts the host's root
 # (virtio-9p, read-only, made writable by a tmpfs overlay) at /host and the
 # run directory (virtio-9p, writable) at /run/knem-xen, loads the
 # --dom0-module modules, writes the two guests' xl configs, runs the dom0
 # script with the helpers of /knem-xen/lib.sh, destroys the guests left,
-# saves the logs into the run directory, checks the kernel logs and powers
+# saves the logs into the run directory, checks them (dom0's, Xen's and the
+# guests' consoles) and that no domain outlived its destruction, and powers
 # off.  Lines starting with "@@knem-xen:" are read by the launcher.
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 export HOME=/root
@@ -26,7 +28,6 @@ fail() {
 	power_off
 }
 
-/bin/busybox --install -s /bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
@@ -40,9 +41,9 @@ mkdir -p /var/lib/xen /var/lib/xenstored /var/lock /run/xen /run/xenstored \
 ln -s /run /var/run
 mark "dom0-init (dom0 uptime $(uptime_s) s)"
 
-for m in $(cat /knem-xen/modules/order); do
+while read -r m; do
 	insmod "/knem-xen/modules/$m.ko" || fail "insmod $m"
-done
+done < /knem-xen/modules/order
 
 # The toolstack: xenstored, dom0's own nodes, the guest consoles' logger.
 mount -t xenfs xenfs /proc/xen || fail "mounting xenfs"
@@ -61,7 +62,8 @@ mark "toolstack-up (dom0 uptime $(uptime_s) s)"
 # The host root: read-only 9p below, tmpfs above; the run directory.
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144,cache=loose \
 	hostroot /lower || fail "mounting the host root over 9p"
-mount -t tmpfs -o mode=755 rw /rw && mkdir /rw/upper /rw/work
+mount -t tmpfs -o mode=755 rw /rw || fail "tmpfs on /rw"
+mkdir /rw/upper /rw/work
 mount -t overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work \
 	overlay /host || fail "mounting the overlay"
 mount --bind /host /overlay
@@ -73,30 +75,31 @@ for d in dev proc sys; do
 	mount -o rbind "/$d" "/host/$d" || fail "bind /$d"
 done
 for d in tmp run dev/shm; do
-	mkdir -p "/host/$d" && mount -t tmpfs -o mode=1777 tmpfs "/host/$d" ||
-		fail "tmpfs on /host/$d"
+	mkdir -p "/host/$d"
+	mount -t tmpfs -o mode=1777 tmpfs "/host/$d" || fail "tmpfs on /host/$d"
 done
 for d in "$RUN" /run/xenstored; do
-	mkdir -p "/host$d" && mount -o rbind "$d" "/host$d" || fail "bind $d"
+	mkdir -p "/host$d"
+	mount -o rbind "$d" "/host$d" || fail "bind $d"
 done
 # The repository stays writable (in the overlay) even below /tmp or /run.
-mkdir -p "/host$KNEM_XEN_REPO" &&
-	mount --bind "/overlay$KNEM_XEN_REPO" "/host$KNEM_XEN_REPO" ||
+mkdir -p "/host$KNEM_XEN_REPO" "/host/lib/modules/$KNEM_XEN_RELEASE"
+mount --bind "/overlay$KNEM_XEN_REPO" "/host$KNEM_XEN_REPO" ||
 	fail "bind $KNEM_XEN_REPO"
-mkdir -p "/host/lib/modules/$KNEM_XEN_RELEASE" &&
-	mount --bind "/lower$KNEM_XEN_IMAGE/lib/modules/$KNEM_XEN_RELEASE" \
-		"/host/lib/modules/$KNEM_XEN_RELEASE" ||
+mount --bind "/lower$KNEM_XEN_IMAGE/lib/modules/$KNEM_XEN_RELEASE" \
+	"/host/lib/modules/$KNEM_XEN_RELEASE" ||
 	fail "bind /lib/modules/$KNEM_XEN_RELEASE"
 if [ -d "$RUN/in/dom0-files" ]; then
 	cp -a "$RUN/in/dom0-files/." / || fail "copying the --dom0-files"
 fi
 
+# create_guest copies the kernel and initramfs there (lib.sh).
 for g in A B; do
 	cat > "/etc/xen/knem$g.cfg" <<-CFG
 	name = "knem$g"
 	type = "pv"
-	kernel = "/lower$KNEM_XEN_DOMU_KERNEL"
-	ramdisk = "$RUN/in/domu.cpio"
+	kernel = "/var/lib/knem-xen/vmlinux"
+	ramdisk = "/var/lib/knem-xen/domu.cpio"
 	extra = "console=hvc0 loglevel=7 panic=-1 no_hash_pointers"
 	memory = $KNEM_XEN_DOMU_MEM
 	vcpus = 1
@@ -108,15 +111,15 @@ done
 
 status=0
 for m in $KNEM_XEN_DOM0_MODULES; do
-	if ! insmod "$m"; then
-		mark "error insmod $m failed in dom0"
+	if ! err=$(insmod "$m" 2>&1); then
+		mark "error insmod $m failed in dom0: $err"
 		status=97
 		break
 	fi
 done
 
 export KNEM_XEN=1 KNEM_XEN_OUT="$RUN/out" KNEM_XEN_DOM0_MODULES KNEM_XEN_REPO \
-	KNEM_XEN_RELEASE
+	KNEM_XEN_RELEASE KNEM_XEN_DOMU_KERNEL
 if [ "$status" -eq 0 ] && [ "$KNEM_XEN_SHELL" = 1 ]; then
 	mark "start (interactive shell; 'poweroff -f' or exit to stop)"
 	ENV=/knem-xen/lib.sh setsid cttyhack sh -i
@@ -132,15 +135,22 @@ fi
 mark "status=$status"
 
 # Destroying the guests left exercises the backends' teardown before the
-# logs are read.
-for g in $(xl list | awk 'NR > 2 { print $1 }'); do
-	xl destroy "$g" || mark "error xl destroy $g failed"
+# logs are read.  A domain that outlives its destruction ("(null)" in xl
+# list) has pages still mapped or granted in dom0: a finding too.
+guests() { xl list | awk 'NR > 2 { print $1 }'; }
+for g in $(guests); do
+	[ "$g" = "(null)" ] || xl destroy "$g" || mark "error xl destroy $g failed"
 done
-sleep 1
+n=0
+while [ -n "$(guests)" ] && [ "$n" -lt 10 ]; do
+	sleep 0.5
+	n=$((n + 1))
+done
+left=$(xl list | awk 'NR > 2')
 
 dmesg > "$RUN/out/dom0-dmesg.log"
 xl dmesg > "$RUN/out/xen-dmesg.log"
-logs="$RUN/out/dom0-dmesg.log"
+logs="$RUN/out/dom0-dmesg.log $RUN/out/xen-dmesg.log"
 for f in "$CONSOLE_LOGS"/guest-*.log; do
 	[ -f "$f" ] || continue
 	g=${f##*/guest-}
@@ -148,6 +158,11 @@ for f in "$CONSOLE_LOGS"/guest-*.log; do
 	logs="$logs $RUN/out/console-$g"
 done
 dirty=0
+if [ -n "$left" ]; then
+	dirty=1
+	mark "finding: domains left 5 s after their destruction:"
+	echo "$left" | sed "s/^/$M finding   | /"
+fi
 for f in $logs; do
 	grep -qE "$KNEM_XEN_PATTERNS" "$f" || continue
 	dirty=1

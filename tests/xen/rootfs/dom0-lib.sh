@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: BSD-3-Clause
-# shellcheck shell=sh
+# shellcheck shell=dash # busybox sh
 # Helpers for dom0 scripts of the Xen harness (busybox sh), sourced before
 # the --dom0-script.  A guest is named A or B (or knemA, knemB); its xl
 # config is /etc/xen/knemA.cfg (the script may edit it before creating the
@@ -76,9 +76,24 @@ _console_tail() {
 	tail -n 30 "/var/log/xen/console/guest-$1.log" 2>/dev/null | sed 's/^/  | /' >&2
 }
 
+# Copies the guests' kernel and initramfs from 9p to tmpfs, once:
+# libxenguest maps them page by page, which is slow on 9p.
+_guest_images() {
+	local dir=/var/lib/knem-xen
+	[ -f "$dir/domu.cpio" ] && return 0
+	mkdir -p "$dir"
+	if ! cp "/lower$KNEM_XEN_DOMU_KERNEL" "$dir/vmlinux" ||
+		! cp /run/knem-xen/in/domu.cpio "$dir/domu.cpio.tmp"; then
+		echo "knem-xen: cannot copy the guests' kernel and initramfs" >&2
+		return 125
+	fi
+	mv "$dir/domu.cpio.tmp" "$dir/domu.cpio"
+}
+
 create_guest() {
 	local name
 	name=$(_guest_name "$1") || return
+	_guest_images || return
 	rm -f "$KNEM_XEN_STATE/$name"
 	xl create -q -p "/etc/xen/$name.cfg" || {
 		echo "knem-xen: xl create $name failed" >&2
@@ -158,6 +173,10 @@ guest_run() {
 		echo "knem-xen: guest_run: command too long (${#cmd} bytes in base64, at most $KNEM_XEN_CMD_MAX): put a script in --domu-files" >&2
 		return 125
 	fi
+	if ! xenstore-read "$base/rsp/seq" >/dev/null 2>&1; then
+		echo "knem-xen: guest_run: guest $name is not ready (wait_guest first)" >&2
+		return 125
+	fi
 	seq=$(($(xenstore-read "$base/req/seq" 2>/dev/null || echo 0) + 1))
 	xenstore-write "$base/req/cmd" "$cmd" "$base/req/seq" "$seq" || return 125
 	deadline=$(($(_now) + ${KNEM_XEN_RUN_TIMEOUT:-600}))
@@ -194,6 +213,7 @@ guest_run() {
 guest_dmesg() { guest_run "$1" dmesg; }
 
 host_run() {
+	# shellcheck disable=SC2016 # expanded by the chroot's bash
 	chroot /host /usr/bin/env -i \
 		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 		HOME=/root TERM=dumb LANG=C.UTF-8 KNEM_XEN=1 KNEM_XEN_OUT="$KNEM_XEN_OUT" \

@@ -1,0 +1,1 @@
+../../common/knem_cpu_copy.c

@@ -1,0 +1,1 @@
+../../common/knem_plan.c

@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-3-Clause)
+/*
+ * knemfront_xenbus.c - the "knem" xenbus frontend: version negotiation,
+ * the ring and its event channel, the state machine of
+ * doc/xen-protocol.md, and the module's Xen hooks (init, exit, stats).
+ */
+#define pr_fmt(fmt) "knem-front: " fmt
+
+#include <linux/interrupt.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+
+#include <xen/events.h>
+#include <xen/xen.h>
+
+#include "knem_native.h"
+#include "knemfront.h"
+
+struct knemfront_info *knemfront;
+/* protects knemfront: probe, remove and the statistics */
+DEFINE_MUTEX(knemfront_lock);
+
+/* Whether the comma list @versions offers KNEMIF_VERSION. */
+static bool knemfront_version_offered(const char *versions)
+{
+	const char *p = versions;
+	bool found = false;
+
+	while (*p) {
+		unsigned long v = 0;
+		const char *start = p;
+
+		while (*p >= '0' && *p <= '9') {
+			v = v * 10 + (*p - '0');
+			if (v > U32_MAX)
+				return false;
+			p++;
+		}
+		if (p == start)
+			return false;
+		if (v == KNEMIF_VERSION)
+			found = true;
+		if (*p == ',') {
+			p++;
+			if (!*p)
+				return false;
+		} else if (*p) {
+			return false;
+		}
+	}
+	return found;
+}
+
+static void knemfront_free_ring(struct knemfront_info *info)
+{
+	if (info->irq > 0) {
+		unbind_from_irqhandler(info->irq, info);
+		info->irq = 0;
+		info->evtchn = 0;
+	} else if (info->evtchn) {
+		xenbus_free_evtchn(info->dev, info->evtchn);
+		info->evtchn = 0;
+	}
+	if (info->ring.sring)
+		xenbus_teardown_ring((void **)&info->ring.sring, 1,
+				     &info->ring_ref);
+}
+
+static int knemfront_connect(struct knemfront_info *info)
+{
+	struct xenbus_device *dev = info->dev;
+	struct xenbus_transaction xbt;
+	struct knemif_sring *sring;
+	const char *what;
+	char *versions;
+	int err;
+
+	versions = xenbus_read(XBT_NIL, dev->otherend, KNEMIF_XS_VERSIONS, NULL);
+	if (IS_ERR(versions)) {
+		xenbus_dev_fatal(dev, PTR_ERR(versions), "reading %s/%s",
+				 dev->otherend, KNEMIF_XS_VERSIONS);
+		return PTR_ERR(versions);
+	}
+	if (!knemfront_version_offered(versions)) {
+		xenbus_dev_fatal(dev, -EINVAL, "backend versions \"%s\" lack %u",
+				 versions, KNEMIF_VERSION);
+		kfree(versions);
+		return -EINVAL;
+	}
+	kfree(versions);
+	info->max_indirect = xenbus_read_unsigned(dev->otherend,
+						  KNEMIF_XS_MAX_INDIRECT_PAGES,
+						  1);
+	info->max_indirect = clamp_t(u32, info->max_indirect, 1,
+				     KNEMIF_MAX_INDIRECT_PAGES);
+	info->max_region_pages =
+		xenbus_read_unsigned(dev->otherend, KNEMIF_XS_MAX_REGION_PAGES,
+				     KNEMIF_DEFAULT_MAX_REGION_PAGES);
+
+	err = xenbus_setup_ring(dev, GFP_KERNEL, (void **)&sring, 1,
+				&info->ring_ref);
+	if (err)
+		return err;
+	XEN_FRONT_RING_INIT(&info->ring, sring, XEN_PAGE_SIZE);
+	err = xenbus_alloc_evtchn(dev, &info->evtchn);
+	if (err)
+		goto fail;
+	err = bind_evtchn_to_irqhandler(info->evtchn, knemfront_interrupt, 0,
+					"knem-front", info);
+	if (err <= 0) {
+		xenbus_dev_fatal(dev, err, "binding the event channel");
+		goto fail;
+	}
+	info->irq = err;
+
+again:
+	err = xenbus_transaction_start(&xbt);
+	if (err) {
+		xenbus_dev_fatal(dev, err, "starting a transaction");
+		goto fail;
+	}
+	what = KNEMIF_XS_VERSION;
+	err = xenbus_printf(xbt, dev->nodename, what, "%u", KNEMIF_VERSION);
+	if (err)
+		goto abort;
+	what = KNEMIF_XS_RING_REF;
+	err = xenbus_printf(xbt, dev->nodename, what, "%u", info->ring_ref);
+	if (err)
+		goto abort;
+	what = KNEMIF_XS_EVENT_CHANNEL;
+	err = xenbus_printf(xbt, dev->nodename, what, "%u", info->evtchn);
+	if (err)
+		goto abort;
+	what = KNEMIF_XS_FEATURE_PERSISTENT_MAP;
+	err = xenbus_printf(xbt, dev->nodename, what, "%u", 0);
+	if (err)
+		goto abort;
+	err = xenbus_transaction_end(xbt, 0);
+	if (err == -EAGAIN)
+		goto again;
+	if (err) {
+		xenbus_dev_fatal(dev, err, "completing the transaction");
+		goto fail;
+	}
+	xenbus_switch_state(dev, XenbusStateInitialised);
+	return 0;
+
+abort:
+	xenbus_transaction_end(xbt, 1);
+	xenbus_dev_fatal(dev, err, "writing %s", what);
+fail:
+	knemfront_free_ring(info);
+	return err;
+}
+
+/* The backend is going away, or the device is removed. */
+static void knemfront_disconnect(struct knemfront_info *info)
+{
+	knemfront_fail_all(info);
+	knemfront_free_ring(info);
+}
+
+static void knemfront_backend_changed(struct xenbus_device *dev,
+				      enum xenbus_state backend_state)
+{
+	struct knemfront_info *info = dev_get_drvdata(&dev->dev);
+
+	switch (backend_state) {
+	case XenbusStateInitWait:
+		if (dev->state != XenbusStateInitialising)
+			break;
+		if (knemfront_connect(info))
+			xenbus_switch_state(dev, XenbusStateClosed);
+		break;
+	case XenbusStateConnected:
+		if (dev->state != XenbusStateInitialised)
+			break;
+		spin_lock_irq(&info->lock);
+		info->connected = true;
+		spin_unlock_irq(&info->lock);
+		xenbus_switch_state(dev, XenbusStateConnected);
+		dev_info(&dev->dev, "connected to domain %d\n",
+			 dev->otherend_id);
+		break;
+	case XenbusStateClosing:
+	case XenbusStateClosed:
+		if (dev->state == XenbusStateClosed)
+			break;
+		knemfront_disconnect(info);
+		xenbus_frontend_closed(dev);
+		break;
+	default:
+		break;
+	}
+}
+
+static int knemfront_probe(struct xenbus_device *dev,
+			   const struct xenbus_device_id *id)
+{
+	struct knemfront_info *info;
+	unsigned int i;
+
+	mutex_lock(&knemfront_lock);
+	if (knemfront) {
+		mutex_unlock(&knemfront_lock);
+		xenbus_dev_fatal(dev, -EEXIST, "one knem device per guest");
+		return -EEXIST;
+	}
+	info = kzalloc(sizeof(*info), GFP_KERNEL);
+	if (!info) {
+		mutex_unlock(&knemfront_lock);
+		xenbus_dev_fatal(dev, -ENOMEM, "allocating the device");
+		return -ENOMEM;
+	}
+	info->dev = dev;
+	spin_lock_init(&info->lock);
+	init_waitqueue_head(&info->slot_wait);
+	for (i = 0; i < KNEMIF_RING_SLOTS; i++)
+		init_completion(&info->shadow[i].done);
+	info->max_indirect = 1;
+	info->max_region_pages = KNEMIF_DEFAULT_MAX_REGION_PAGES;
+	dev_set_drvdata(&dev->dev, info);
+	knemfront = info;
+	mutex_unlock(&knemfront_lock);
+	return 0;
+}
+
+static void knemfront_remove(struct xenbus_device *dev)
+{
+	struct knemfront_info *info = dev_get_drvdata(&dev->dev);
+
+	/* no region is left: every file, hence every region, is gone */
+	knemfront_disconnect(info);
+	if (dev->state != XenbusStateClosed)
+		xenbus_switch_state(dev, XenbusStateClosed);
+	mutex_lock(&knemfront_lock);
+	knemfront = NULL;
+	mutex_unlock(&knemfront_lock);
+	kfree(info);
+}
+
+static const struct xenbus_device_id knemfront_ids[] = {
+	{ KNEMIF_DEVICE_TYPE },
+	{ "" }
+};
+
+static struct xenbus_driver knemfront_driver = {
+	.ids = knemfront_ids,
+	.probe = knemfront_probe,
+	.remove = knemfront_remove,
+	.otherend_changed = knemfront_backend_changed,
+};
+
+int knem_xen_init(void)
+{
+	int err;
+
+	if (!xen_domain() || xen_initial_domain())
+		return -ENODEV;
+	err = xenbus_register_frontend(&knemfront_driver);
+	if (err)
+		return err;
+	pr_info("Xen frontend registered (protocol version %u)\n",
+		KNEMIF_VERSION);
+	return 0;
+}
+
+void knem_xen_exit(void)
+{
+	xenbus_unregister_driver(&knemfront_driver);
+}
+
+size_t knem_xen_stats(char *buf, size_t size)
+{
+	size_t len = 0;
+
+	if (!size)
+		return 0;
+	mutex_lock(&knemfront_lock);
+	if (knemfront)
+		len = scnprintf(buf, size,
+				" Xen frontend: %s to domain %d, requests %lld, errors %lld\n",
+				READ_ONCE(knemfront->connected) ?
+				"connected" : "not connected",
+				knemfront->dev->otherend_id,
+				atomic64_read(&knemfront->nr_requests),
+				atomic64_read(&knemfront->nr_errors));
+	mutex_unlock(&knemfront_lock);
+	return len;
+}

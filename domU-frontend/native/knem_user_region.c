@@ -1,0 +1,1 @@
+../../dom0-backend/knem_user_region.c

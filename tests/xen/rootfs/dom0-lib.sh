@@ -29,14 +29,21 @@
 #
 # The guest command channel is xenstore: dom0 writes a base64 command and
 # a sequence number under /local/domain/<domid>/data/knem-xen/req; the
-# guest's init watches that node, runs the command and writes the exit
-# status and its base64 output (in chunks, at most 256 KiB of output, cut
-# beyond with a note) under data/knem-xen/rsp, the sequence number last.
+# guest's init watches that node, runs the command and writes its base64
+# output (in chunks, at most 256 KiB of output, cut beyond with a note) and
+# exit status under data/knem-xen/rsp, the sequence number last; dom0
+# watches rsp/seq.
 
 KNEM_XEN_STATE=/run/knem-xen-guests
 KNEM_XEN_CMD_MAX=3000 # base64 bytes: a xenstore message carries 4096
+KNEM_XEN_NL='
+'
 
 _now() { cut -d. -f1 /proc/uptime; }
+
+# Waits until xenstore node $1 changes, or 2 s (in case the change came
+# before the watch was set): cheaper than polling under emulation.
+_wait_node() { timeout 2 xenstore-watch -n 2 "$1" >/dev/null 2>&1; }
 
 # Prints "knemA" for A or knemA; fails on other names.
 _guest_name() {
@@ -52,7 +59,8 @@ progress() { echo "@@knem-xen: note $*" > /dev/console; }
 guest_domid() {
 	local name d
 	name=$(_guest_name "$1") || return
-	d=$(cat "$KNEM_XEN_STATE/$name" 2>/dev/null)
+	d=""
+	[ ! -f "$KNEM_XEN_STATE/$name" ] || read -r d < "$KNEM_XEN_STATE/$name"
 	if [ -n "$d" ] && [ "$(xenstore-read "/local/domain/$d/name" 2>/dev/null)" = "$name" ]; then
 		echo "$d"
 		return 0
@@ -127,7 +135,7 @@ wait_guest() {
 			_console_tail "$name"
 			return 124
 		fi
-		sleep 0.5
+		_wait_node "$base/init"
 	done
 	if [ "$st" != ok ]; then
 		echo "knem-xen: guest $name: $st" >&2
@@ -164,7 +172,7 @@ destroy_guest() {
 }
 
 guest_run() {
-	local name d base cmd seq got n i keys st deadline pause
+	local name d base cmd seq r n i keys st deadline
 	name=$(_guest_name "$1") || return
 	d=$(guest_domid "$name") || return
 	base=/local/domain/$d/data/knem-xen
@@ -173,31 +181,31 @@ guest_run() {
 		echo "knem-xen: guest_run: command too long (${#cmd} bytes in base64, at most $KNEM_XEN_CMD_MAX): put a script in --domu-files" >&2
 		return 125
 	fi
-	if ! xenstore-read "$base/rsp/seq" >/dev/null 2>&1; then
+	# req/seq exists from "ready" on.
+	seq=$(xenstore-read "$base/req/seq" 2>/dev/null) || {
 		echo "knem-xen: guest_run: guest $name is not ready (wait_guest first)" >&2
 		return 125
-	fi
-	seq=$(($(xenstore-read "$base/req/seq" 2>/dev/null || echo 0) + 1))
+	}
+	seq=$((seq + 1))
 	xenstore-write "$base/req/cmd" "$cmd" "$base/req/seq" "$seq" || return 125
 	deadline=$(($(_now) + ${KNEM_XEN_RUN_TIMEOUT:-600}))
-	pause=0.05
 	while :; do
-		# rsp/seq exists from "ready" on: a failing read means the guest is gone.
-		got=$(xenstore-read "$base/rsp/seq" 2>/dev/null) || {
+		_wait_node "$base/rsp/seq"
+		# A failing read means the guest is gone.
+		r=$(xenstore-read "$base/rsp/seq" "$base/rsp/status" "$base/rsp/chunks" 2>/dev/null) || {
 			echo "knem-xen: guest_run: guest $name died" >&2
 			_console_tail "$name"
 			return 125
 		}
-		[ "$got" != "$seq" ] || break
+		[ "${r%%"$KNEM_XEN_NL"*}" != "$seq" ] || break
 		if [ "$(_now)" -ge "$deadline" ]; then
 			echo "knem-xen: guest_run: no answer from $name after ${KNEM_XEN_RUN_TIMEOUT:-600} s" >&2
 			return 124
 		fi
-		sleep "$pause"
-		pause=0.2
 	done
-	st=$(xenstore-read "$base/rsp/status") || return 125
-	n=$(xenstore-read "$base/rsp/chunks") || return 125
+	n=${r##*"$KNEM_XEN_NL"}
+	r=${r%"$KNEM_XEN_NL"*}
+	st=${r##*"$KNEM_XEN_NL"}
 	if [ "$n" -gt 0 ]; then
 		keys="" i=0
 		while [ "$i" -lt "$n" ]; do

@@ -200,19 +200,8 @@ inline Err AsyncCopyBounded(int fd, knem_cookie_t src, uint64_t src_offset,
 			    uint64_t length, uint32_t flags, uint32_t index,
 			    uint32_t *status)
 {
-	knem_cmd_copy_bounded cmd;
-	memset(&cmd, 0, sizeof(cmd));
-	cmd.src_cookie = src;
-	cmd.src_offset = src_offset;
-	cmd.dst_cookie = dst;
-	cmd.dst_offset = dst_offset;
-	cmd.length = length;
-	cmd.flags = flags;
-	cmd.async_status_index = index;
-	cmd.current_status = *status;
-	Err e = knemtest::Ioctl(fd, KNEM_CMD_COPY_BOUNDED, &cmd);
-	*status = cmd.current_status;
-	return e;
+	return knemtest::CopyBounded(fd, src, src_offset, dst, dst_offset,
+				     length, flags, status, index);
 }
 
 // Asynchronous INLINE_COPY_BOUNDED with a slot index.
@@ -222,23 +211,10 @@ inline Err AsyncInlineBounded(int fd,
 			      uint64_t length, uint32_t flags, uint32_t index,
 			      uint32_t *status)
 {
-	knem_cmd_inline_copy_bounded cmd;
-	memset(&cmd, 0, sizeof(cmd));
-	cmd.local_iovec_array = knemtest::Addr(local.data());
-	cmd.local_iovec_nr = static_cast<uint32_t>(local.size());
-	cmd.write = write ? 1 : 0;
-	cmd.remote_cookie = cookie;
-	cmd.remote_offset = offset;
-	cmd.length = length;
-	cmd.flags = flags;
-	cmd.async_status_index = index;
-	cmd.current_status = *status;
-	Err e = knemtest::Ioctl(fd, KNEM_CMD_INLINE_COPY_BOUNDED, &cmd);
-	*status = cmd.current_status;
-	return e;
+	return knemtest::InlineCopyBounded(fd, local, write, cookie, offset,
+					   length, flags, status, index);
 }
 
-// ---- the notify fd -----------------------------------------------------
 inline bool SetNonBlocking(int fd, bool on)
 {
 	int fl = ::fcntl(fd, F_GETFL);

@@ -205,10 +205,12 @@ inline Err InlineCopy(int fd, const std::vector<knem_cmd_param_iovec> &local,
 	return e;
 }
 
+// @index: the status slot, for asynchronous flags.
 inline Err InlineCopyBounded(int fd,
 			     const std::vector<knem_cmd_param_iovec> &local,
 			     bool write, knem_cookie_t cookie, uint64_t offset,
-			     uint64_t length, uint32_t flags, uint32_t *status)
+			     uint64_t length, uint32_t flags, uint32_t *status,
+			     uint32_t index = 0)
 {
 	knem_cmd_inline_copy_bounded cmd;
 	memset(&cmd, 0, sizeof(cmd));
@@ -219,6 +221,7 @@ inline Err InlineCopyBounded(int fd,
 	cmd.remote_offset = offset;
 	cmd.length = length;
 	cmd.flags = flags;
+	cmd.async_status_index = index;
 	cmd.current_status = *status;
 	Err e = Ioctl(fd, KNEM_CMD_INLINE_COPY_BOUNDED, &cmd);
 	*status = cmd.current_status;
@@ -242,9 +245,10 @@ inline Err Copy(int fd, knem_cookie_t src, uint64_t src_offset,
 	return e;
 }
 
+// @index: the status slot, for asynchronous flags.
 inline Err CopyBounded(int fd, knem_cookie_t src, uint64_t src_offset,
 		       knem_cookie_t dst, uint64_t dst_offset, uint64_t length,
-		       uint32_t flags, uint32_t *status)
+		       uint32_t flags, uint32_t *status, uint32_t index = 0)
 {
 	knem_cmd_copy_bounded cmd;
 	memset(&cmd, 0, sizeof(cmd));
@@ -254,6 +258,7 @@ inline Err CopyBounded(int fd, knem_cookie_t src, uint64_t src_offset,
 	cmd.dst_offset = dst_offset;
 	cmd.length = length;
 	cmd.flags = flags;
+	cmd.async_status_index = index;
 	cmd.current_status = *status;
 	Err e = Ioctl(fd, KNEM_CMD_COPY_BOUNDED, &cmd);
 	*status = cmd.current_status;

@@ -179,53 +179,70 @@ static long knem_get_info(void __user *arg)
 	return 0;
 }
 
-static long knem_create_region_ioctl(struct knem_context *ctx,
-				     void __user *arg)
+/* CREATE_REGION and INIT_SEND: a region over the iovec array at @uarray. */
+static int knem_create_from_user(struct knem_context *ctx, u64 uarray,
+				 u32 nr_iov, u32 flags, u32 protection,
+				 knem_cookie_t *cookie)
 {
-	struct knem_cmd_create_region param;
 	struct knem_cmd_param_iovec *iov;
-	long err;
+	int err;
 
-	if (copy_from_user(&param, arg, sizeof(param)))
-		return -EFAULT;
-	err = knem_iovec_array_copy(param.iovec_array, param.iovec_nr, &iov);
+	err = knem_iovec_array_copy(uarray, nr_iov, &iov);
 	if (err)
 		return err;
-	err = knem_user_region_create(ctx, iov, param.iovec_nr, param.flags,
-				      param.protection, &param.cookie);
+	err = knem_user_region_create(ctx, iov, nr_iov, flags, protection,
+				      cookie);
 	kvfree(iov);
-	if (err)
-		return err;
-	if (copy_to_user(arg, &param, sizeof(param))) {
-		knem_cookie_table_remove(&knem_cookies, param.cookie, ctx);
+	return err;
+}
+
+/*
+ * Writes the command's structure, cookie included, back; a region whose
+ * cookie cannot be returned is destroyed at once.
+ */
+static long knem_return_region(struct knem_context *ctx, void __user *arg,
+			       const void *param, size_t size,
+			       knem_cookie_t cookie)
+{
+	if (copy_to_user(arg, param, size)) {
+		knem_cookie_table_remove(&knem_cookies, cookie, ctx);
 		return -EFAULT;
 	}
 	return 0;
 }
 
-static long knem_init_send_ioctl(struct knem_context *ctx, void __user *arg)
+static long knem_create_region_ioctl(struct knem_context *ctx,
+				     void __user *arg)
 {
-	struct knem_cmd_init_send_param param;
-	struct knem_cmd_param_iovec *iov;
-	long err;
+	struct knem_cmd_create_region param;
+	int err;
 
 	if (copy_from_user(&param, arg, sizeof(param)))
 		return -EFAULT;
-	err = knem_iovec_array_copy(param.send_iovec_array,
-				    param.send_iovec_nr, &iov);
+	err = knem_create_from_user(ctx, param.iovec_array, param.iovec_nr,
+				    param.flags, param.protection,
+				    &param.cookie);
 	if (err)
 		return err;
-	err = knem_user_region_create(ctx, iov, param.send_iovec_nr,
-				      param.flags | KNEM_FLAG_SINGLEUSE,
-				      KNEM_PROT_READ, &param.send_cookie);
-	kvfree(iov);
-	if (err)
-		return err;
-	if (copy_to_user(arg, &param, sizeof(param))) {
-		knem_cookie_table_remove(&knem_cookies, param.send_cookie, ctx);
+	return knem_return_region(ctx, arg, &param, sizeof(param),
+				  param.cookie);
+}
+
+static long knem_init_send_ioctl(struct knem_context *ctx, void __user *arg)
+{
+	struct knem_cmd_init_send_param param;
+	int err;
+
+	if (copy_from_user(&param, arg, sizeof(param)))
 		return -EFAULT;
-	}
-	return 0;
+	err = knem_create_from_user(ctx, param.send_iovec_array,
+				    param.send_iovec_nr,
+				    param.flags | KNEM_FLAG_SINGLEUSE,
+				    KNEM_PROT_READ, &param.send_cookie);
+	if (err)
+		return err;
+	return knem_return_region(ctx, arg, &param, sizeof(param),
+				  param.send_cookie);
 }
 
 static long knem_destroy_region_ioctl(struct knem_context *ctx,

@@ -27,10 +27,10 @@ static int knem_lookup(struct knem_copy_work *work, knem_cookie_t cookie,
 		knem_debug("cookie %016llx refused for %s (%d)\n", cookie,
 			   protection == KNEM_PROT_READ ? "read" : "write",
 			   err);
-		if (err == -EINVAL) {
-			knem_count(KNEM_COUNTER_REJECTED_FINDREGION);
+		if (err == -EINVAL)
 			work->cookie_unknown = true;
-		}
+		else if (!err && (*region)->owner_domid)
+			work->xen = true;	/* a guest's region */
 	}
 	return err;
 }
@@ -58,6 +58,13 @@ knem_status_t knem_copy_work_execute(struct knem_copy_work *work)
 	u64 copied;
 	int err, i;
 
+	if (work->xen) {
+		knem_status_t status;
+
+		/* offloaded: a refusal can only be reported as a failure */
+		return knem_xen_execute(work, &status) ? KNEM_STATUS_FAILED :
+							 status;
+	}
 	if (work->flags & KNEM_FLAG_DMA) {
 		err = knem_dma_copy(&work->src, work->src_offset, &work->dst,
 				    work->dst_offset, work->length, &copied);
@@ -119,8 +126,14 @@ static int knem_prepare_regions(const struct knem_copy_req *req,
 	return 0;
 }
 
-static bool knem_must_pin_local(const struct knem_copy_req *req, u32 flags)
+static bool knem_must_pin_local(const struct knem_copy_req *req,
+				const struct knem_copy_work *work)
 {
+	u32 flags = work->flags;
+
+	/* Grant copies reach frames, never the caller's mappings. */
+	if (work->xen)
+		return true;
 	/* Workers and DMA engines cannot reach the caller's mappings. */
 	if (flags & (KNEM_FLAG_PINLOCAL | KNEM_FLAG_ANY_ASYNC_MASK |
 		     KNEM_FLAG_DMA))
@@ -150,7 +163,7 @@ static int knem_prepare_inline(const struct knem_copy_req *req,
 	work->regions[0] = remote;
 	knem_count(KNEM_COUNTER_PROCESSED);
 
-	if (knem_must_pin_local(req, work->flags)) {
+	if (knem_must_pin_local(req, work)) {
 		err = knem_local_iovecs_pin(local, !req->write);
 		if (err) {
 			knem_count(KNEM_COUNTER_REJECTED_PIN_LOCAL);
@@ -188,23 +201,45 @@ static bool knem_offloaded(u32 flags)
 }
 
 /*
- * An asynchronous copy, its slot already PENDING: the slot gets the result
- * when this copy and every older one of the context are done.  @work is
- * allocated and belongs to the context from here on.
+ * Runs @work in the ioctl: 0 with *@status, or the errno of a check made
+ * where a Xen copy runs.
  */
-static knem_status_t knem_run_async(struct knem_context *ctx,
-				    struct knem_copy_work *work)
+static int knem_copy_work_run(struct knem_copy_work *work,
+			      knem_status_t *status)
+{
+	if (work->xen)
+		return knem_xen_execute(work, status);
+	*status = work->length ? knem_copy_work_execute(work) :
+				 KNEM_STATUS_SUCCESS;
+	return 0;
+}
+
+/*
+ * An asynchronous copy, its slot already PENDING: the slot gets the result
+ * when this copy and every older one of the context are done.  Once this
+ * returns 0, @work is the context's.
+ */
+static int knem_run_async(struct knem_context *ctx,
+			  struct knem_copy_work *work, knem_status_t *status)
 {
 	struct knem_async *async = &ctx->async;
+	knem_status_t done;
+	int err;
 
-	knem_async_enqueue(async, work);
 	/* Nothing to move completes at once, as in the classic driver. */
-	if (work->length && knem_offloaded(work->flags)) {
+	if ((work->length || work->xen) && knem_offloaded(work->flags)) {
+		knem_async_enqueue(async, work);
 		knem_count(KNEM_COUNTER_PROCESSED_THREAD);
 		knem_async_offload(async, work);
-		return KNEM_STATUS_PENDING;
+		*status = KNEM_STATUS_PENDING;
+		return 0;
 	}
-	return knem_async_complete(async, work, knem_copy_work_execute(work));
+	err = knem_copy_work_run(work, &done);
+	if (err)
+		return err;
+	knem_async_enqueue(async, work);
+	*status = knem_async_complete(async, work, done);
+	return 0;
 }
 
 static int knem_copy_check(struct knem_context *ctx,
@@ -270,12 +305,11 @@ static int knem_copy_submit(struct knem_context *ctx,
 		err = knem_prepare_inline(req, work);
 	else
 		err = knem_prepare_regions(req, work);
-	if (err == -EINVAL && work->cookie_unknown && !async) {
+	if (err == -EINVAL && work->cookie_unknown) {
 		/* Another domain's region: the Xen side may reach it. */
-		if (work->notify)
-			knem_async_cancel_notify(&ctx->async);
-		knem_copy_work_release(work);
-		return knem_xen_remote_copy(ctx, req, flags, status);
+		err = knem_xen_remote_prepare(work, req);
+		if (err == -EINVAL)
+			knem_count(KNEM_COUNTER_REJECTED_FINDREGION);
 	}
 	if (err)
 		goto out_release;
@@ -283,16 +317,17 @@ static int knem_copy_submit(struct knem_context *ctx,
 		knem_count(KNEM_COUNTER_PROCESSED_DMA);
 
 	/* A copy of nothing produces no notify event (classic behaviour). */
-	if (!work->length && work->notify) {
+	if (!work->length && !work->xen && work->notify) {
 		knem_async_cancel_notify(&ctx->async);
 		work->notify = false;
 	}
 	if (async) {
-		*status = knem_run_async(ctx, work);
-		return 0;
+		err = knem_run_async(ctx, work, status);
+		if (!err)
+			return 0;
+		goto out_release;
 	}
-	*status = work->length ? knem_copy_work_execute(work) :
-				 KNEM_STATUS_SUCCESS;
+	err = knem_copy_work_run(work, status);
 
 out_release:
 	if (work->notify)

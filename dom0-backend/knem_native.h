@@ -143,6 +143,26 @@ void knem_local_iovecs_put(struct knem_local_iovecs *local);
 int knem_pin_segs(const struct knem_seg *segs, u32 nr_segs,
 		  struct page **pages, unsigned int gup_flags);
 
+/* A copy command, whatever its ioctl. */
+struct knem_copy_req {
+	u32 flags;
+	u32 slot;
+	u64 bound;			/* U64_MAX: unbounded */
+	bool inline_copy;
+	bool always_async;		/* INIT_ASYNC_RECV: report in the slot */
+	/* region to region */
+	knem_cookie_t src_cookie;
+	u64 src_offset;
+	knem_cookie_t dst_cookie;
+	u64 dst_offset;
+	/* inline: the caller's iovecs and one region */
+	u64 local_array;
+	u32 local_nr;
+	bool write;			/* local iovecs into the region */
+	knem_cookie_t remote_cookie;
+	u64 remote_offset;
+};
+
 /*
  * One copy, whatever its command, with everything it holds while it runs:
  * region references and the caller's iovecs.  Synchronous copies live on
@@ -166,27 +186,16 @@ struct knem_copy_work {
 	u64 dst_offset;
 	u64 length;
 	bool cookie_unknown;		/* a cookie is not in the local table */
+	/*
+	 * The Xen side runs it (knem_xen_execute()): in a guest, a copy
+	 * naming another domain's cookie, described by @req; in dom0, a
+	 * copy involving a guest's region (no struct pages to reach).
+	 */
+	bool xen;
+	struct knem_copy_req req;
+	kuid_t uid;			/* the caller's, for remote lookups */
 };
 
-/* A copy command, whatever its ioctl. */
-struct knem_copy_req {
-	u32 flags;
-	u32 slot;
-	u64 bound;			/* U64_MAX: unbounded */
-	bool inline_copy;
-	bool always_async;		/* INIT_ASYNC_RECV: report in the slot */
-	/* region to region */
-	knem_cookie_t src_cookie;
-	u64 src_offset;
-	knem_cookie_t dst_cookie;
-	u64 dst_offset;
-	/* inline: the caller's iovecs and one region */
-	u64 local_array;
-	u32 local_nr;
-	bool write;			/* local iovecs into the region */
-	knem_cookie_t remote_cookie;
-	u64 remote_offset;
-};
 
 /* Copies with the CPU or the DMA engine; returns SUCCESS or FAILED. */
 knem_status_t knem_copy_work_execute(struct knem_copy_work *work);
@@ -259,13 +268,24 @@ int knem_xen_region_publish(struct knem_user_region *region,
 /* The region is being freed (process context, may sleep). */
 void knem_xen_region_release(struct knem_user_region *region);
 /*
- * A synchronous copy naming a cookie that is not in the local table:
- * runs it elsewhere and sets *@status.  -EINVAL when there is nowhere
- * else (the behaviour of an unknown cookie).
+ * The owner's memory behind @region is gone (called by the MMU notifier:
+ * may not sleep); the region is already marked stale locally.
  */
-int knem_xen_remote_copy(struct knem_context *ctx,
-			 const struct knem_copy_req *req, u32 flags,
-			 knem_status_t *status);
+void knem_xen_region_stale(struct knem_user_region *region);
+/*
+ * A copy names a cookie that is not in the local table: prepares @work
+ * (its lookups so far done, its local iovecs read) to run elsewhere, with
+ * work->xen set.  -EINVAL when there is nowhere else (the behaviour of an
+ * unknown cookie).
+ */
+int knem_xen_remote_prepare(struct knem_copy_work *work,
+			    const struct knem_copy_req *req);
+/*
+ * Runs a work with work->xen set (process context, may sleep): 0 with
+ * *@status, or the errno of a check that failed where the copy runs
+ * (nothing was copied).
+ */
+int knem_xen_execute(struct knem_copy_work *work, knem_status_t *status);
 
 /* Statistics file (knem_statsfile.c). */
 ssize_t knem_stats_read(char __user *ubuf, size_t count, loff_t *ppos);

@@ -110,6 +110,7 @@ static bool knem_user_region_invalidate(struct mmu_interval_notifier *mni,
 		knem_debug("region %016llx invalidated (event %d)\n",
 			   region->core.cookie, range->event);
 		knem_region_mark_stale(&region->core);
+		knem_xen_region_stale(region);
 	}
 	return true;
 }

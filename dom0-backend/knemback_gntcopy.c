@@ -130,17 +130,25 @@ static bool knemback_side_stale(const struct knemback_side *side)
  * Issues @n ops; adds the bytes of the successful ones before the first
  * failure to *@copied.  Returns the index of the failing op, or -1.
  */
-static int knemback_flush(struct knemback_if *ifc, u32 n, u64 *copied)
+static int knemback_flush(struct gnttab_copy *ops, u32 n, u64 *copied)
 {
 	u32 i;
 
-	gnttab_batch_copy(ifc->ops, n);
+	gnttab_batch_copy(ops, n);
 	for (i = 0; i < n; i++) {
-		if (ifc->ops[i].status != GNTST_okay)
+		if (ops[i].status != GNTST_okay)
 			return i;
-		*copied += ifc->ops[i].len;
+		*copied += ops[i].len;
 	}
 	return -1;
+}
+
+/* A guest's ring thread stops on kthread_stop(); a process when killed. */
+static bool knemback_must_stop(void)
+{
+	if (current->flags & PF_KTHREAD)
+		return kthread_should_stop();
+	return fatal_signal_pending(current);
 }
 
 enum knemback_copy_result {
@@ -151,11 +159,12 @@ enum knemback_copy_result {
 };
 
 /*
- * Copies @length bytes (bounded by knem_copy_length()) and stores the
- * bytes copied before any failure in *@copied.
+ * Copies @length bytes (bounded by knem_copy_length()) with the
+ * KNEMBACK_COPY_BATCH ops of @ops and stores the bytes copied before any
+ * failure in *@copied.
  */
 static enum knemback_copy_result
-knemback_gntcopy(struct knemback_if *ifc, const struct knemback_side *src,
+knemback_gntcopy(struct gnttab_copy *ops, const struct knemback_side *src,
 		 u64 src_offset, const struct knemback_side *dst,
 		 u64 dst_offset, u64 length, u64 *copied)
 {
@@ -171,7 +180,7 @@ knemback_gntcopy(struct knemback_if *ifc, const struct knemback_side *src,
 	for (;;) {
 		have = knem_plan_next(&plan, &chunk);
 		if (have) {
-			op = &ifc->ops[n];
+			op = &ops[n];
 			memset(op, 0, sizeof(*op));
 			if (!knemback_ptr(src, chunk.src_page, chunk.src_addr,
 					  &op->source, &op->flags,
@@ -180,10 +189,9 @@ knemback_gntcopy(struct knemback_if *ifc, const struct knemback_side *src,
 					  &op->dest, &op->flags,
 					  GNTCOPY_dest_gref)) {
 				/* cannot happen with well-formed regions */
-				pr_warn_ratelimited("domain %u: chunk beyond its region\n",
-						    ifc->domid);
+				pr_warn_ratelimited("a copy chunk beyond its region\n");
 				if (n)
-					knemback_flush(ifc, n, copied);
+					knemback_flush(ops, n, copied);
 				return KNEMBACK_COPY_FAILED;
 			}
 			op->len = chunk.len;
@@ -191,13 +199,13 @@ knemback_gntcopy(struct knemback_if *ifc, const struct knemback_side *src,
 				continue;
 		}
 		if (n) {
-			if (knemback_flush(ifc, n, copied) >= 0)
+			if (knemback_flush(ops, n, copied) >= 0)
 				return KNEMBACK_COPY_FAILED;
 			n = 0;
 			if (knemback_side_stale(src) ||
 			    knemback_side_stale(dst))
 				return KNEMBACK_COPY_STALE;
-			if (kthread_should_stop())
+			if (knemback_must_stop())
 				return KNEMBACK_COPY_STOPPED;
 			cond_resched();
 		}
@@ -233,7 +241,7 @@ void knemback_copy(struct knemback_if *ifc,
 
 	length = knem_copy_length(src.length, c->src_offset, dst.length,
 				  c->dst_offset, c->length);
-	res = knemback_gntcopy(ifc, &src, c->src_offset, &dst, c->dst_offset,
+	res = knemback_gntcopy(ifc->ops, &src, c->src_offset, &dst, c->dst_offset,
 			       length, &copied);
 	status = res == KNEMBACK_COPY_OK ? KNEMIF_E_OK : KNEMIF_E_FAULT;
 	atomic64_inc(&ifc->stats.copies);
@@ -299,12 +307,12 @@ void knemback_inline_copy(struct knemback_if *ifc,
 	if (c->write) {
 		length = knem_copy_length(local_len, 0, remote.length,
 					  c->remote_offset, c->length);
-		res = knemback_gntcopy(ifc, &local, 0, &remote,
+		res = knemback_gntcopy(ifc->ops, &local, 0, &remote,
 				       c->remote_offset, length, &copied);
 	} else {
 		length = knem_copy_length(remote.length, c->remote_offset,
 					  local_len, 0, c->length);
-		res = knemback_gntcopy(ifc, &remote, c->remote_offset, &local,
+		res = knemback_gntcopy(ifc->ops, &remote, c->remote_offset, &local,
 				       0, length, &copied);
 	}
 	switch (res) {
@@ -330,4 +338,51 @@ out:
 	kvfree(grefs);
 	kvfree(segs);
 	knemback_respond(ifc, req, status, 0, copied);
+}
+
+/* One side of a native copy work as a grant-copy side. */
+static int knemback_work_side(const struct knem_copy_work *work,
+			      const struct knem_side *side,
+			      struct knemback_side *out)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(work->regions); i++)
+		if (work->regions[i] && side->segs == work->regions[i]->segs)
+			return knemback_region_side(work->regions[i], out);
+	/* the caller's iovecs, pinned because work->xen is set */
+	if (side->kind != KNEM_SIDE_PAGES)
+		return KNEMIF_E_INVAL;
+	memset(out, 0, sizeof(*out));
+	out->segs = side->segs;
+	out->nr_segs = side->nr_segs;
+	out->nr_pages = work->local.nr_pages;
+	out->pages = side->pages;
+	out->length = work->local.length;
+	return KNEMIF_E_OK;
+}
+
+/*
+ * A copy of one of dom0's processes that involves a guest's region: the
+ * lookups were made by the native layer; the transfer is grant copies.
+ */
+int knem_xen_execute(struct knem_copy_work *work, knem_status_t *status)
+{
+	struct knemback_side src, dst;
+	struct gnttab_copy *ops;
+	u64 copied;
+	int err;
+
+	if (knemback_work_side(work, &work->src, &src) ||
+	    knemback_work_side(work, &work->dst, &dst))
+		return -EPERM;		/* an unshared region */
+	ops = kmalloc_array(KNEMBACK_COPY_BATCH, sizeof(*ops), GFP_KERNEL);
+	if (!ops)
+		return -ENOMEM;
+	err = knemback_gntcopy(ops, &src, work->src_offset, &dst,
+			       work->dst_offset, work->length, &copied);
+	kfree(ops);
+	*status = err == KNEMBACK_COPY_OK ? KNEM_STATUS_SUCCESS :
+					    KNEM_STATUS_FAILED;
+	return 0;
 }

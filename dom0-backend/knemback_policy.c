@@ -59,11 +59,9 @@ static const char *knemback_group_of(const struct knemback_group_table *t,
 }
 
 /*
- * The cookie table's domains_share callback, (owner, requester).  dom0's
- * native copy engine reaches region pages through struct page pointers,
- * which guest regions (grant references only) do not have: native
- * processes are therefore never given guest regions.  Guests may reach
- * dom0's regions, through the grant-copy engine.
+ * The cookie table's domains_share callback, (owner, requester).  Either
+ * may be dom0 (its group is the sharinggroup parameter): copies that
+ * involve a guest's region always run as grant copies.
  */
 static bool knemback_domains_share(u32 owner_domid, u32 requester_domid)
 {
@@ -71,8 +69,6 @@ static bool knemback_domains_share(u32 owner_domid, u32 requester_domid)
 	const char *a, *b;
 	bool share;
 
-	if (requester_domid == 0)
-		return false;
 	rcu_read_lock();
 	t = rcu_dereference(knemback_groups);
 	a = knemback_group_of(t, owner_domid);

@@ -517,9 +517,13 @@ void knem_xen_region_release(struct knem_user_region *region)
 {
 }
 
-int knem_xen_remote_copy(struct knem_context *ctx,
-			 const struct knem_copy_req *req, u32 flags,
-			 knem_status_t *status)
+/* Guests learn of invalidations by the lookups that fail. */
+void knem_xen_region_stale(struct knem_user_region *region)
+{
+}
+
+int knem_xen_remote_prepare(struct knem_copy_work *work,
+			    const struct knem_copy_req *req)
 {
 	return -EINVAL;
 }

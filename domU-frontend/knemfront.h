@@ -17,6 +17,7 @@
 #include <xen/grant_table.h>
 #include <xen/xenbus.h>
 
+#include "knem_seg.h"
 #include "knem_xen_io.h"
 
 /* A response that never came: the backend went away. */
@@ -74,5 +75,16 @@ struct knemfront_grants {
 	struct page *indirect[KNEMIF_MAX_INDIRECT_PAGES];
 	grant_ref_t indirect_ref[KNEMIF_MAX_INDIRECT_PAGES];
 };
+
+/*
+ * Grants @pages (one per page of @segs, in order) to the backend and lists
+ * them as wire segments in indirect pages, at most @max_indirect of them.
+ */
+int knemfront_grants_make(struct knemfront_grants *g,
+			  const struct knem_seg *segs, u32 nr_segs,
+			  struct page **pages, u32 nr_pages, bool readonly,
+			  u32 max_indirect);
+/* Ends the grants of @g; a grant still in use is left (and logged). */
+void knemfront_grants_end(struct knemfront_grants *g);
 
 #endif /* KNEMFRONT_H */

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0 OR BSD-3-Clause)
 /*
- * knemfront_region.c - the native layer's Xen hooks in a guest: regions
- * are granted to dom0 and created there (dom0 issues the cookie), and
- * copies naming a cookie of another domain run in dom0.
+ * knemfront_region.c - regions of a guest: their pages are granted to
+ * dom0 and the region is created there (dom0 issues the cookie).
  */
 #define pr_fmt(fmt) "knem-front: " fmt
 
@@ -15,13 +14,7 @@
 #include "knem_native.h"
 #include "knemfront.h"
 
-static domid_t knemfront_backend_id(void)
-{
-	return knemfront->dev->otherend_id;
-}
-
-/* Ends the grants of @g; a grant still in use is left (and logged). */
-static void knemfront_grants_end(struct knemfront_grants *g)
+void knemfront_grants_end(struct knemfront_grants *g)
 {
 	u32 i;
 
@@ -42,16 +35,12 @@ static void knemfront_grants_end(struct knemfront_grants *g)
 	g->nr_grefs = 0;
 }
 
-/*
- * Grants @pages (one per page of @segs, in order) to the backend and lists
- * them as wire segments in indirect pages, at most @max_indirect of them.
- */
-static int knemfront_grants_make(struct knemfront_grants *g,
+int knemfront_grants_make(struct knemfront_grants *g,
 				 const struct knem_seg *segs, u32 nr_segs,
 				 struct page **pages, u32 nr_pages,
 				 bool readonly, u32 max_indirect)
 {
-	domid_t otherend = knemfront_backend_id();
+	domid_t otherend = knemfront->dev->otherend_id;
 	struct knemif_seg *list = NULL;
 	u32 i, p = 0, k = 0;
 	int ref, err;
@@ -232,87 +221,6 @@ void knem_xen_region_release(struct knem_user_region *region)
 	kfree(xr);
 }
 
-/* The result of a copy response, per doc/xen-protocol.md. */
-static int knemfront_copy_result(int err, const struct knemif_response *rsp,
-				 knem_status_t *status)
+void knem_xen_region_stale(struct knem_user_region *region)
 {
-	if (err == -EFAULT) {		/* backend gone: a transfer failure */
-		*status = KNEM_STATUS_FAILED;
-		return 0;
-	}
-	if (err)
-		return err;
-	switch (rsp->status) {
-	case KNEMIF_E_OK:
-		*status = KNEM_STATUS_SUCCESS;
-		return 0;
-	case KNEMIF_E_FAULT:
-	case KNEMIF_E_IO:
-		*status = KNEM_STATUS_FAILED;
-		return 0;
-	default:
-		return knemfront_errno(rsp->status);
-	}
-}
-
-static int knemfront_inline_copy(const struct knem_copy_req *req,
-				  knem_status_t *status)
-{
-	struct knemif_request wreq = { .op = KNEMIF_OP_INLINE_COPY };
-	struct knem_local_iovecs local;
-	struct knemfront_grants g;
-	struct knemif_response rsp;
-	u32 i;
-	int err;
-
-	err = knem_local_iovecs_get(&local, req->local_array, req->local_nr);
-	if (err)
-		return err;
-	/* the backend writes the local pages unless they are the source */
-	err = knem_local_iovecs_pin(&local, !req->write);
-	if (err)
-		goto out_put;
-	err = knemfront_grants_make(&g, local.segs, local.nr_segs,
-				    local.pages, local.nr_pages, req->write,
-				    KNEMIF_INLINE_MAX_INDIRECT);
-	if (err)
-		goto out_put;
-	wreq.flags = req->write ? KNEMIF_F_WRITE : 0;
-	wreq.nr_indirect = g.nr_indirect;
-	wreq.nr_segs = g.nr_segs;
-	wreq.u.inline_copy.remote_cookie = req->remote_cookie;
-	wreq.u.inline_copy.remote_offset = req->remote_offset;
-	wreq.u.inline_copy.length = req->bound;
-	wreq.u.inline_copy.uid = from_kuid_munged(current_user_ns(),
-						  current_uid());
-	for (i = 0; i < g.nr_indirect; i++)
-		wreq.u.inline_copy.indirect[i] = g.indirect_ref[i];
-	err = knemfront_submit(&wreq, &rsp);
-	knemfront_grants_end(&g);
-	err = knemfront_copy_result(err, &rsp, status);
-out_put:
-	knem_local_iovecs_put(&local);
-	return err;
-}
-
-int knem_xen_remote_copy(struct knem_context *ctx,
-			 const struct knem_copy_req *req, u32 flags,
-			 knem_status_t *status)
-{
-	struct knemif_request wreq = { .op = KNEMIF_OP_COPY };
-	struct knemif_response rsp;
-	int err;
-
-	if (!knemfront || !READ_ONCE(knemfront->connected))
-		return -EINVAL;		/* nowhere else to look */
-	if (req->inline_copy)
-		return knemfront_inline_copy(req, status);
-	wreq.u.copy.src_cookie = req->src_cookie;
-	wreq.u.copy.src_offset = req->src_offset;
-	wreq.u.copy.dst_cookie = req->dst_cookie;
-	wreq.u.copy.dst_offset = req->dst_offset;
-	wreq.u.copy.length = req->bound;
-	wreq.u.copy.uid = from_kuid_munged(current_user_ns(), current_uid());
-	err = knemfront_submit(&wreq, &rsp);
-	return knemfront_copy_result(err, &rsp, status);
 }

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-3-Clause)
+/*
+ * knemfront_copy.c - copies naming another domain's cookie: dom0 runs
+ * them (COPY, or INLINE_COPY with the caller's pinned pages granted for
+ * the one request), synchronously or on the context's offload worker,
+ * like any other copy work of the native layer.
+ */
+#define pr_fmt(fmt) "knem-front: " fmt
+
+#include <linux/cred.h>
+
+#include "knem_native.h"
+#include "knemfront.h"
+
+/* The result of a copy response, per doc/xen-protocol.md. */
+static int knemfront_copy_result(int err, const struct knemif_response *rsp,
+				 knem_status_t *status)
+{
+	if (err == -EFAULT) {		/* backend gone: a transfer failure */
+		*status = KNEM_STATUS_FAILED;
+		return 0;
+	}
+	if (err)
+		return err;
+	switch (rsp->status) {
+	case KNEMIF_E_OK:
+		*status = KNEM_STATUS_SUCCESS;
+		return 0;
+	case KNEMIF_E_FAULT:
+	case KNEMIF_E_IO:
+		*status = KNEM_STATUS_FAILED;
+		return 0;
+	default:
+		return knemfront_errno(rsp->status);
+	}
+}
+
+static u32 knemfront_wire_uid(const struct knem_copy_work *work)
+{
+	return from_kuid_munged(&init_user_ns, work->uid);
+}
+
+static int knemfront_inline_copy(struct knem_copy_work *work,
+				 knem_status_t *status)
+{
+	const struct knem_copy_req *req = &work->req;
+	struct knemif_request wreq = { .op = KNEMIF_OP_INLINE_COPY };
+	struct knem_local_iovecs *local = &work->local;
+	struct knemfront_grants g;
+	struct knemif_response rsp;
+	u32 i;
+	int err;
+
+	err = knemfront_grants_make(&g, local->segs, local->nr_segs,
+				    local->pages, local->nr_pages, req->write,
+				    KNEMIF_INLINE_MAX_INDIRECT);
+	if (err)
+		return err;
+	wreq.flags = req->write ? KNEMIF_F_WRITE : 0;
+	wreq.nr_indirect = g.nr_indirect;
+	wreq.nr_segs = g.nr_segs;
+	wreq.u.inline_copy.remote_cookie = req->remote_cookie;
+	wreq.u.inline_copy.remote_offset = req->remote_offset;
+	wreq.u.inline_copy.length = req->bound;
+	wreq.u.inline_copy.uid = knemfront_wire_uid(work);
+	for (i = 0; i < g.nr_indirect; i++)
+		wreq.u.inline_copy.indirect[i] = g.indirect_ref[i];
+	err = knemfront_submit(&wreq, &rsp);
+	knemfront_grants_end(&g);
+	return knemfront_copy_result(err, &rsp, status);
+}
+
+static int knemfront_region_copy(struct knem_copy_work *work,
+				 knem_status_t *status)
+{
+	const struct knem_copy_req *req = &work->req;
+	struct knemif_request wreq = { .op = KNEMIF_OP_COPY };
+	struct knemif_response rsp;
+	int err;
+
+	wreq.u.copy.src_cookie = req->src_cookie;
+	wreq.u.copy.src_offset = req->src_offset;
+	wreq.u.copy.dst_cookie = req->dst_cookie;
+	wreq.u.copy.dst_offset = req->dst_offset;
+	wreq.u.copy.length = req->bound;
+	wreq.u.copy.uid = knemfront_wire_uid(work);
+	err = knemfront_submit(&wreq, &rsp);
+	return knemfront_copy_result(err, &rsp, status);
+}
+
+int knem_xen_remote_prepare(struct knem_copy_work *work,
+			    const struct knem_copy_req *req)
+{
+	int err;
+
+	if (!knemfront || !READ_ONCE(knemfront->connected))
+		return -EINVAL;		/* nowhere else to look */
+	/* the caller's pages are granted: they must stay put */
+	if (req->inline_copy && !work->local.pages) {
+		err = knem_local_iovecs_pin(&work->local, !req->write);
+		if (err) {
+			knem_count(KNEM_COUNTER_REJECTED_PIN_LOCAL);
+			return err;
+		}
+	}
+	work->req = *req;
+	work->uid = current_uid();
+	work->xen = true;
+	return 0;
+}
+
+int knem_xen_execute(struct knem_copy_work *work, knem_status_t *status)
+{
+	int err;
+
+	if (work->req.inline_copy)
+		err = knemfront_inline_copy(work, status);
+	else
+		err = knemfront_region_copy(work, status);
+	if (!err)
+		knem_count(KNEM_COUNTER_PROCESSED);
+	return err;
+}

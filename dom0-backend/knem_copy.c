@@ -313,7 +313,8 @@ static int knem_copy_submit(struct knem_context *ctx,
 	}
 	if (err)
 		goto out_release;
-	if (flags & KNEM_FLAG_DMA)
+	/* Xen copies are grant copies, whatever the flags asked for. */
+	if ((flags & KNEM_FLAG_DMA) && !work->xen)
 		knem_count(KNEM_COUNTER_PROCESSED_DMA);
 
 	/* A copy of nothing produces no notify event (classic behaviour). */

@@ -30,7 +30,8 @@
 
 /* What this backend advertises in xenstore. */
 #define KNEMBACK_MAX_INDIRECT_PAGES KNEMIF_MAX_INDIRECT_PAGES
-#define KNEMBACK_MAX_REGION_PAGES KNEMIF_DEFAULT_MAX_REGION_PAGES
+/* 1 GiB regions: MPI libraries declare whole receive buffers. */
+#define KNEMBACK_MAX_REGION_PAGES 262144U
 /* Per-domain quotas (NOSPC beyond them). */
 #define KNEMBACK_MAX_REGIONS 65536
 #define KNEMBACK_MAX_DOMAIN_PAGES (1U << 20)	/* 4 GiB of granted pages */
@@ -63,7 +64,8 @@ struct knemback_build {
 	u32 kflags;
 	u32 protection;
 	u32 nr_segs;			/* filled so far */
-	struct knemif_seg *segs;	/* max_region_pages entries */
+	u32 capacity;			/* entries of segs, grown per chunk */
+	struct knemif_seg *segs;
 };
 
 struct knemback_if {

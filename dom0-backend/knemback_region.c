@@ -214,6 +214,42 @@ void knemback_builds_free(struct knemback_if *ifc)
 		knemback_build_drop(&ifc->builds[i]);
 }
 
+/*
+ * Makes room for @more segments in @b's list, which grows with what the
+ * guest sends rather than with what it may send: a build announces bytes,
+ * not segments.  Doubling bounds the copying; max-region-pages (checked by
+ * the build accounting before this) and the domain's page quota bound the
+ * size.  Returns a wire status.
+ */
+static int knemback_build_reserve(struct knemback_if *ifc,
+				  struct knemback_build *b, u32 more)
+{
+	u32 need = b->nr_segs + more, cap;
+	struct knemif_seg *segs;
+	u32 quota_left;
+
+	spin_lock_irq(&ifc->lock);
+	quota_left = KNEMBACK_MAX_DOMAIN_PAGES - ifc->nr_pages;
+	spin_unlock_irq(&ifc->lock);
+	if (need > quota_left) {
+		pr_info_ratelimited("domain %u: a build of %u pages exceeds the quota of %u pages\n",
+				    ifc->domid, need, KNEMBACK_MAX_DOMAIN_PAGES);
+		return KNEMIF_E_NOSPC;
+	}
+	if (need <= b->capacity)
+		return KNEMIF_E_OK;
+	cap = clamp(b->capacity * 2, need, ifc->limits.max_region_pages);
+	segs = kvmalloc_array(cap, sizeof(*segs), GFP_KERNEL);
+	if (!segs)
+		return KNEMIF_E_NOMEM;
+	if (b->nr_segs)
+		memcpy(segs, b->segs, b->nr_segs * sizeof(*segs));
+	kvfree(b->segs);
+	b->segs = segs;
+	b->capacity = cap;
+	return KNEMIF_E_OK;
+}
+
 static void knemback_build_start(struct knemback_if *ifc,
 				 const struct knemif_req_checked *req)
 {
@@ -230,12 +266,7 @@ static void knemback_build_start(struct knemback_if *ifc,
 		knemback_respond(ifc, req, KNEMIF_E_NOSPC, 0, 0);
 		return;
 	}
-	b->segs = kvmalloc_array(max(ifc->limits.max_region_pages, 1U),
-				 sizeof(*b->segs), GFP_KERNEL);
-	if (!b->segs) {
-		knemback_respond(ifc, req, KNEMIF_E_NOMEM, 0, 0);
-		return;
-	}
+	/* the segment list grows with the chunks (knemback_build_reserve) */
 	knemif_build_start(&b->acct, req);
 	b->owner_uid = req->u.create.owner_uid;
 	b->kflags = req->u.create.kflags;
@@ -328,6 +359,9 @@ void knemback_region_append(struct knemback_if *ifc,
 		status = KNEMIF_E_INVAL;
 		goto fail;
 	}
+	status = knemback_build_reserve(ifc, b, req->nr_segs);
+	if (status)
+		goto fail;
 	for (k = 0; k < req->nr_segs; k++)
 		b->segs[b->nr_segs + k] = *knemback_seg(ifc, k);
 	b->nr_segs += req->nr_segs;

@@ -45,6 +45,10 @@ struct knemfront_info {
 	struct knemfront_shadow shadow[KNEMIF_RING_SLOTS];
 	atomic64_t nr_requests;
 	atomic64_t nr_errors;
+	/* the WAIT_RELEASED loop, while connected */
+	struct task_struct *released_task;
+	struct page *released_page;	/* receives the cookies */
+	grant_ref_t released_ref;	/* granted writable */
 };
 
 /* The one frontend device; NULL until probed (knemfront_xenbus.c). */
@@ -65,26 +69,84 @@ void knemfront_fail_all(struct knemfront_info *info);
 int knemfront_errno(u16 status);
 
 /*
- * Granted pages and the indirect pages that list them (knemfront_region.c).
+ * Pages granted to the backend (knemfront_region.c): a region's pages for
+ * its lifetime, or the local side of one copy.  The references are
+ * allocated in one go, so a grant table too small fails before anything
+ * is granted.
  */
 struct knemfront_grants {
 	u32 nr_grefs;
 	grant_ref_t *grefs;		/* one per page */
-	u32 nr_segs;
-	u32 nr_indirect;
-	struct page *indirect[KNEMIF_MAX_INDIRECT_PAGES];
-	grant_ref_t indirect_ref[KNEMIF_MAX_INDIRECT_PAGES];
 };
 
 /*
- * Grants @pages (one per page of @segs, in order) to the backend and lists
- * them as wire segments in indirect pages, at most @max_indirect of them.
+ * The segment list of one request: up to KNEMIF_MAX_INDIRECT_PAGES
+ * indirect pages, granted read-only, rewritten for each chunk of a build.
  */
-int knemfront_grants_make(struct knemfront_grants *g,
-			  const struct knem_seg *segs, u32 nr_segs,
-			  struct page **pages, u32 nr_pages, bool readonly,
-			  u32 max_indirect);
+struct knemfront_indirect {
+	u32 nr_pages;			/* allocated and granted */
+	u32 nr_used;			/* named by the current request */
+	u32 nr_segs;			/* listed in them */
+	struct page *page[KNEMIF_MAX_INDIRECT_PAGES];
+	grant_ref_t ref[KNEMIF_MAX_INDIRECT_PAGES];
+};
+
+/* What dom0 must know of a region (or of the local side of a copy). */
+struct knemfront_region_desc {
+	const struct knem_seg *segs;
+	u32 nr_segs;
+	struct page **pages;		/* pinned, one per page of @segs */
+	u32 nr_pages;
+	u64 length;
+	u32 owner_uid;			/* in the initial user namespace */
+	u32 kflags;			/* KNEMIF_KFLAG_CREATE_MASK bits */
+	u32 protection;			/* KNEMIF_PROT_* */
+};
+
+/*
+ * Grants @nr_pages @pages to the backend.  -ENOMEM, with one log line
+ * naming the grant entries needed, when the grant table cannot hold them.
+ */
+int knemfront_grants_make(struct knemfront_grants *g, struct page **pages,
+			  u32 nr_pages, bool readonly);
 /* Ends the grants of @g; a grant still in use is left (and logged). */
 void knemfront_grants_end(struct knemfront_grants *g);
+
+/*
+ * Lists the pages of @segs (granted in @g, page k with g->grefs[k]) as wire
+ * segments in freshly allocated and granted indirect pages, for one
+ * request that takes at most @max_indirect of them.
+ */
+int knemfront_indirect_make(struct knemfront_indirect *ind,
+			    const struct knem_seg *segs, u32 nr_segs,
+			    const struct knemfront_grants *g,
+			    u32 max_indirect);
+void knemfront_indirect_end(struct knemfront_indirect *ind);
+
+/*
+ * Declares the pages of @desc, granted in @g, as a region in dom0 (one
+ * REGION_CREATE, or REGION_CREATE + MORE and REGION_APPENDs for a region
+ * above one request) and returns its cookie.  A failed build is abandoned
+ * in dom0; @g stays granted for the caller to end.
+ */
+int knemfront_region_declare(const struct knemfront_region_desc *desc,
+			     const struct knemfront_grants *g, u64 *cookie);
+/*
+ * REGION_DESTROY of a region this frontend declared: returns once dom0 no
+ * longer uses its grants.  Sets *@consumed when dom0 reports it consumed.
+ * 0, or -EFAULT when not connected (dom0 dropped it), or the errno of
+ * another refusal.
+ */
+int knemfront_region_undeclare(u64 cookie, bool *consumed);
+
+/*
+ * The WAIT_RELEASED loop (knemfront_region.c): started once connected,
+ * stopped on disconnect (after knemfront_fail_all()), which also waits
+ * for the invalidations still being forwarded.
+ */
+void knemfront_released_start(struct knemfront_info *info);
+void knemfront_released_stop(struct knemfront_info *info);
+/* Appends the regions' statistics line; returns its length. */
+size_t knemfront_region_stats(char *buf, size_t size);
 
 #endif /* KNEMFRONT_H */

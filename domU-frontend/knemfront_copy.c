@@ -40,32 +40,99 @@ static u32 knemfront_wire_uid(const struct knem_copy_work *work)
 	return from_kuid_munged(&init_user_ns, work->uid);
 }
 
+/*
+ * A local side above one INLINE_COPY: declared in dom0 as a temporary
+ * region of this user, copied with one COPY (the remote cookie is looked
+ * up once: a single-use region is consumed once), then destroyed.
+ */
+static int knemfront_inline_copy_large(struct knem_copy_work *work,
+				       knem_status_t *status)
+{
+	const struct knem_copy_req *req = &work->req;
+	struct knem_local_iovecs *local = &work->local;
+	struct knemfront_region_desc desc = {
+		.segs = local->segs,
+		.nr_segs = local->nr_segs,
+		.pages = local->pages,
+		.nr_pages = local->nr_pages,
+		.length = local->length,
+		.owner_uid = knemfront_wire_uid(work),
+		.protection = req->write ? KNEMIF_PROT_READ : KNEMIF_PROT_WRITE,
+	};
+	struct knemif_request wreq = { .op = KNEMIF_OP_COPY };
+	struct knemfront_grants g;
+	struct knemif_response rsp;
+	bool consumed;
+	u64 cookie;
+	int err;
+
+	err = knemfront_grants_make(&g, local->pages, local->nr_pages,
+				    req->write);
+	if (err)
+		return err;
+	err = knemfront_region_declare(&desc, &g, &cookie);
+	if (err) {
+		knemfront_grants_end(&g);
+		/* not connected, or our own pages refused: a failed transfer */
+		return knemfront_copy_result(err, NULL, status);
+	}
+	if (req->write) {
+		wreq.u.copy.src_cookie = cookie;
+		wreq.u.copy.dst_cookie = req->remote_cookie;
+		wreq.u.copy.dst_offset = req->remote_offset;
+	} else {
+		wreq.u.copy.src_cookie = req->remote_cookie;
+		wreq.u.copy.src_offset = req->remote_offset;
+		wreq.u.copy.dst_cookie = cookie;
+	}
+	wreq.u.copy.length = req->bound;
+	wreq.u.copy.uid = knemfront_wire_uid(work);
+	err = knemfront_submit(&wreq, &rsp);
+	err = knemfront_copy_result(err, &rsp, status);
+	/* answered once dom0 no longer uses the grants */
+	knemfront_region_undeclare(cookie, &consumed);
+	knemfront_grants_end(&g);
+	return err;
+}
+
 static int knemfront_inline_copy(struct knem_copy_work *work,
 				 knem_status_t *status)
 {
 	const struct knem_copy_req *req = &work->req;
 	struct knemif_request wreq = { .op = KNEMIF_OP_INLINE_COPY };
 	struct knem_local_iovecs *local = &work->local;
+	struct knemfront_indirect ind;
 	struct knemfront_grants g;
 	struct knemif_response rsp;
-	u32 i;
+	u32 i, capacity;
 	int err;
 
-	err = knemfront_grants_make(&g, local->segs, local->nr_segs,
-				    local->pages, local->nr_pages, req->write,
-				    KNEMIF_INLINE_MAX_INDIRECT);
+	capacity = min_t(u32, knemfront->max_indirect,
+			 KNEMIF_INLINE_MAX_INDIRECT) *
+		   KNEMIF_SEGS_PER_INDIRECT_PAGE;
+	if (local->nr_pages > capacity)
+		return knemfront_inline_copy_large(work, status);
+	err = knemfront_grants_make(&g, local->pages, local->nr_pages,
+				    req->write);
 	if (err)
 		return err;
+	err = knemfront_indirect_make(&ind, local->segs, local->nr_segs, &g,
+				      KNEMIF_INLINE_MAX_INDIRECT);
+	if (err) {
+		knemfront_grants_end(&g);
+		return err;
+	}
 	wreq.flags = req->write ? KNEMIF_F_WRITE : 0;
-	wreq.nr_indirect = g.nr_indirect;
-	wreq.nr_segs = g.nr_segs;
+	wreq.nr_indirect = ind.nr_used;
+	wreq.nr_segs = ind.nr_segs;
 	wreq.u.inline_copy.remote_cookie = req->remote_cookie;
 	wreq.u.inline_copy.remote_offset = req->remote_offset;
 	wreq.u.inline_copy.length = req->bound;
 	wreq.u.inline_copy.uid = knemfront_wire_uid(work);
-	for (i = 0; i < g.nr_indirect; i++)
-		wreq.u.inline_copy.indirect[i] = g.indirect_ref[i];
+	for (i = 0; i < ind.nr_used; i++)
+		wreq.u.inline_copy.indirect[i] = ind.ref[i];
 	err = knemfront_submit(&wreq, &rsp);
+	knemfront_indirect_end(&ind);
 	knemfront_grants_end(&g);
 	return knemfront_copy_result(err, &rsp, status);
 }

@@ -168,8 +168,13 @@ int knemfront_submit(struct knemif_request *req, struct knemif_response *rsp)
 		notify_remote_via_irq(info->irq);
 	atomic64_inc(&info->nr_requests);
 
-	/* The backend answers every request, or fail_all does for it. */
-	wait_for_completion(&shadow->done);
+	/*
+	 * The backend answers every request, or fail_all does for it; a
+	 * parked WAIT_RELEASED may wait for ever without being a hung task.
+	 */
+	wait_for_completion_state(&shadow->done,
+				  req->op == KNEMIF_OP_WAIT_RELEASED ?
+				  TASK_IDLE : TASK_UNINTERRUPTIBLE);
 
 	spin_lock_irq(&info->lock);
 	*rsp = shadow->rsp;

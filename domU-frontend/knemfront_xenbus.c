@@ -157,6 +157,7 @@ fail:
 static void knemfront_disconnect(struct knemfront_info *info)
 {
 	knemfront_fail_all(info);
+	knemfront_released_stop(info);
 	knemfront_free_ring(info);
 }
 
@@ -179,6 +180,7 @@ static void knemfront_backend_changed(struct xenbus_device *dev,
 		info->connected = true;
 		spin_unlock_irq(&info->lock);
 		xenbus_switch_state(dev, XenbusStateConnected);
+		knemfront_released_start(info);
 		dev_info(&dev->dev, "connected to domain %d\n",
 			 dev->otherend_id);
 		break;
@@ -285,6 +287,7 @@ size_t knem_xen_stats(char *buf, size_t size)
 				knemfront->dev->otherend_id,
 				atomic64_read(&knemfront->nr_requests),
 				atomic64_read(&knemfront->nr_errors));
+	len += knemfront_region_stats(buf + len, size - len);
 	mutex_unlock(&knemfront_lock);
 	return len;
 }

@@ -1,0 +1,556 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * regions_check.c - knem-front's regions across two guests
+ * (tests/xen/scenario-regions.sh).  Guest A owns regions, guest B uses
+ * them; every command prints what it checked and exits non-zero on a
+ * failure.
+ *
+ *   hold MB                 A: a MB MiB region (ANY_USER_ACCESS, read-write),
+ *                           cookie on stdout; waits for /tmp/hold.stop, then
+ *                           checks the bytes B wrote and those it did not
+ *   peer COOKIE MB          B: reads near the end of A's region (INLINE_COPY,
+ *                           COPY), a 20 MiB inline read and write (above
+ *                           one INLINE_COPY), a write near the end
+ *   su-create               A: a single-use region, cookie on stdout; waits
+ *                           for /tmp/su.stop
+ *   su-use COOKIE           B: first use succeeds, the second fails (EINVAL)
+ *   su-sink N PAGES         B: consumes N single-use regions of A, announced
+ *                           in its mailbox region (cookie on stdout)
+ *   su-source N PAGES MBOX  A: creates them, at most WINDOW unconsumed
+ *   unmap-create            A: a region, cookie on stdout; munmaps its memory
+ *                           once /tmp/unmap.go exists, then waits for
+ *                           /tmp/unmap.stop
+ *   unmap-read COOKIE ok|fail  B: a copy from it succeeds, or fails (EFAULT
+ *                           or KNEM_STATUS_FAILED) within 10 s
+ *   too-big MB              A: creating a MB MiB region fails with ENOMEM
+ *
+ * gcc -static -O2 -Wall -Wextra -Werror -I common -o DIR/xt/regions_check
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "knem_io.h"
+
+#define MIB (1024UL * 1024)
+#define PAGE 4096UL
+/* B's 20 MiB inline copies: above one INLINE_COPY (2048 pages). */
+#define BIG_IO (20 * MIB)
+/* where B writes in A's region, relative to its start and end */
+#define WRITE_AT (8 * MIB + 100)
+#define TAIL_BACK (PAGE + 77)
+#define TAIL_LEN (PAGE + 50)
+/* single-use regions of the loop that may wait for B at once */
+#define WINDOW 8
+#define MBOX_SLOTS 256
+#define MAGIC 0x6b6e656d78656e31ULL
+
+static int knem_fd;
+
+static void die(const char *what)
+{
+	printf("FAIL %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+/* A's original bytes and B's, by offset in the region. */
+static unsigned char pat_a(uint64_t off)
+{
+	return (unsigned char)(off * 7 + (off >> 12) * 13 + 1);
+}
+
+static unsigned char pat_b(uint64_t off)
+{
+	return (unsigned char)(off * 5 + (off >> 12) * 11 + 3);
+}
+
+static void *map(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap");
+	return p;
+}
+
+static int create_region(void *buf, size_t len, unsigned int flags,
+			 unsigned int prot, uint64_t *cookie)
+{
+	struct knem_cmd_param_iovec iov = { (uintptr_t)buf, len };
+	struct knem_cmd_create_region c = { 0 };
+
+	c.iovec_array = (uintptr_t)&iov;
+	c.iovec_nr = 1;
+	c.flags = flags | KNEM_FLAG_ANY_USER_ACCESS;
+	c.protection = prot;
+	if (ioctl(knem_fd, KNEM_CMD_CREATE_REGION, &c))
+		return -errno;
+	*cookie = c.cookie;
+	return 0;
+}
+
+/* INLINE_COPY: 0 and the status, or -errno. */
+static int inline_copy(uint64_t cookie, uint64_t off,
+		       struct knem_cmd_param_iovec *iov, unsigned int nr,
+		       int write, unsigned int *status)
+{
+	struct knem_cmd_inline_copy ic = { 0 };
+
+	ic.local_iovec_array = (uintptr_t)iov;
+	ic.local_iovec_nr = nr;
+	ic.remote_cookie = cookie;
+	ic.remote_offset = off;
+	ic.write = write;
+	if (ioctl(knem_fd, KNEM_CMD_INLINE_COPY, &ic))
+		return -errno;
+	*status = ic.current_status;
+	return 0;
+}
+
+static void inline_ok(const char *what, uint64_t cookie, uint64_t off,
+		      struct knem_cmd_param_iovec *iov, unsigned int nr,
+		      int write)
+{
+	unsigned int status = 0;
+	int err = inline_copy(cookie, off, iov, nr, write, &status);
+
+	if (err) {
+		errno = -err;
+		die(what);
+	}
+	if (status != KNEM_STATUS_SUCCESS) {
+		printf("FAIL %s: status %u\n", what, status);
+		exit(1);
+	}
+}
+
+static void check_bytes(const char *what, const unsigned char *p,
+			uint64_t region_off, size_t len,
+			unsigned char (*pat)(uint64_t))
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (p[i] != pat(region_off + i)) {
+			printf("FAIL %s: byte %zu of %zu is %u, not %u\n",
+			       what, i, len, p[i], pat(region_off + i));
+			exit(1);
+		}
+	}
+}
+
+static void wait_file(const char *path, int seconds)
+{
+	struct stat st;
+	int i;
+
+	for (i = 0; i < seconds * 10; i++) {
+		if (!stat(path, &st))
+			return;
+		usleep(100000);
+	}
+	printf("FAIL waiting for %s\n", path);
+	exit(1);
+}
+
+static void print_cookie(uint64_t cookie)
+{
+	printf("%llu\n", (unsigned long long)cookie);
+	fflush(stdout);
+}
+
+static int cmd_hold(size_t mb)
+{
+	size_t len = mb * MIB, i;
+	unsigned char *buf = map(len);
+	uint64_t cookie;
+	int err;
+
+	for (i = 0; i < len; i++)
+		buf[i] = pat_a(i);
+	err = create_region(buf, len, 0, KNEM_PROT_READ | KNEM_PROT_WRITE,
+			    &cookie);
+	if (err) {
+		errno = -err;
+		die("create");
+	}
+	print_cookie(cookie);
+	wait_file("/tmp/hold.stop", 900);
+	for (i = 0; i < len; i++) {
+		int by_b = (i >= WRITE_AT && i < WRITE_AT + BIG_IO) ||
+			   (i >= len - TAIL_BACK &&
+			    i < len - TAIL_BACK + TAIL_LEN);
+		unsigned char want = by_b ? pat_b(i) : pat_a(i);
+
+		if (buf[i] != want) {
+			printf("FAIL hold: byte %zu is %u, not %u (%s)\n", i,
+			       buf[i], want, by_b ? "B's" : "A's");
+			return 1;
+		}
+	}
+	printf("hold: all %zu bytes as expected (B's writes included)\n",
+	       len);
+	return 0;
+}
+
+static int cmd_peer(uint64_t cookie, size_t mb)
+{
+	size_t len = mb * MIB, i;
+	unsigned char *buf = map(BIG_IO + 2 * PAGE);
+	struct knem_cmd_param_iovec iov[3];
+	struct knem_cmd_copy cp = { 0 };
+	uint64_t off, local;
+	int err;
+
+	/* the last MiB and a bit, to the end */
+	off = len - MIB - 123;
+	iov[0] = (struct knem_cmd_param_iovec){ (uintptr_t)buf + 5, MIB + 123 };
+	inline_ok("inline read at the end", cookie, off, iov, 1, 0);
+	check_bytes("inline read at the end", buf + 5, off, MIB + 123, pat_a);
+	printf("peer: inline read of the last %lu bytes OK\n", MIB + 123);
+
+	/* region to region near the end */
+	memset(buf, 0, MIB);
+	err = create_region(buf, MIB, 0, KNEM_PROT_READ | KNEM_PROT_WRITE,
+			    &local);
+	if (err) {
+		errno = -err;
+		die("local create");
+	}
+	cp.src_cookie = cookie;
+	cp.src_offset = len - MIB / 2 - 9;
+	cp.dst_cookie = local;
+	if (ioctl(knem_fd, KNEM_CMD_COPY, &cp))
+		die("copy");
+	if (cp.current_status != KNEM_STATUS_SUCCESS) {
+		printf("FAIL copy: status %u\n", cp.current_status);
+		return 1;
+	}
+	check_bytes("copy at the end", buf, cp.src_offset, MIB / 2 + 9, pat_a);
+	printf("peer: region copy of the last %lu bytes OK\n", MIB / 2 + 9);
+
+	/* 20 MiB inline read, three unaligned iovecs */
+	off = 40 * MIB + 17;
+	memset(buf, 0, BIG_IO + 2 * PAGE);
+	iov[0] = (struct knem_cmd_param_iovec){ (uintptr_t)buf + 3,
+						7 * MIB + 3 };
+	iov[1] = (struct knem_cmd_param_iovec){ iov[0].base + iov[0].len,
+						6 * MIB + 1001 };
+	iov[2] = (struct knem_cmd_param_iovec){ iov[1].base + iov[1].len,
+						BIG_IO - iov[0].len -
+						iov[1].len };
+	inline_ok("20 MiB inline read", cookie, off, iov, 3, 0);
+	check_bytes("20 MiB inline read", buf + 3, off, BIG_IO, pat_a);
+	printf("peer: 20 MiB inline read (3 iovecs) OK\n");
+
+	/* 20 MiB inline write, two iovecs */
+	for (i = 0; i < BIG_IO; i++)
+		buf[7 + i] = pat_b(WRITE_AT + i);
+	iov[0] = (struct knem_cmd_param_iovec){ (uintptr_t)buf + 7,
+						11 * MIB + 5 };
+	iov[1] = (struct knem_cmd_param_iovec){ iov[0].base + iov[0].len,
+						BIG_IO - iov[0].len };
+	inline_ok("20 MiB inline write", cookie, WRITE_AT, iov, 2, 1);
+	printf("peer: 20 MiB inline write OK\n");
+
+	/* a write near the end */
+	off = len - TAIL_BACK;
+	for (i = 0; i < TAIL_LEN; i++)
+		buf[i] = pat_b(off + i);
+	iov[0] = (struct knem_cmd_param_iovec){ (uintptr_t)buf, TAIL_LEN };
+	inline_ok("inline write at the end", cookie, off, iov, 1, 1);
+
+	/* read back what was written */
+	memset(buf, 0, BIG_IO + 2 * PAGE);
+	iov[0] = (struct knem_cmd_param_iovec){ (uintptr_t)buf, BIG_IO };
+	inline_ok("20 MiB read back", cookie, WRITE_AT, iov, 1, 0);
+	check_bytes("20 MiB read back", buf, WRITE_AT, BIG_IO, pat_b);
+	iov[0] = (struct knem_cmd_param_iovec){ (uintptr_t)buf, 2 * PAGE };
+	inline_ok("read back at the end", cookie, len - TAIL_BACK, iov, 1, 0);
+	check_bytes("read back at the end", buf, len - TAIL_BACK, TAIL_LEN,
+		    pat_b);
+	check_bytes("read back at the end", buf + TAIL_LEN,
+		    len - TAIL_BACK + TAIL_LEN, TAIL_BACK - TAIL_LEN, pat_a);
+	printf("peer: writes read back OK\n");
+	return 0;
+}
+
+static int cmd_su_create(void)
+{
+	size_t len = 8 * PAGE, i;
+	unsigned char *buf = map(len);
+	uint64_t cookie;
+	int err;
+
+	for (i = 0; i < len; i++)
+		buf[i] = pat_a(i);
+	err = create_region(buf, len, KNEM_FLAG_SINGLEUSE, KNEM_PROT_READ,
+			    &cookie);
+	if (err) {
+		errno = -err;
+		die("single-use create");
+	}
+	print_cookie(cookie);
+	wait_file("/tmp/su.stop", 900);
+	return 0;
+}
+
+static int cmd_su_use(uint64_t cookie)
+{
+	unsigned char *buf = map(8 * PAGE);
+	struct knem_cmd_param_iovec iov = { (uintptr_t)buf, 8 * PAGE };
+	unsigned int status = 0;
+	int err;
+
+	inline_ok("first use", cookie, 0, &iov, 1, 0);
+	check_bytes("first use", buf, 0, 8 * PAGE, pat_a);
+	printf("su-use: first use OK\n");
+	err = inline_copy(cookie, 0, &iov, 1, 0, &status);
+	if (err != -EINVAL) {
+		printf("FAIL second use: %s, status %u\n",
+		       err ? strerror(-err) : "allowed", err ? 0 : status);
+		return 1;
+	}
+	printf("su-use: second use refused (EINVAL)\n");
+	return 0;
+}
+
+/*
+ * The loop's mailboxes are ordinary regions written by the other guest
+ * with INLINE_COPY; each entry carries a check word, so a torn or old
+ * entry is recognised and read again.
+ */
+struct mbox_entry {
+	uint64_t cookie;
+	uint64_t check;
+};
+
+struct mbox {			/* B's: the cookies, and A's mailbox */
+	struct mbox_entry ack_box;
+	struct mbox_entry slot[MBOX_SLOTS];
+};
+
+static uint64_t entry_check(uint64_t cookie, uint64_t seq)
+{
+	return cookie ^ MAGIC ^ (seq * 0x9e3779b97f4a7c15ULL);
+}
+
+/* Waits up to 120 s for a valid entry of @seq above @above. */
+static uint64_t entry_read(volatile struct mbox_entry *e, uint64_t seq,
+			   uint64_t above)
+{
+	int i;
+
+	for (i = 0; i < 600000; i++) {
+		uint64_t cookie = e->cookie, check = e->check;
+
+		if (cookie > above && check == entry_check(cookie, seq))
+			return cookie;
+		usleep(200);
+	}
+	printf("FAIL mailbox: nothing from the other guest (entry %llu)\n",
+	       (unsigned long long)seq);
+	exit(1);
+}
+
+static void entry_write(uint64_t box, uint64_t off, uint64_t cookie,
+			uint64_t seq)
+{
+	struct mbox_entry e = { cookie, entry_check(cookie, seq) };
+	struct knem_cmd_param_iovec iov = { (uintptr_t)&e, sizeof(e) };
+
+	inline_ok("mailbox write", box, off, &iov, 1, 1);
+}
+
+static int cmd_su_sink(unsigned int n, unsigned int pages)
+{
+	struct mbox *box = map(sizeof(*box));
+	size_t len = (size_t)pages * PAGE;
+	unsigned char *buf = map(len);
+	struct knem_cmd_param_iovec iov = { (uintptr_t)buf, len };
+	uint64_t mine, ack_box, cookie;
+	unsigned int i;
+	int err;
+
+	err = create_region(box, sizeof(*box), 0,
+			    KNEM_PROT_READ | KNEM_PROT_WRITE, &mine);
+	if (err) {
+		errno = -err;
+		die("mailbox create");
+	}
+	print_cookie(mine);
+	ack_box = entry_read(&box->ack_box, 0, 0);
+	for (i = 0; i < n; i++) {
+		unsigned char want = (unsigned char)(i * 7 + 1);
+
+		cookie = entry_read(&box->slot[i % MBOX_SLOTS], i + 1, 0);
+		inline_ok("consume", cookie, 0, &iov, 1, 0);
+		if (buf[0] != want || buf[len - 1] != want) {
+			printf("FAIL region %u: bytes %u %u, not %u\n", i,
+			       buf[0], buf[len - 1], want);
+			return 1;
+		}
+		entry_write(ack_box, 0, i + 1, 0);
+	}
+	printf("su-sink: consumed %u single-use regions of %u pages\n", n,
+	       pages);
+	return 0;
+}
+
+static int cmd_su_source(unsigned int n, unsigned int pages, uint64_t sink)
+{
+	struct mbox_entry *ack = map(PAGE);
+	size_t len = (size_t)pages * PAGE;
+	unsigned char *buf = map(WINDOW * len);
+	uint64_t mine, cookie = 0, acked = 0;
+	unsigned int i;
+	int err;
+
+	err = create_region(ack, PAGE, 0, KNEM_PROT_READ | KNEM_PROT_WRITE,
+			    &mine);
+	if (err) {
+		errno = -err;
+		die("ack mailbox create");
+	}
+	entry_write(sink, 0, mine, 0);
+	for (i = 0; i < n; i++) {
+		unsigned char *b = buf + (size_t)(i % WINDOW) * len;
+
+		/* buffer i % WINDOW is free once region i - WINDOW is read */
+		if (acked + WINDOW <= i)
+			acked = entry_read(ack, 0, acked);
+		memset(b, i * 7 + 1, len);
+		err = create_region(b, len, KNEM_FLAG_SINGLEUSE,
+				    KNEM_PROT_READ, &cookie);
+		if (err) {
+			printf("FAIL single-use region %u: %s\n", i,
+			       strerror(-err));
+			return 1;
+		}
+		entry_write(sink,
+			    sizeof(struct mbox_entry) *
+			    (1 + i % MBOX_SLOTS), cookie, i + 1);
+	}
+	while (acked < n)
+		acked = entry_read(ack, 0, acked);
+	printf("su-source: %u single-use regions of %u pages consumed by B\n",
+	       n, pages);
+	return 0;
+}
+
+static int cmd_unmap_create(void)
+{
+	size_t len = 16 * PAGE, i;
+	unsigned char *buf = map(len);
+	uint64_t cookie;
+	int err;
+
+	for (i = 0; i < len; i++)
+		buf[i] = pat_a(i);
+	err = create_region(buf, len, 0, KNEM_PROT_READ, &cookie);
+	if (err) {
+		errno = -err;
+		die("create");
+	}
+	print_cookie(cookie);
+	wait_file("/tmp/unmap.go", 900);
+	if (munmap(buf, len))
+		die("munmap");
+	printf("unmap-create: unmapped\n");
+	fflush(stdout);
+	wait_file("/tmp/unmap.stop", 900);
+	return 0;
+}
+
+static int cmd_unmap_read(uint64_t cookie, int expect_ok)
+{
+	unsigned char *buf = map(16 * PAGE);
+	struct knem_cmd_param_iovec iov = { (uintptr_t)buf, 16 * PAGE };
+	unsigned int status = 0;
+	int err, i;
+
+	for (i = 0; i < 100; i++) {
+		err = inline_copy(cookie, 0, &iov, 1, 0, &status);
+		if (expect_ok) {
+			if (err || status != KNEM_STATUS_SUCCESS)
+				break;
+			check_bytes("read before unmap", buf, 0, 16 * PAGE,
+				    pat_a);
+			printf("unmap-read: read OK\n");
+			return 0;
+		}
+		if (err == -EFAULT || (!err && status == KNEM_STATUS_FAILED)) {
+			printf("unmap-read: refused after unmap (%s)\n",
+			       err ? "EFAULT" : "KNEM_STATUS_FAILED");
+			return 0;
+		}
+		if (err)
+			break;
+		usleep(100000);
+	}
+	printf("FAIL unmap-read: %s, status %u\n",
+	       err ? strerror(-err) : "still allowed", status);
+	return 1;
+}
+
+static int cmd_too_big(size_t mb)
+{
+	size_t len = mb * MIB;
+	unsigned char *buf = map(len);
+	uint64_t cookie;
+	int err;
+
+	memset(buf, 1, len);
+	err = create_region(buf, len, 0, KNEM_PROT_READ, &cookie);
+	if (err != -ENOMEM) {
+		printf("FAIL too-big: %s\n",
+		       err ? strerror(-err) : "created");
+		return 1;
+	}
+	printf("too-big: a %zu MiB region refused (ENOMEM)\n", mb);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "";
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	knem_fd = open("/dev/knem", O_RDWR);
+	if (knem_fd < 0)
+		die("open /dev/knem");
+	if (!strcmp(cmd, "hold") && argc == 3)
+		return cmd_hold(strtoul(argv[2], NULL, 0));
+	if (!strcmp(cmd, "peer") && argc == 4)
+		return cmd_peer(strtoull(argv[2], NULL, 0),
+				strtoul(argv[3], NULL, 0));
+	if (!strcmp(cmd, "su-create") && argc == 2)
+		return cmd_su_create();
+	if (!strcmp(cmd, "su-use") && argc == 3)
+		return cmd_su_use(strtoull(argv[2], NULL, 0));
+	if (!strcmp(cmd, "su-sink") && argc == 4)
+		return cmd_su_sink(strtoul(argv[2], NULL, 0),
+				   strtoul(argv[3], NULL, 0));
+	if (!strcmp(cmd, "su-source") && argc == 5)
+		return cmd_su_source(strtoul(argv[2], NULL, 0),
+				     strtoul(argv[3], NULL, 0),
+				     strtoull(argv[4], NULL, 0));
+	if (!strcmp(cmd, "unmap-create") && argc == 2)
+		return cmd_unmap_create();
+	if (!strcmp(cmd, "unmap-read") && argc == 4)
+		return cmd_unmap_read(strtoull(argv[2], NULL, 0),
+				      !strcmp(argv[3], "ok"));
+	if (!strcmp(cmd, "too-big") && argc == 3)
+		return cmd_too_big(strtoul(argv[2], NULL, 0));
+	fprintf(stderr, "usage: see the comment at the top of regions_check.c\n");
+	return 2;
+}

@@ -217,8 +217,9 @@ void knemback_builds_free(struct knemback_if *ifc)
 /*
  * Makes room for @more segments in @b's list, which grows with what the
  * guest sends rather than with what it may send: a build announces bytes,
- * not segments.  Doubling bounds the copying; max-region-pages (checked by
- * the build accounting before this) and the domain's page quota bound the
+ * not segments.  Doubling bounds the copying; the announced length (each
+ * segment holds a byte at least), max-region-pages (both checked by the
+ * build accounting before this) and the domain's page quota bound the
  * size.  Returns a wire status.
  */
 static int knemback_build_reserve(struct knemback_if *ifc,
@@ -238,7 +239,8 @@ static int knemback_build_reserve(struct knemback_if *ifc,
 	}
 	if (need <= b->capacity)
 		return KNEMIF_E_OK;
-	cap = clamp(b->capacity * 2, need, ifc->limits.max_region_pages);
+	cap = min_t(u64, ifc->limits.max_region_pages, b->acct.total_len);
+	cap = clamp(b->capacity * 2, need, cap);
 	segs = kvmalloc_array(cap, sizeof(*segs), GFP_KERNEL);
 	if (!segs)
 		return KNEMIF_E_NOMEM;

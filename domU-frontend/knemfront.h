@@ -146,6 +146,12 @@ int knemfront_region_undeclare(u64 cookie, bool *consumed);
  */
 void knemfront_released_start(struct knemfront_info *info);
 void knemfront_released_stop(struct knemfront_info *info);
+/*
+ * Whether @cookie is one of this guest's regions that its local cookie
+ * table no longer finds (destroyed or consumed here): dom0 still knows
+ * it until the release reaches it, but for this guest it is gone.
+ */
+bool knemfront_cookie_is_dead(u64 cookie);
 /* Appends the regions' statistics line; returns its length. */
 size_t knemfront_region_stats(char *buf, size_t size);
 

@@ -162,6 +162,11 @@ int knem_xen_remote_prepare(struct knem_copy_work *work,
 
 	if (!knemfront || !READ_ONCE(knemfront->connected))
 		return -EINVAL;		/* nowhere else to look */
+	/* what this guest destroyed or consumed is gone, whatever dom0 says */
+	if (req->inline_copy ? knemfront_cookie_is_dead(req->remote_cookie) :
+	    knemfront_cookie_is_dead(req->src_cookie) ||
+	    knemfront_cookie_is_dead(req->dst_cookie))
+		return -EINVAL;
 	/* the caller's pages are granted: they must stay put */
 	if (req->inline_copy && !work->local.pages) {
 		err = knem_local_iovecs_pin(&work->local, !req->write);

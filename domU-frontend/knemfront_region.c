@@ -411,19 +411,37 @@ struct knemfront_region {
 	knem_cookie_t cookie;
 	struct knem_user_region *region;
 	struct knemfront_grants grants;
-	struct hlist_node node;		/* in knemfront_singleuse */
-	bool hashed;			/* single-use, not yet released */
+	struct hlist_node node;		/* in knemfront_shared */
+	bool hashed;			/* in knemfront_shared */
 	bool released;			/* dom0 reported it released */
 	unsigned long stale_queued;	/* bit 0: REGION_MARK_STALE queued */
 	struct work_struct stale_work;
 };
 
 /*
- * The shared single-use regions, by cookie, for WAIT_RELEASED reports.
- * The lock also orders a report against the region's release.
+ * The regions declared in dom0, by cookie, until their release (or, for a
+ * single-use one, until dom0 reports it released): for WAIT_RELEASED
+ * reports and to recognise this guest's dead cookies.  The lock also
+ * orders a report against the region's release.
  */
-static DEFINE_SPINLOCK(knemfront_singleuse_lock);
-static DEFINE_HASHTABLE(knemfront_singleuse, 10);
+static DEFINE_SPINLOCK(knemfront_shared_lock);
+static DEFINE_HASHTABLE(knemfront_shared, 10);
+
+bool knemfront_cookie_is_dead(u64 cookie)
+{
+	struct knemfront_region *xr;
+	bool dead = false;
+
+	spin_lock(&knemfront_shared_lock);
+	hash_for_each_possible(knemfront_shared, xr, node, cookie) {
+		if (xr->cookie == cookie) {
+			dead = knem_region_is_unlinked(&xr->region->core);
+			break;
+		}
+	}
+	spin_unlock(&knemfront_shared_lock);
+	return dead;
+}
 
 /* Invalidations being forwarded: each holds a region reference. */
 static atomic_t knemfront_stale_pending = ATOMIC_INIT(0);
@@ -519,12 +537,10 @@ int knem_xen_region_publish(struct knem_user_region *region,
 	INIT_WORK(&xr->stale_work, knemfront_stale_work);
 	atomic64_inc(&knemfront_region_stat.shared);
 	atomic64_add(xr->grants.nr_grefs, &knemfront_region_stat.grants);
-	if (core->flags & KNEM_FLAG_SINGLEUSE) {
-		spin_lock(&knemfront_singleuse_lock);
-		hash_add(knemfront_singleuse, &xr->node, xr->cookie);
-		xr->hashed = true;
-		spin_unlock(&knemfront_singleuse_lock);
-	}
+	spin_lock(&knemfront_shared_lock);
+	hash_add(knemfront_shared, &xr->node, xr->cookie);
+	xr->hashed = true;
+	spin_unlock(&knemfront_shared_lock);
 	WRITE_ONCE(region->xen, xr);
 	/* an invalidation while dom0 declared it did not see ->xen */
 	smp_mb();
@@ -546,18 +562,21 @@ void knem_xen_region_release(struct knem_user_region *region)
 	if (!xr)
 		return;
 	WRITE_ONCE(region->xen, NULL);
-	spin_lock(&knemfront_singleuse_lock);
-	if (xr->hashed) {
-		hash_del(&xr->node);
-		xr->hashed = false;
-	}
+	spin_lock(&knemfront_shared_lock);
 	released = xr->released;
-	spin_unlock(&knemfront_singleuse_lock);
+	spin_unlock(&knemfront_shared_lock);
 
 	/* released by dom0: nothing uses the grants, no destroy needed */
 	if (!released && !knemfront_region_undeclare(xr->cookie, &consumed) &&
 	    consumed)
 		atomic64_inc(&knemfront_region_stat.consumed);
+	/* dead for this guest's copies until dom0 has forgotten it */
+	spin_lock(&knemfront_shared_lock);
+	if (xr->hashed) {
+		hash_del(&xr->node);
+		xr->hashed = false;
+	}
+	spin_unlock(&knemfront_shared_lock);
 	atomic64_dec(&knemfront_region_stat.shared);
 	atomic64_sub(xr->grants.nr_grefs, &knemfront_region_stat.grants);
 	knemfront_grants_end(&xr->grants);
@@ -574,8 +593,8 @@ static void knemfront_released_one(u64 cookie)
 	struct knem_user_region *region = NULL;
 	struct knemfront_region *xr;
 
-	spin_lock(&knemfront_singleuse_lock);
-	hash_for_each_possible(knemfront_singleuse, xr, node, cookie) {
+	spin_lock(&knemfront_shared_lock);
+	hash_for_each_possible(knemfront_shared, xr, node, cookie) {
 		if (xr->cookie != cookie)
 			continue;
 		hash_del(&xr->node);
@@ -585,7 +604,7 @@ static void knemfront_released_one(u64 cookie)
 			region = xr->region;
 		break;
 	}
-	spin_unlock(&knemfront_singleuse_lock);
+	spin_unlock(&knemfront_shared_lock);
 	atomic64_inc(&knemfront_region_stat.released);
 	/*
 	 * Not found: destroyed meanwhile (dom0 answered its REGION_DESTROY

@@ -249,6 +249,43 @@ if out=$(rmmod knem 2>&1); then
 else
 	fail rmmod-backend-final "$out"
 fi
+for m in $KNEM_XEN_DOM0_MODULES; do insmod "$m"; done
+
+# --- a paused guest cannot connect: the timeout names the states ------------
+xl pause "$A"
+expect_tool err-timeout-paused 1 "not Connected after 3 s: backend state .*paused" \
+	--timeout 3 "$A"
+kxa --detach --timeout 10 "$A"
+check detach-unconnected "status $st: $err" [ "$st" = 0 ]
+check detach-unconnected-nodes-gone "nodes or device remain" nodes_gone "$A"
+xl unpause "$A"
+
+# --- a guest destroyed while attached: the backend lets go, detach cleans ---
+guest_run B 'insmod /knem-xen/modules/knem-front.ko'
+kxa --group grp1 --timeout 120 "$B"
+check attach-before-destroy "status $st: $err" [ "$st" = 0 ]
+c5=$(hold B /tmp/c5 5)
+case "$c5" in
+'' | *[!0-9]*) fail destroy-hold-region-B "$c5" ;;
+*) pass destroy-hold-region-B ;;
+esac
+destroy_guest B
+i=0
+while [ -e "/sys/bus/xen-backend/devices/knem-$B-0" ] && [ $i -lt 50 ]; do
+	sleep 0.2
+	i=$((i + 1))
+done
+check destroyed-guest-device-gone "the backend device remains" \
+	test ! -e "/sys/bus/xen-backend/devices/knem-$B-0"
+kxa --detach "$B"
+check detach-destroyed-guest "status $st: $err" [ "$st" = 0 ]
+check detach-destroyed-guest-nodes-gone "backend nodes remain" \
+	sh -c "! xenstore-exists /local/domain/0/backend/knem/$B"
+if out=$(rmmod knem 2>&1); then
+	pass rmmod-backend-after-destroy
+else
+	fail rmmod-backend-after-destroy "$out"
+fi
 
 # --- logs -----------------------------------------------------------------------
 FINDINGS='BUG|WARNING|Oops|general protection|refcount_t|Call Trace|still in use|leak'
@@ -261,4 +298,5 @@ log_clean dom0-log-clean "$(dmesg)"
 for g in A B; do
 	log_clean "guest-log-clean-$g" "$(guest_console $g)"
 done
+log_clean xen-log-clean "$(xl dmesg)"
 exit $rc

@@ -188,6 +188,43 @@ gexpect reattach-cross-read B "$X read $c1 1" "^ok inline read"
 gexpect reattach-cross-copy B "$X copy $c1 1" "^ok region copy"
 gexpect reattach-old-region-local B "$X read $cb 2" "^ok inline read"
 
+# --- detach while copies run ----------------------------------------------------
+# loop_result G FILE: waits (10 s) for a guest loop's result, prints it
+loop_result() {
+	guest_run "$1" "i=0; while [ ! -s $2 ] && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i + 1)); done; cat $2"
+}
+STOPPED="^after [1-9][0-9]* reads: error inline-read E\(FAULT\|INVAL\)"
+# the copier detached: its request in flight fails (EFAULT) or the next
+# one finds no backend (EINVAL); nothing hangs
+guest_run B "$X loop $c1 1 60 >/tmp/loop1 2>&1 </dev/null &"
+sleep 3
+kxa --detach --timeout 60 "$B"
+check detach-B-during-copies "status $st: $err" [ "$st" = 0 ]
+out=$(loop_result B /tmp/loop1)
+echo "B's loop: $out"
+if echo "$out" | grep -q "$STOPPED"; then
+	pass copier-detached-stops
+else
+	fail copier-detached-stops "$out"
+fi
+kxa --group grp1 --timeout 120 "$B"
+check reattach-B-after-copies "status $st: $err" [ "$st" = 0 ]
+# the owner detached: dom0 lets the copy in flight finish, then forgets
+# the region: the reader's next lookup fails
+guest_run B "$X loop $c1 1 60 >/tmp/loop2 2>&1 </dev/null &"
+sleep 3
+kxa --detach --timeout 60 "$A"
+check detach-A-during-peer-copies "status $st: $err" [ "$st" = 0 ]
+out=$(loop_result B /tmp/loop2)
+echo "B's loop: $out"
+if echo "$out" | grep -q "$STOPPED"; then
+	pass reader-of-detached-stops
+else
+	fail reader-of-detached-stops "$out"
+fi
+kxa --group grp1 --timeout 120 "$A"
+check reattach-A-after-copies "status $st: $err" [ "$st" = 0 ]
+
 # --- backend unload and reload ------------------------------------------------
 for d in $A $B; do
 	kxa --detach --timeout 60 "$d"

@@ -8,6 +8,8 @@
  *   read COOKIE SEED  INLINE_COPY from the region, checks pattern SEED
  *   copy COOKIE SEED  COPY from the region into a new local one, checks
  *   local             two new regions: COPY and INLINE_COPY between them
+ *   loop COOKIE SEED S  INLINE_COPY from the region again and again, for S
+ *                     seconds or until one fails (a detach meanwhile)
  * Prints "ok ..." and exits 0, or prints "error STEP ERRNO-NAME" (exit 1)
  * or "mismatch ..." (exit 3).  Usage errors exit 2.
  * Built static: gcc -static -O2 -Wall -Wextra -Werror -I common
@@ -20,6 +22,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "knem_io.h"
@@ -180,11 +183,11 @@ int main(int argc, char **argv)
 
 	if (argc == 4 && !strcmp(argv[1], "hold"))
 		return hold(argv[2], strtoul(argv[3], NULL, 0));
-	if (argc == 4) {
+	if (argc == 4 || argc == 5) {
 		cookie = strtoull(argv[2], NULL, 0);
 		seed = strtoul(argv[3], NULL, 0);
 	} else if (argc != 2) {
-		fprintf(stderr, "usage: %s hold FILE SEED | read COOKIE SEED | copy COOKIE SEED | local\n",
+		fprintf(stderr, "usage: %s hold FILE SEED | read COOKIE SEED | copy COOKIE SEED | loop COOKIE SEED S | local\n",
 			argv[0]);
 		return 2;
 	}
@@ -211,6 +214,24 @@ int main(int argc, char **argv)
 		if (!ret)
 			printf("ok region copy %d bytes\n", LEN);
 		return ret;
+	}
+	if (argc == 5 && !strcmp(argv[1], "loop")) {
+		time_t end = time(NULL) + strtoul(argv[4], NULL, 0);
+		unsigned long reads = 0;
+
+		while (time(NULL) < end) {
+			memset(a, 0, LEN);
+			if (inline_copy(fd, a, cookie, 0)) {
+				printf("after %lu reads: ", reads);
+				return fail("inline-read");
+			}
+			ret = check(a, seed, "inline read");
+			if (ret)
+				return ret;
+			reads++;
+		}
+		printf("ok %lu reads\n", reads);
+		return 0;
 	}
 	if (argc == 2 && !strcmp(argv[1], "local")) {
 		fill(a, 5);

@@ -86,6 +86,14 @@ attach_paused() { # NAME DOMID: the guest is still paused
 start_guests attach_paused || exit $?
 A=$(guest_domid A) B=$(guest_domid B)
 progress "guests up: A=$A B=$B"
+# A guest's first answer creates rsp/status and rsp/chunks: guest_run
+# takes a first answer slower than 2 s for a dead guest (dom0-lib.sh).
+for g in A B; do
+	i=0
+	until guest_run $g true >/dev/null 2>&1 || [ $i -ge 5 ]; do
+		i=$((i + 1))
+	done
+done
 
 # --- attach -------------------------------------------------------------
 check attach-no-wait "the hook's knem-xen-attach --no-wait failed" \

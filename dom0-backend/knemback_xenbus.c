@@ -283,9 +283,23 @@ static void knemback_frontend_changed(struct xenbus_device *dev,
 		return;
 	switch (frontend_state) {
 	case XenbusStateInitialising:
+		/*
+		 * The guest's driver was unbound (the backend went Closed
+		 * and stays while online) and is bound again: prepare for
+		 * a new connection.
+		 */
+		if (dev->state == XenbusStateClosed &&
+		    xenbus_dev_is_online(dev)) {
+			dev_info(&dev->dev, "domain %u reconnects\n", ifc->domid);
+			knemback_set_state(ifc, XenbusStateInitWait);
+		}
 		break;
 	case XenbusStateInitialised:
 	case XenbusStateConnected:
+		/* a detach under way: no new connection */
+		if (dev->state == XenbusStateClosed &&
+		    !xenbus_dev_is_online(dev))
+			break;
 		knemback_set_state(ifc, XenbusStateConnected);
 		break;
 	case XenbusStateClosing:
@@ -301,7 +315,12 @@ static void knemback_frontend_changed(struct xenbus_device *dev,
 			break;
 		fallthrough;
 	case XenbusStateUnknown:
+		/*
+		 * Detached (online=0) or the frontend is gone: the device
+		 * goes, and with it xenbus's reference on this module.
+		 */
 		knemback_set_state(ifc, XenbusStateClosed);
+		dev_info(&dev->dev, "domain %u detached\n", ifc->domid);
 		device_unregister(&dev->dev);
 		break;
 	default:

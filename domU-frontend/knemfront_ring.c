@@ -163,14 +163,17 @@ int knemfront_submit(struct knemif_request *req, struct knemif_response *rsp)
 	*RING_GET_REQUEST(&info->ring, info->ring.req_prod_pvt) = *req;
 	info->ring.req_prod_pvt++;
 	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&info->ring, notify);
-	spin_unlock_irq(&info->lock);
+	/* under the lock: a disconnect unbinds the irq only after fail_all */
 	if (notify)
 		notify_remote_via_irq(info->irq);
+	spin_unlock_irq(&info->lock);
 	atomic64_inc(&info->nr_requests);
 
 	/*
-	 * The backend answers every request, or fail_all does for it; a
-	 * parked WAIT_RELEASED may wait for ever without being a hung task.
+	 * The backend answers every request, or fail_all does for it when
+	 * the backend goes away (detach): the slot stays taken until then.
+	 * A parked WAIT_RELEASED may wait for ever without being a hung
+	 * task.
 	 */
 	wait_for_completion_state(&shadow->done,
 				  req->op == KNEMIF_OP_WAIT_RELEASED ?

@@ -8,7 +8,9 @@
 
 #include <linux/interrupt.h>
 #include <linux/module.h>
+#include <linux/rcupdate.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 
 #include <xen/events.h>
 #include <xen/xen.h>
@@ -16,9 +18,20 @@
 #include "knem_native.h"
 #include "knemfront.h"
 
+/*
+ * The frontend's state is allocated at the first probe and lives until the
+ * module unloads: regions and copies read it without a reference, and they
+ * may outlive a device that the toolstack detaches (and re-attaches).
+ */
 struct knemfront_info *knemfront;
-/* protects knemfront: probe, remove and the statistics */
+/* protects knemfront_bound and knemfront_dev: probe, remove, statistics */
 DEFINE_MUTEX(knemfront_lock);
+static bool knemfront_bound;
+/*
+ * The device last bound, referenced until the next probe or the unload:
+ * knemfront->dev stays readable after the device is removed.
+ */
+static struct xenbus_device *knemfront_dev;
 
 /* Whether the comma list @versions offers KNEMIF_VERSION. */
 static bool knemfront_version_offered(const char *versions)
@@ -184,46 +197,85 @@ static void knemfront_backend_changed(struct xenbus_device *dev,
 		dev_info(&dev->dev, "connected to domain %d\n",
 			 dev->otherend_id);
 		break;
-	case XenbusStateClosing:
 	case XenbusStateClosed:
+		/*
+		 * A backend that is Closed while this frontend starts (a
+		 * rebind, or the first event of the watch) prepares for a
+		 * reconnect: it goes InitWait when it sees Initialising.
+		 */
+		if (dev->state == XenbusStateInitialising)
+			break;
+		fallthrough;
+	case XenbusStateClosing:
 		if (dev->state == XenbusStateClosed)
 			break;
+		/* fails the pending requests: regions stay usable locally */
 		knemfront_disconnect(info);
 		xenbus_frontend_closed(dev);
+		dev_info(&dev->dev, "disconnected from domain %d\n",
+			 dev->otherend_id);
 		break;
 	default:
 		break;
 	}
 }
 
-static int knemfront_probe(struct xenbus_device *dev,
-			   const struct xenbus_device_id *id)
+static struct knemfront_info *knemfront_info_alloc(void)
 {
 	struct knemfront_info *info;
 	unsigned int i;
 
-	mutex_lock(&knemfront_lock);
-	if (knemfront) {
-		mutex_unlock(&knemfront_lock);
-		xenbus_dev_fatal(dev, -EEXIST, "one knem device per guest");
-		return -EEXIST;
-	}
 	info = kzalloc(sizeof(*info), GFP_KERNEL);
-	if (!info) {
-		mutex_unlock(&knemfront_lock);
-		xenbus_dev_fatal(dev, -ENOMEM, "allocating the device");
-		return -ENOMEM;
-	}
-	info->dev = dev;
+	if (!info)
+		return NULL;
 	spin_lock_init(&info->lock);
 	init_waitqueue_head(&info->slot_wait);
 	for (i = 0; i < KNEMIF_RING_SLOTS; i++)
 		init_completion(&info->shadow[i].done);
+	return info;
+}
+
+static int knemfront_probe(struct xenbus_device *dev,
+			   const struct xenbus_device_id *id)
+{
+	struct knemfront_info *info;
+	struct xenbus_device *old_dev;
+
+	mutex_lock(&knemfront_lock);
+	if (knemfront_bound) {
+		mutex_unlock(&knemfront_lock);
+		xenbus_dev_fatal(dev, -EEXIST, "one knem device per guest");
+		return -EEXIST;
+	}
+	info = knemfront;
+	if (!info) {
+		info = knemfront_info_alloc();
+		if (!info) {
+			mutex_unlock(&knemfront_lock);
+			xenbus_dev_fatal(dev, -ENOMEM, "allocating the device");
+			return -ENOMEM;
+		}
+	}
+	/*
+	 * Requests of an earlier connection were all failed: the shadow
+	 * slots they still hold are freed by their submitters.
+	 */
 	info->max_indirect = 1;
 	info->max_region_pages = KNEMIF_DEFAULT_MAX_REGION_PAGES;
+	get_device(&dev->dev);
+	old_dev = knemfront_dev;
+	knemfront_dev = dev;
+	WRITE_ONCE(info->dev, dev);
 	dev_set_drvdata(&dev->dev, info);
+	knemfront_bound = true;
 	knemfront = info;
 	mutex_unlock(&knemfront_lock);
+	if (old_dev)
+		put_device(&old_dev->dev);
+
+	/* rebound after an unbind: the node still says Closed */
+	if (dev->state != XenbusStateInitialising)
+		xenbus_switch_state(dev, XenbusStateInitialising);
 	return 0;
 }
 
@@ -231,14 +283,18 @@ static void knemfront_remove(struct xenbus_device *dev)
 {
 	struct knemfront_info *info = dev_get_drvdata(&dev->dev);
 
-	/* no region is left: every file, hence every region, is gone */
+	/*
+	 * Regions may outlive the device (the toolstack detached the
+	 * guest): they keep working locally, and their release finds the
+	 * frontend disconnected.
+	 */
 	knemfront_disconnect(info);
 	if (dev->state != XenbusStateClosed)
 		xenbus_switch_state(dev, XenbusStateClosed);
+	dev_set_drvdata(&dev->dev, NULL);
 	mutex_lock(&knemfront_lock);
-	knemfront = NULL;
+	knemfront_bound = false;
 	mutex_unlock(&knemfront_lock);
-	kfree(info);
 }
 
 static const struct xenbus_device_id knemfront_ids[] = {
@@ -269,7 +325,19 @@ int knem_xen_init(void)
 
 void knem_xen_exit(void)
 {
+	/*
+	 * No file is open, but the releases of the last regions may still
+	 * be queued (after a grace period, on knem_wq): they tell dom0 while
+	 * the device is connected, and they read knemfront.
+	 */
+	rcu_barrier();
+	flush_workqueue(knem_wq);
 	xenbus_unregister_driver(&knemfront_driver);
+	if (knemfront_dev)
+		put_device(&knemfront_dev->dev);
+	knemfront_dev = NULL;
+	kfree(knemfront);
+	knemfront = NULL;
 }
 
 size_t knem_xen_stats(char *buf, size_t size)
@@ -279,12 +347,17 @@ size_t knem_xen_stats(char *buf, size_t size)
 	if (!size)
 		return 0;
 	mutex_lock(&knemfront_lock);
-	if (knemfront)
+	if (knemfront_bound)
 		len = scnprintf(buf, size,
 				" Xen frontend: %s to domain %d, requests %lld, errors %lld\n",
 				READ_ONCE(knemfront->connected) ?
 				"connected" : "not connected",
 				knemfront->dev->otherend_id,
+				atomic64_read(&knemfront->nr_requests),
+				atomic64_read(&knemfront->nr_errors));
+	else if (knemfront)
+		len = scnprintf(buf, size,
+				" Xen frontend: detached, requests %lld, errors %lld\n",
 				atomic64_read(&knemfront->nr_requests),
 				atomic64_read(&knemfront->nr_errors));
 	len += knemfront_region_stats(buf + len, size - len);

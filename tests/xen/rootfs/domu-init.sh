@@ -31,9 +31,10 @@ mkdir -p "$W"
 name=$(xenstore-read name) || say "error: cannot read xenstore (name)"
 export KNEM_XEN=1 KNEM_XEN_GUEST="$name" KNEM_XEN_DOMU_MODULES=""
 status=ok
-while read -r m; do
+# shellcheck disable=SC2086 # the parameters are words
+while read -r m params; do
 	KNEM_XEN_DOMU_MODULES="$KNEM_XEN_DOMU_MODULES${KNEM_XEN_DOMU_MODULES:+ }/knem-xen/modules/$m"
-	if ! err=$(insmod "/knem-xen/modules/$m" 2>&1); then
+	if ! err=$(insmod "/knem-xen/modules/$m" $params 2>&1); then
 		status="insmod $m failed: $err"
 		break
 	fi

@@ -39,7 +39,10 @@ while read -r m params; do
 		break
 	fi
 done < /knem-xen/modules/order
-xenstore-write "$D/req/seq" 0 "$D/rsp/seq" 0 "$D/init" "$status" ||
+# rsp/status and rsp/chunks exist from "ready" on: dom0 reads them with
+# rsp/seq while the first command still runs.
+xenstore-write "$D/req/seq" 0 "$D/rsp/seq" 0 "$D/rsp/status" 0 \
+	"$D/rsp/chunks" 0 "$D/init" "$status" ||
 	say "error: cannot write xenstore ($D)"
 say "ready ($status) uptime $(cut -d' ' -f1 /proc/uptime) s"
 

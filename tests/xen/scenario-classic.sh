@@ -8,7 +8,9 @@
 # set ANY_USER_ACCESS; the classic client (tests/abi/knem_classic_client.c,
 # written from the classic header layout only) creates a region in guest A
 # without the flag, and in guest B reads it, copies from it and writes its
-# second half; A checks what landed.  One "xen-check:" line per check.
+# second half; A checks what landed.  dom0's knem.ko has no sharinggroup
+# here: a dom0 process and the guests are refused each other's regions
+# (EPERM).  One "xen-check:" line per check.
 X=/xt/knem_xcopy
 C=/xt/knem_classic_client
 GROUP=knemgrp
@@ -24,9 +26,11 @@ attach() { # NAME DOMID: the guest is still paused
 		xenstore-chmod -r "$be" n0 "r$2"
 }
 
-# check NAME STATUS OUTPUT
+# check NAME STATUS OUTPUT: the output (its own FAIL lines fail the
+# scenario), then the check of the status.
 check() {
 	printf '%s\n' "$3"
+	! printf '%s\n' "$3" | grep -q '^xen-check: FAIL' || rc=1
 	if [ "$2" -eq 0 ]; then
 		echo "xen-check: PASS $1"
 	else
@@ -43,8 +47,13 @@ case "$cookie" in
 	echo "xen-check: FAIL classic-across-guests-export-cookie: $cookie"
 	exit 1 ;;
 esac
-out=$(guest_run B "$C import $cookie")
+D=$($X bg /tmp/dom0-export.log $X dom0-export)
+$X probe dom0-without-group-refused "$cookie" EPERM || rc=1
+# the probe prints its own check, the status is the classic client's
+out=$(guest_run B "$X probe guest-refused-dom0-without-group ${D%% *} EPERM
+$C import $cookie")
 check classic-across-guests-B "$?" "$out"
+$X finish -s /tmp/dom0-export.log > /dev/null
 out=$(guest_run A "$X finish /tmp/classic.log")
 check classic-across-guests-A "$?" "$out"
 grep 'Xen domain' /dev/knem

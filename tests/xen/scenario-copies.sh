@@ -127,9 +127,9 @@ st=$?
 q1=$(dom0_stat "$DA" requests)
 before=$out
 out=$(guest_run A "$X signal /tmp/intra.log 'intra: done'; s=\$?; $stats; exit \$s")
-guest_run A "$X finish -s /tmp/intra.log >/dev/null" || fail intra-exit "status $?"
 st2=$?
 q2=$(dom0_stat "$DA" requests)
+guest_run A "$X finish -s /tmp/intra.log >/dev/null" || fail intra-exit "status $?"
 relay intra "$st2" "$out"
 p1=$(printf '%s\n' "$before" | sed -n 's/.*processed (total) *: *\([0-9]*\).*/\1/p')
 p2=$(printf '%s\n' "$out" | sed -n 's/.*processed (total) *: *\([0-9]*\).*/\1/p')

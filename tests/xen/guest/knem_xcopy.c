@@ -1267,11 +1267,12 @@ static int hammer(const char *name, knem_cookie_t peer, knem_cookie_t dom0)
 	if (slots == MAP_FAILED)
 		die("mmap status array");
 	r = inline_copy(fd, &iov, 1, 0, peer, 0, 0, 0);
-	check_ok("first-copy-from-peer", r);
-	if (r)
+	if (r) {
+		check_ok("first-copy-from-peer", r);
 		return 1;
+	}
 	printf("copying\n");	/* announced: the peer may go now */
-	fflush(stdout);
+	check_ok("first-copy-from-peer", r);
 	deadline = now() + 300;
 	while (now() < deadline) {
 		step = ok % 3;

@@ -26,7 +26,7 @@ REPO=$(cd "$HERE/../.." && pwd -P)
 CACHE=${KNEM_CACHE:-$REPO/.cache}
 readonly HERE REPO CACHE
 readonly CFLAGS=(-static -O2 -Wall -Wextra -Werror)
-readonly TIMEOUT=900
+readonly TIMEOUT=600 # s per boot; a passing one takes 2-5 min
 
 say() { echo "run-suite: $*"; }
 

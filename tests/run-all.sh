@@ -3,8 +3,10 @@
 # The project's test command, from a fresh clone on Debian 12 (as root, or
 # with sudo for the first host setup):
 #   host setup, build, host unit tests (make check: GoogleTest under
-#   ASan/UBSan), then the in-VM suite (tests/harness/guest-suite.sh) with
-#   dom0-backend/knem.ko in Debian's kernel under QEMU TCG.
+#   ASan/UBSan), the in-VM suite (tests/harness/guest-suite.sh) with
+#   dom0-backend/knem.ko in Debian's kernel under QEMU TCG, then the Xen
+#   suite (tests/xen/run-suite.sh: Xen + dom0 + two PV guests under QEMU
+#   TCG, knem.ko in dom0 and knem-front.ko in the guests).
 # Ends with one line "N passed, M failed" (test cases, host and VM); exits
 # non-zero on any failure, kernel-log findings included.
 set -euo pipefail
@@ -85,6 +87,24 @@ vm_tests() {
 		'bash tests/harness/guest-suite.sh tests/dma-provider/dma_provider_test.sh'
 }
 
+# The Xen suite: one boot per tests/xen/scenario-*.sh, counted from its
+# last line; a run that ends without it, or fails without counting a
+# failure, counts one.
+xen_tests() {
+	local log=$KNEM_LOGS/xen-suite.log status=0 line xen_passed xen_failed
+	bash "$KNEM_REPO/tests/xen/run-suite.sh" 2>&1 | tee "$log" || status=${PIPESTATUS[0]}
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1 || true)
+	if [ -z "$line" ]; then
+		count 0 1
+		return
+	fi
+	read -r xen_passed _ xen_failed _ <<< "$line"
+	if [ "$status" -ne 0 ] && [ "$xen_failed" -eq 0 ]; then
+		xen_failed=1
+	fi
+	count "$xen_passed" "$xen_failed"
+}
+
 main() {
 	knem_ensure_host || { echo "error: host setup failed" >&2; count 0 1; finish; }
 	knem_step "building"
@@ -94,6 +114,8 @@ main() {
 	unit_tests
 	knem_step "VM tests (Debian $KNEM_RELEASE under QEMU TCG)"
 	vm_tests
+	knem_step "Xen suite (Xen + dom0 + two PV guests under QEMU TCG)"
+	xen_tests
 	finish
 }
 

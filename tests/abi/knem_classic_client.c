@@ -9,6 +9,14 @@
  * were compiled years ago.  Two processes exchange cookies and copy in
  * both directions; the errno of every refusal a client relies on is
  * checked.  One line per check; exit status 0 only when all passed.
+ *
+ * Across Xen guests (tests/xen/scenario-copies.sh), with knem-front loaded
+ * with forceflags=0x80 as an administrator does for unmodified MPI
+ * libraries, which never set ANY_USER_ACCESS:
+ *   knem_classic_client export        prints the cookie of a region (first
+ *                                     line), waits for the peer's write
+ *   knem_classic_client import COOKIE in the other guest: reads the region,
+ *                                     writes its second half, copies from it
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -470,8 +478,98 @@ static void check_other_uid(int fd, const struct board *b)
 	       "uid checks in the setuid child", NULL);
 }
 
+/* ---- across Xen guests ------------------------------------------------------ */
+#define CROSS_LEN (5 * 4096 + 99)
+#define CROSS_HALF (CROSS_LEN / 2)
+
+/* GET_INFO must report ANY_USER_ACCESS as forced (forceflags=0x80). */
+static void check_forced(const char *who, int fd)
+{
+	struct classic_info info;
+	char detail[64];
+	int rc;
+
+	memset(&info, 0, sizeof(info));
+	rc = ioctl(fd, CLASSIC_CMD_GET_INFO, &info);
+	snprintf(detail, sizeof(detail), "forced flags 0x%x", info.forced_flags);
+	report(rc == 0 && (info.forced_flags & CLASSIC_FLAG_ANY_USER_ACCESS),
+	       who, "GET_INFO reports ANY_USER_ACCESS forced", detail);
+}
+
+static int cross_export(void)
+{
+	uint8_t *buf = malloc(CROSS_LEN);
+	uint64_t cookie;
+	int fd, err, rc, waited;
+
+	fd = open(CLASSIC_DEVICE, O_RDWR);
+	if (fd < 0 || !buf) {
+		report(0, "export", "open " CLASSIC_DEVICE, strerror(errno));
+		return 1;
+	}
+	fill(buf, CROSS_LEN, 50, 0);
+	/* no ANY_USER_ACCESS: what an MPI library asks for */
+	rc = create_region(fd, buf, CROSS_LEN, PROT_READ | PROT_WRITE, 0,
+			   &cookie, &err);
+	if (rc) {
+		check_rc("export", "CREATE_REGION", rc, err, 0);
+		return 1;
+	}
+	printf("%llu\n", (unsigned long long)cookie);
+	check_forced("export", fd);
+	/* the peer writes the second half; wait for it, at most 300 s */
+	for (waited = 0; waited < 30000; waited++) {
+		if (mismatch(buf + CROSS_HALF, CROSS_LEN - CROSS_HALF, 60,
+			     CROSS_HALF) < 0)
+			break;
+		usleep(10000);
+	}
+	check_data("export", "the other guest's INLINE_COPY write landed",
+		   buf + CROSS_HALF, CROSS_LEN - CROSS_HALF, 60, CROSS_HALF);
+	check_data("export", "the first half is unchanged", buf, CROSS_HALF, 50,
+		   0);
+	rc = destroy_region(fd, cookie, &err);
+	check_rc("export", "DESTROY_REGION", rc, err, 0);
+	printf("knem_classic_client: %d checks, %d failed\n", checks, failures);
+	return failures ? 1 : 0;
+}
+
+static int cross_import(uint64_t cookie)
+{
+	uint8_t *buf = malloc(CROSS_LEN + 1), *own = malloc(4096);
+	uint64_t own_cookie;
+	uint32_t status;
+	int fd, err, rc;
+
+	fd = open(CLASSIC_DEVICE, O_RDWR);
+	if (fd < 0 || !buf || !own) {
+		report(0, "import", "open " CLASSIC_DEVICE, strerror(errno));
+		return 1;
+	}
+	check_forced("import", fd);
+	memset(buf, 0, CROSS_LEN + 1);
+	rc = inline_copy(fd, buf + 1, CROSS_HALF, 0, cookie, 0, &err, &status);
+	check_rc("import", "INLINE_COPY read of the other guest's region", rc,
+		 err, 0);
+	check_data("import", "data read", buf + 1, CROSS_HALF, 50, 0);
+	memset(own, 0, 4096);
+	rc = create_region(fd, own, 4096, PROT_READ | PROT_WRITE, 0,
+			   &own_cookie, &err);
+	check_rc("import", "CREATE_REGION", rc, err, 0);
+	rc = copy_bounded(fd, cookie, 100, own_cookie, 7, 1000, &err);
+	check_rc("import", "COPY_BOUNDED other guest -> own region", rc, err, 0);
+	check_data("import", "data copied", own + 7, 1000, 50, 100);
+	fill(buf + 1, CROSS_LEN - CROSS_HALF, 60, CROSS_HALF);
+	rc = inline_copy(fd, buf + 1, CROSS_LEN - CROSS_HALF, 1, cookie,
+			 CROSS_HALF, &err, &status);
+	check_rc("import", "INLINE_COPY write into the other guest's region",
+		 rc, err, 0);
+	printf("knem_classic_client: %d checks, %d failed\n", checks, failures);
+	return failures ? 1 : 0;
+}
+
 /* ---- main ----------------------------------------------------------------- */
-int main(void)
+static int classic_main(void)
 {
 	struct classic_info info;
 	struct board *board;
@@ -615,4 +713,18 @@ int main(void)
 	close(fd);
 	printf("knem_classic_client: %d checks, %d failed\n", checks, failures);
 	return failures ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc == 2 && strcmp(argv[1], "export") == 0)
+		return cross_export();
+	if (argc == 3 && strcmp(argv[1], "import") == 0)
+		return cross_import(strtoull(argv[2], NULL, 0));
+	if (argc != 1) {
+		fprintf(stderr, "usage: %s [export | import COOKIE]\n", argv[0]);
+		return 2;
+	}
+	return classic_main();
 }

@@ -110,13 +110,14 @@ for g in A B; do
 done
 
 status=0
-for m in $KNEM_XEN_DOM0_MODULES; do
-	if ! err=$(insmod "$m" 2>&1); then
-		mark "error insmod $m failed in dom0: $err"
+# shellcheck disable=SC2086 # the parameters are words
+while read -r m params; do
+	if ! err=$(insmod "$RUN/in/modules/$m" $params 2>&1); then
+		mark "error insmod $m $params failed in dom0: $err"
 		status=97
 		break
 	fi
-done
+done < "$RUN/in/modules/order"
 
 export KNEM_XEN=1 KNEM_XEN_OUT="$RUN/out" KNEM_XEN_DOM0_MODULES KNEM_XEN_REPO \
 	KNEM_XEN_RELEASE KNEM_XEN_DOMU_KERNEL

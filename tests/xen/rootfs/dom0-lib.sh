@@ -191,13 +191,16 @@ guest_run() {
 	deadline=$(($(_now) + ${KNEM_XEN_RUN_TIMEOUT:-600}))
 	while :; do
 		_wait_node "$base/rsp/seq"
-		# A failing read means the guest is gone.
-		r=$(xenstore-read "$base/rsp/seq" "$base/rsp/status" "$base/rsp/chunks" 2>/dev/null) || {
+		# A failing read means the guest is gone, or that it has not
+		# answered its first command yet (a guest whose init wrote no
+		# rsp/status at boot).
+		if r=$(xenstore-read "$base/rsp/seq" "$base/rsp/status" "$base/rsp/chunks" 2>/dev/null); then
+			[ "${r%%"$KNEM_XEN_NL"*}" != "$seq" ] || break
+		elif ! xenstore-read "/local/domain/$d/name" >/dev/null 2>&1; then
 			echo "knem-xen: guest_run: guest $name died" >&2
 			_console_tail "$name"
 			return 125
-		}
-		[ "${r%%"$KNEM_XEN_NL"*}" != "$seq" ] || break
+		fi
 		if [ "$(_now)" -ge "$deadline" ]; then
 			echo "knem-xen: guest_run: no answer from $name after ${KNEM_XEN_RUN_TIMEOUT:-600} s" >&2
 			return 124

@@ -31,14 +31,18 @@ mkdir -p "$W"
 name=$(xenstore-read name) || say "error: cannot read xenstore (name)"
 export KNEM_XEN=1 KNEM_XEN_GUEST="$name" KNEM_XEN_DOMU_MODULES=""
 status=ok
-while read -r m; do
+# shellcheck disable=SC2086 # the parameters are words
+while read -r m params; do
 	KNEM_XEN_DOMU_MODULES="$KNEM_XEN_DOMU_MODULES${KNEM_XEN_DOMU_MODULES:+ }/knem-xen/modules/$m"
-	if ! err=$(insmod "/knem-xen/modules/$m" 2>&1); then
+	if ! err=$(insmod "/knem-xen/modules/$m" $params 2>&1); then
 		status="insmod $m failed: $err"
 		break
 	fi
 done < /knem-xen/modules/order
-xenstore-write "$D/req/seq" 0 "$D/rsp/seq" 0 "$D/init" "$status" ||
+# rsp/status and rsp/chunks exist from "ready" on: dom0 reads them with
+# rsp/seq while the first command still runs.
+xenstore-write "$D/req/seq" 0 "$D/rsp/seq" 0 "$D/rsp/status" 0 \
+	"$D/rsp/chunks" 0 "$D/init" "$status" ||
 	say "error: cannot write xenstore ($D)"
 say "ready ($status) uptime $(cut -d' ' -f1 /proc/uptime) s"
 

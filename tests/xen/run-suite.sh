@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# The Xen suite: one knem-xen-vm boot per scenario (Xen + dom0 + two PV
+# guests under QEMU TCG, dom0-backend/knem.ko in dom0, knem-front.ko in the
+# guests).
+#
+#   tests/xen/run-suite.sh [SCENARIO...]   (default: tests/xen/scenario-*.sh)
+#
+# Builds the static guest programs (tests/xen/guest/*.c and the classic
+# client tests/abi/knem_classic_client.c) into xt/ of a files directory
+# given to the guests and to dom0 (/xt/NAME).  A scenario's lines
+#   # run-suite-args: ARGS...
+# add launcher options for its boot (for example module parameters).
+# Counts the "xen-check: PASS|FAIL" lines of each scenario's output; a boot
+# that ends non-zero without a FAIL line, or with 97-99 (module load,
+# kernel-log finding, crash or timeout), counts one more failure.  Run
+# directories: .cache/xen-suite/runs/SCENARIO; launcher output:
+# .cache/logs/xen-SCENARIO.log.  Prints one result line per scenario,
+# then "N passed, M failed"; exits non-zero on any failure.  Needs the
+# modules built (make).
+set -euo pipefail
+shopt -s inherit_errexit
+
+HERE=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd -P)
+REPO=$(cd "$HERE/../.." && pwd -P)
+CACHE=${KNEM_CACHE:-$REPO/.cache}
+readonly HERE REPO CACHE
+readonly CFLAGS=(-static -O2 -Wall -Wextra -Werror)
+readonly TIMEOUT=600 # s per boot; a passing one takes 2-5 min
+
+say() { echo "run-suite: $*"; }
+
+# Builds the programs into $1/xt (only those whose source changed).
+build_programs() {
+	local xt=$1/xt src out
+	mkdir -p "$xt"
+	for src in "$HERE"/guest/*.c; do
+		out=$xt/$(basename "$src" .c)
+		[ "$out" -nt "$src" ] && [ "$out" -nt "$REPO/common/knem_io.h" ] && continue
+		gcc "${CFLAGS[@]}" -I "$REPO/common" -o "$out" "$src"
+	done
+	src=$REPO/tests/abi/knem_classic_client.c
+	out=$xt/knem_classic_client
+	# the classic client's own flags (tests/abi/Makefile.am), no project header
+	[ "$out" -nt "$src" ] ||
+		gcc "${CFLAGS[@]}" -std=c99 -D_DEFAULT_SOURCE -o "$out" "$src"
+}
+
+# Prints the extra launcher arguments of scenario $1, one per line.
+scenario_args() {
+	local line words
+	while IFS= read -r line; do
+		read -ra words <<< "${line#\# run-suite-args:}"
+		printf '%s\n' "${words[@]}"
+	done < <(grep '^# run-suite-args:' "$1" || true)
+}
+
+main() {
+	local files=$CACHE/xen-suite/files scenario name log run status st t0 t
+	local passed=0 failed=0 p f checks extra=()
+	local -a scenarios=("$@")
+	[ $# -gt 0 ] || scenarios=("$HERE"/scenario-*.sh)
+	for f in dom0-backend/knem.ko domU-frontend/knem-front.ko; do
+		[ -f "$REPO/$f" ] || { say "error: $f is not built (make)"; echo "0 passed, 1 failed"; return 1; }
+	done
+	build_programs "$files"
+	mkdir -p "$CACHE/logs"
+	t0=$SECONDS
+	for scenario in "${scenarios[@]}"; do
+		name=$(basename "$scenario" .sh)
+		log=$CACHE/logs/xen-$name.log
+		run=$CACHE/xen-suite/runs/$name
+		mapfile -t extra < <(scenario_args "$scenario")
+		say "=== $name ${extra[*]}"
+		t=$SECONDS
+		status=0
+		"$HERE/knem-xen-vm" --timeout "$TIMEOUT" \
+			--dom0-module "$REPO/dom0-backend/knem.ko" \
+			--domu-module "$REPO/domU-frontend/knem-front.ko" \
+			--dom0-files "$files" --domu-files "$files" --out "$run" \
+			"${extra[@]}" --dom0-script "$scenario" 2>&1 | tee "$log" ||
+			status=${PIPESTATUS[0]}
+		# the script's own output: no kernel message cut into its lines
+		checks=$run/out/dom0-script.log
+		[ -f "$checks" ] || checks=$log
+		p=$(grep -c '^xen-check: PASS ' "$checks" || true)
+		f=$(grep -c '^xen-check: FAIL ' "$checks" || true)
+		st=PASS
+		if [ "$status" -ne 0 ] && { [ "$f" -eq 0 ] || [ "$status" -ge 97 ]; }; then
+			f=$((f + 1))
+		fi
+		[ "$f" -eq 0 ] || st=FAIL
+		passed=$((passed + p))
+		failed=$((failed + f))
+		say "$st $name ($p passed, $f failed; exit status $status; $((SECONDS - t)) s; log $log)"
+	done
+	say "$((SECONDS - t0)) s for ${#scenarios[@]} scenarios"
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+}
+
+main "$@"

@@ -513,8 +513,15 @@ int knem_xen_region_publish(struct knem_user_region *region,
 	int err;
 
 	*cookie = 0;
-	if (!knemfront || !READ_ONCE(knemfront->connected))
-		return -EFAULT;	/* cookies come from dom0 */
+	/*
+	 * Without dom0 (not attached yet, or detached) /dev/knem still
+	 * serves this guest's own processes: the region gets a local cookie
+	 * and no other domain will ever find it.
+	 */
+	if (!knemfront || !READ_ONCE(knemfront->connected)) {
+		pr_notice_ratelimited("not connected to dom0: a new region is known in this guest only\n");
+		return 0;
+	}
 	if (core->nr_pages > knemfront->max_region_pages) {
 		pr_warn_ratelimited("a region of %u pages, more than the backend's max-region-pages %u\n",
 				    core->nr_pages, knemfront->max_region_pages);

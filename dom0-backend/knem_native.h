@@ -196,7 +196,7 @@ struct knem_copy_work {
 	kuid_t uid;			/* the caller's, for remote lookups */
 };
 
-/* Copies with the CPU or the DMA engine; returns SUCCESS or FAILED. */
+/* Runs @work (CPU, DMA engine or the Xen side); returns SUCCESS or FAILED. */
 knem_status_t knem_copy_work_execute(struct knem_copy_work *work);
 /* Drops what the copy holds (it may sleep). */
 void knem_copy_work_release(struct knem_copy_work *work);

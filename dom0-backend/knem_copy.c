@@ -29,8 +29,8 @@ static int knem_lookup(struct knem_copy_work *work, knem_cookie_t cookie,
 			   err);
 		if (err == -EINVAL)
 			work->cookie_unknown = true;
-		else if (!err && (*region)->owner_domid)
-			work->xen = true;	/* a guest's region */
+	} else if ((*region)->owner_domid) {
+		work->xen = true;	/* a guest's region: grant copies */
 	}
 	return err;
 }

@@ -200,9 +200,10 @@ gexpect reattach-old-region-local B "$X read $cb 2" "^ok inline read"
 loop_result() {
 	guest_run "$1" "i=0; while [ ! -s $2 ] && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i + 1)); done; cat $2"
 }
-STOPPED="^after [1-9][0-9]* reads: error inline-read E\(FAULT\|INVAL\)"
-# the copier detached: its request in flight fails (EFAULT) or the next
-# one finds no backend (EINVAL); nothing hangs
+STOPPED="^after [1-9][0-9]* reads: error inline-read E\(FAULT\|INVAL\|IO\)"
+# the copier detached: its request in flight fails (status FAILED, which
+# the tool reports as EIO, or EFAULT) or the next one finds no backend
+# (EINVAL); nothing hangs
 guest_run B "$X loop $c1 1 60 >/tmp/loop1 2>&1 </dev/null &"
 sleep 3
 kxa --detach --timeout 60 "$B"

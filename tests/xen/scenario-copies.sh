@@ -55,6 +55,28 @@ relay() {
 	elif [ "$2" -ne 0 ]; then
 		fail "$1" "exit status $2"
 	fi
+	stop_if_hung
+}
+
+# guest_run, but a guest that hangs (124) or is gone (125) ends the
+# scenario at the next stop_if_hung (gr runs in $(...) subshells): dom0
+# then collects the kernel logs instead of waiting on.
+gr() {
+	guest_run "$@"
+	st_gr=$?
+	if [ "$st_gr" -eq 124 ] || [ "$st_gr" -eq 125 ]; then
+		echo "xen-check: FAIL guest-$1-answers: guest_run status $st_gr; stopping here"
+		touch /tmp/guest-hung
+	fi
+	return "$st_gr"
+}
+
+# stop_if_hung [OUTPUT]: after a gr, prints OUTPUT and ends the scenario
+# if a guest hung.
+stop_if_hung() {
+	[ -e /tmp/guest-hung ] || return 0
+	[ $# -eq 0 ] || printf '%s\n' "$1"
+	exit 1
 }
 
 # cookies NAME N WORDS: true if WORDS are N numbers (a program's cookies).
@@ -80,7 +102,7 @@ DA=$(guest_domid A) DB=$(guest_domid B)
 progress "dom0's and A's regions"
 D=$($X bg /tmp/dom0-export.log $X dom0-export)
 cookies dom0-export 2 "$D" || exit 1
-E=$(guest_run A "$X bg /tmp/export.log $X export && $X bg /tmp/pp.log $X pp-a")
+E=$(gr A "$X bg /tmp/export.log $X export && $X bg /tmp/pp.log $X pp-a")
 st=$?
 # shellcheck disable=SC2086 # words
 set -- $E
@@ -98,7 +120,7 @@ out=$($X dom0-import "$R1" "$R2" 2>&1)
 relay dom0-import $? "$out"
 
 progress "B copies from and into A's and dom0's regions; ping-pong A-B"
-out=$(guest_run B "s=0; $X import $R1 $R2 $RN $RRO || s=1
+out=$(gr B "s=0; $X import $R1 $R2 $RN $RRO || s=1
 $X guest-dom0 $D1 $D2 || s=1
 $X pp-b $PP || s=1
 if $C > /tmp/classic.log 2>&1; then echo 'xen-check: PASS classic-client-within-guest-B'
@@ -109,27 +131,30 @@ relay guest-B $? "$out"
 progress "B in another sharing group"
 bg=/local/domain/0/backend/knem/$DB/0/sharing-group
 xenstore-write "$bg" knemgrp-other
-out=$(guest_run B "$X probe different-groups-refused $R1 EPERM")
+out=$(gr B "$X probe different-groups-refused $R1 EPERM")
 relay different-groups $? "$out"
 xenstore-write "$bg" "$GROUP"
-out=$(guest_run B "$X probe same-group-again $R1 ok")
+out=$(gr B "$X probe same-group-again $R1 ok")
 relay same-group-again $? "$out"
 
 progress "what landed in A's regions; A's ping-pong side"
-out=$(guest_run A "s=0; $X finish -s /tmp/export.log || s=1
+out=$(gr A "s=0; $X finish -s /tmp/export.log || s=1
 $X finish /tmp/pp.log || s=1; exit \$s")
 relay guest-A $? "$out"
 
 progress "copies within guest A stay off the ring"
 stats='grep -E "Requests processed \(total\)|Xen frontend" /dev/knem'
-out=$(guest_run A "$X bg /tmp/intra.log $X intra && $stats")
+out=$(gr A "$X bg /tmp/intra.log $X intra && $stats")
 st=$?
+stop_if_hung "$out"
 q1=$(dom0_stat "$DA" requests)
 before=$out
-out=$(guest_run A "$X signal /tmp/intra.log 'intra: done'; s=\$?; $stats; exit \$s")
+out=$(gr A "$X signal /tmp/intra.log 'intra: done'; s=\$?; $stats; exit \$s")
 st2=$?
 q2=$(dom0_stat "$DA" requests)
-guest_run A "$X finish -s /tmp/intra.log >/dev/null" || fail intra-exit "status $?"
+stop_if_hung "$out"
+gr A "$X finish -s /tmp/intra.log >/dev/null" || fail intra-exit "status $?"
+stop_if_hung
 relay intra "$st2" "$out"
 p1=$(printf '%s\n' "$before" | sed -n 's/.*processed (total) *: *\([0-9]*\).*/\1/p')
 p2=$(printf '%s\n' "$out" | sed -n 's/.*processed (total) *: *\([0-9]*\).*/\1/p')
@@ -164,15 +189,17 @@ for d in "$DA" "$DB"; do
 done
 
 progress "guest A destroyed while B copies from and into its region"
-E=$(guest_run A "$X bg /tmp/export.log $X export")
+E=$(gr A "$X bg /tmp/export.log $X export")
+stop_if_hung "$E"
 # shellcheck disable=SC2086 # words
 set -- $E
 if cookies export-before-destroy 4 "$E"; then
-	out=$(guest_run B "$X bg /tmp/hammer.log $X hammer destroy $1 $D1")
+	out=$(gr B "$X bg /tmp/hammer.log $X hammer destroy $1 $D1")
 	echo "$out"
+	stop_if_hung
 	if [ "$out" = copying ]; then
 		destroy_guest A
-		out=$(guest_run B "$X finish /tmp/hammer.log")
+		out=$(gr B "$X finish /tmp/hammer.log")
 		relay destroy $? "$out"
 		n=0
 		while grep -q "^ Xen domain $DA:" /dev/knem && [ "$n" -lt 100 ]; do
@@ -206,12 +233,13 @@ step unbind "for d in /sys/bus/xen/drivers/knem/knem-*; do echo \${d##*/} > /sys
 step rmmod "rmmod knem_front"
 step insmod "insmod /knem-xen/modules/knem-front.ko"
 step connect "until grep -q \"Xen frontend: connected\" /dev/knem; do usleep 50000; done"'
-out=$(guest_run B "$reload")
+out=$(gr B "$reload")
 st=$?
 echo "$out"
+stop_if_hung
 if [ "$st" -eq 0 ]; then
 	pass reload-knem-front-reconnects
-	out=$(guest_run B "$X probe copy-with-dom0-after-reload $D1 ok")
+	out=$(gr B "$X probe copy-with-dom0-after-reload $D1 ok")
 	relay reload $? "$out"
 else
 	fail reload-knem-front-reconnects "$(echo "$out" | head -n 1)"

@@ -66,10 +66,12 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <getopt.h>
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -106,6 +108,7 @@ struct Options {
 	unsigned processes = 4; // of the broadcast: the root and N-1 readers
 	std::uint64_t fragment = 32 * KiB;
 	unsigned fragments = 8;
+	unsigned settle_ms = 20;
 	bool bandwidth = true, region = true, latency = true, broadcast = true;
 	bool check_counters = false;
 	std::string label;
@@ -130,6 +133,9 @@ void usage(std::FILE* out)
 		"  -p, --processes N       processes of the broadcast, 2 to %u (default 4)\n"
 		"  -f, --fragment BYTES    two-copy fragment size (default 32K)\n"
 		"  -F, --fragments N       two-copy fragments in the ring (default 8)\n"
+		"  -t, --settle MS         pause after each message that released a region,\n"
+		"                          so that its deferred release is not timed with the\n"
+		"                          next message (default 20; 0: no pause)\n"
 		"  -S, --sections LIST     bandwidth,region,latency,broadcast (default all)\n"
 		"  -q, --quick             a short smoke run: sizes 4K:256K, 3 samples, 1 warm-up,\n"
 		"                          20 latency samples, 3 processes\n"
@@ -212,6 +218,7 @@ Options parse_options(int argc, char** argv)
 		{"processes", required_argument, nullptr, 'p'},
 		{"fragment", required_argument, nullptr, 'f'},
 		{"fragments", required_argument, nullptr, 'F'},
+		{"settle", required_argument, nullptr, 't'},
 		{"sections", required_argument, nullptr, 'S'},
 		{"quick", no_argument, nullptr, 'q'},
 		{"check-counters", no_argument, nullptr, 'c'},
@@ -233,7 +240,7 @@ Options parse_options(int argc, char** argv)
 			options = quick;
 
 	int c;
-	while ((c = getopt_long(argc, argv, "s:n:m:b:w:r:l:p:f:F:S:qcL:h", long_options,
+	while ((c = getopt_long(argc, argv, "s:n:m:b:w:r:l:p:f:F:t:S:qcL:h", long_options,
 				nullptr)) != -1) {
 		switch (c) {
 		case 's': {
@@ -261,6 +268,7 @@ Options parse_options(int argc, char** argv)
 				bad_usage("the fragment size must be in (0, 64M], not", optarg);
 			break;
 		case 'F': options.fragments = parse_count(optarg, 1, 1024); break;
+		case 't': options.settle_ms = parse_count(optarg, 0, 10000); break;
 		case 'S': parse_sections(options, optarg); break;
 		case 'q': break;
 		case 'c': options.check_counters = true; break;
@@ -388,10 +396,14 @@ enum class Op : std::uint32_t {
 	ReadCma,    // reader: read `arg` (an address in the sender)
 };
 
+// One per process (the receiver's is readers[0]): its requests, and the
+// doorbell on which it sleeps when it has waited long enough.
 struct alignas(64) Mailbox {
 	std::atomic<std::uint64_t> posted{0};   // sequence number of the request
 	std::atomic<std::uint64_t> answered{0}; // request whose `reply` is valid
 	std::atomic<std::uint64_t> finished{0}; // request completely handled
+	std::atomic<std::uint32_t> bell{0};     // futex word, bumped to wake the owner
+	std::atomic<std::uint32_t> sleeping{0}; // the owner is (about to be) in futex_wait
 	Op op = Op::None;
 	std::uint64_t size = 0;
 	std::uint64_t arg = 0;
@@ -439,8 +451,10 @@ std::size_t control_length(const Config& config)
 // One process's view of the benchmark's shared state and of its team.
 class Team {
 public:
-	Team(Control& control, unsigned char* ring, bool receiver)
-		: control_(control), ring_(ring), receiver_(receiver)
+	// `self`: the mailbox of this process, whose doorbell it sleeps on.
+	Team(Control& control, unsigned char* ring, Mailbox& self, bool receiver)
+		: control_(control), ring_(ring), self_(self), receiver_(receiver),
+		  spin_ns_(::sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 50000 : 0)
 	{
 	}
 
@@ -454,19 +468,57 @@ public:
 	void add_peer(pid_t pid) { peers_.push_back(pid); }
 	void remove_peer(pid_t pid) { peers_.erase(std::remove(peers_.begin(), peers_.end(), pid), peers_.end()); }
 
-	// Spins on `done` (a few polls, then yielding the CPU between polls),
-	// giving up when another process failed or died.
+	// Waits until `done`, giving up when another process failed or died.
+	// It spins for 50 us, as MPI libraries poll, then sleeps on its
+	// doorbell: a waiter that spins longer would take the CPU from the
+	// process it waits for when they share one (the scheduler gives each
+	// its fair share), and would be timed with it.  With one CPU it sleeps
+	// at once.  Whoever changes what a process waits for rings it.
 	template <typename Predicate>
 	void wait_until(Predicate done) const
 	{
-		for (unsigned polls = 0; !done(); ++polls) {
-			if (polls < 64) {
+		for (;;) {
+			if (done())
+				return;
+			const std::uint64_t begin = spin_ns_ ? now_ns() : 0;
+			for (unsigned polls = 1; spin_ns_ != 0; ++polls) {
 				cpu_relax();
-				continue;
+				if (done())
+					return;
+				if (polls % 64 == 0 && now_ns() - begin > spin_ns_)
+					break;
 			}
+			const std::uint32_t bell = self_.bell.load(std::memory_order_acquire);
+			self_.sleeping.store(1, std::memory_order_relaxed);
+			std::atomic_thread_fence(std::memory_order_seq_cst);
+			if (!done())
+				futex_wait(self_.bell, bell);
+			self_.sleeping.store(0, std::memory_order_release);
+			check_team();
+		}
+	}
+
+	// Wakes the owner of `box` if it sleeps; after the change it waits for
+	// is stored.
+	static void ring(Mailbox& box)
+	{
+		std::atomic_thread_fence(std::memory_order_seq_cst);
+		if (box.sleeping.load(std::memory_order_relaxed) == 0)
+			return;
+		box.bell.fetch_add(1, std::memory_order_release);
+		::syscall(SYS_futex, &box.bell, FUTEX_WAKE, 1, nullptr, nullptr, 0);
+	}
+
+	// With several CPUs, makes sure that the owner of `box` is awake
+	// (spinning) before a timed message, so that its wake-up is not
+	// timed.  With one CPU every hand-over wakes the peer anyway.
+	void rouse(Mailbox& box) const
+	{
+		if (spin_ns_ == 0)
+			return;
+		while (box.sleeping.load(std::memory_order_acquire) != 0) {
+			ring(box);
 			::sched_yield();
-			if (polls % 1024 == 0)
-				check_team();
 		}
 	}
 
@@ -484,11 +536,30 @@ public:
 		box.arg = arg;
 		box.full_check = full_check;
 		box.posted.store(sequence, std::memory_order_release);
+		ring(box);
 	}
+
+	// Publishes `value` in `word` and rings the process waiting for it.
+	template <typename T, typename U>
+	static void publish(std::atomic<T>& word, U value, Mailbox& waiter)
+	{
+		word.store(static_cast<T>(value), std::memory_order_release);
+		ring(waiter);
+	}
+
+	Mailbox& receiver_box() const noexcept { return control_.readers[0]; }
+	Mailbox& sender_box() const noexcept { return control_.sender; }
 
 	void fail() const noexcept { control_.abort.store(1, std::memory_order_relaxed); }
 
 private:
+	// Sleeps until the bell is rung (or 20 ms passed, to check the team).
+	static void futex_wait(std::atomic<std::uint32_t>& bell, std::uint32_t seen)
+	{
+		const timespec timeout{0, 20000000};
+		::syscall(SYS_futex, &bell, FUTEX_WAIT, seen, &timeout, nullptr, 0);
+	}
+
 	void check_team() const
 	{
 		if (control_.abort.load(std::memory_order_relaxed))
@@ -512,7 +583,9 @@ private:
 
 	Control& control_;
 	unsigned char* ring_;
+	Mailbox& self_;
 	bool receiver_;
+	std::uint64_t spin_ns_;
 	std::vector<pid_t> peers_;
 };
 
@@ -549,7 +622,7 @@ void two_copy_in(const Team& team, const unsigned char* source, std::size_t size
 		team.wait_until([&] { return flag.full.load(std::memory_order_acquire) == 0; });
 		std::memcpy(team.fragment(slot), source + offset,
 			    std::min<std::size_t>(config.fragment, size - offset));
-		flag.full.store(1, std::memory_order_release);
+		Team::publish(flag.full, 1, team.receiver_box());
 		slot = slot + 1 == config.fragments ? 0 : slot + 1;
 	}
 }
@@ -563,7 +636,7 @@ void two_copy_out(const Team& team, unsigned char* destination, std::size_t size
 		team.wait_until([&] { return flag.full.load(std::memory_order_acquire) == 1; });
 		std::memcpy(destination + offset, team.fragment(slot),
 			    std::min<std::size_t>(config.fragment, size - offset));
-		flag.full.store(0, std::memory_order_release);
+		Team::publish(flag.full, 0, team.sender_box());
 		slot = slot + 1 == config.fragments ? 0 : slot + 1;
 	}
 }
@@ -669,6 +742,7 @@ void run_sender(Team& team, const Mapping& source)
 	control.source_address = reinterpret_cast<std::uint64_t>(source.data());
 	control.sender_pid.store(::getpid(), std::memory_order_release);
 	control.ready.fetch_add(1, std::memory_order_release);
+	Team::ring(team.receiver_box());
 
 	Mailbox& box = control.sender;
 	for (std::uint64_t handled = 0;;) {
@@ -707,7 +781,7 @@ void run_sender(Team& team, const Mapping& source)
 			throw TeamFailed();
 		}
 		box.answered.store(sequence, std::memory_order_release);
-		box.finished.store(sequence, std::memory_order_release);
+		Team::publish(box.finished, sequence, team.receiver_box());
 		handled = sequence;
 	}
 }
@@ -734,6 +808,7 @@ void run_reader(Team& team, unsigned index, const Mapping& source)
 	// The readers of a previous broadcast section left their Exit here.
 	std::uint64_t handled = box.posted.load(std::memory_order_acquire);
 	control.ready.fetch_add(1, std::memory_order_release);
+	Team::ring(team.receiver_box());
 
 	for (;;) {
 		team.wait_until([&] { return box.posted.load(std::memory_order_acquire) > handled; });
@@ -748,10 +823,11 @@ void run_reader(Team& team, unsigned index, const Mapping& source)
 		control.peer_copies.fetch_add(broadcast_read(team, device, box, destination),
 					      std::memory_order_relaxed);
 		control.readers_done.fetch_add(1, std::memory_order_acq_rel);
+		Team::ring(team.sender_box());
 		if (!destination.check(box.size, box.full_check, "broadcast reader"))
 			throw TeamFailed();
 		destination.scribble(box.size);
-		box.finished.store(sequence, std::memory_order_release);
+		Team::publish(box.finished, sequence, team.receiver_box());
 		handled = sequence;
 	}
 }
@@ -771,7 +847,8 @@ int peer_main(int argc, char** argv)
 	const Mapping shared(control_length(config), control_fd);
 	::close(control_fd);
 	Control& control = *std::launder(reinterpret_cast<Control*>(shared.data()));
-	Team team(control, shared.data() + round_up(sizeof(Control), page_size), false);
+	Mailbox& self = role == "sender" ? control.sender : control.readers[std::min(index, max_processes - 1)];
+	Team team(control, shared.data() + round_up(sizeof(Control), page_size), self, false);
 	try {
 		const Mapping source(config.source_size, source_fd.get());
 		if (role == "sender")
@@ -1084,6 +1161,18 @@ private:
 		destination_.scribble(size);
 	}
 
+	// A destroyed or consumed region is released later, by a kernel
+	// worker after an RCU grace period (unpinning its pages and all).
+	// Sleeping lets that work run now rather than during the next
+	// message: its cost is the region's, not the next method's.
+	void settle() const
+	{
+		if (options_.settle_ms == 0)
+			return;
+		const timespec pause{0, static_cast<long>(options_.settle_ms) * 1000000L};
+		::nanosleep(&pause, nullptr);
+	}
+
 	unsigned samples_for(std::uint64_t size) const
 	{
 		const std::uint64_t by_budget = options_.budget / size;
@@ -1100,9 +1189,12 @@ private:
 		for (unsigned i = 0; i < options_.warmup + samples; ++i) {
 			const bool last = i + 1 == options_.warmup + samples;
 			for (std::size_t m = 0; m < count; ++m) {
+				team_.rouse(control_.sender);
 				const double ns = transfer(methods[m], size);
 				if (methods[m] != Method::Handshake)
 					verify(method_name(methods[m]), size, last);
+				if (methods[m] == Method::Single)
+					settle();
 				if (i >= options_.warmup)
 					results_.add({section, method_name(methods[m]), size}, run, ns);
 			}
@@ -1135,6 +1227,7 @@ private:
 				const std::uint64_t created = now_ns();
 				region.destroy();
 				const std::uint64_t destroyed = now_ns();
+				settle();
 				if (i < options_.warmup)
 					continue;
 				results_.add({"region", "create", size}, run,
@@ -1160,6 +1253,9 @@ private:
 			for (unsigned i = 0; i < options_.warmup + samples; ++i) {
 				const bool last = i + 1 == options_.warmup + samples;
 				for (const BroadcastMethod& method : broadcast_methods) {
+					team_.rouse(control_.sender);
+					for (unsigned r = 1; r < readers; ++r)
+						team_.rouse(control_.readers[r]);
 					const std::uint64_t sequence = ++sequence_;
 					const std::uint64_t begin = now_ns();
 					Mailbox& request = control_.sender;
@@ -1167,11 +1263,14 @@ private:
 					team_.wait_for(mine.posted, sequence);
 					copies_ += broadcast_read(team_, device_, mine, destination_);
 					control_.readers_done.fetch_add(1, std::memory_order_acq_rel);
+					Team::ring(team_.sender_box());
 					team_.wait_for(request.finished, sequence);
 					const double ns = static_cast<double>(now_ns() - begin);
 					verify(method.name, size, last);
 					for (unsigned r = 1; r < readers; ++r)
 						team_.wait_for(control_.readers[r].finished, sequence);
+					if (method.op != Op::BcastCma)
+						settle();
 					if (i >= options_.warmup)
 						results_.add({"broadcast", method.name, size}, run, ns);
 				}
@@ -1396,9 +1495,10 @@ void print_header(const Options& options, const knem::Device& device)
 		    size_text(options.min_size).c_str(), size_text(options.max_size).c_str(),
 		    options.warmup, options.min_samples, options.samples, options.budget / MiB,
 		    options.runs);
-	std::printf("# two-copy: %u fragments of %s; broadcast: %u processes; %ld CPUs online\n",
+	std::printf("# two-copy: %u fragments of %s; broadcast: %u processes; settle %u ms;"
+		    " %ld CPUs online\n",
 		    options.fragments, size_text(options.fragment).c_str(), options.processes,
-		    ::sysconf(_SC_NPROCESSORS_ONLN));
+		    options.settle_ms, ::sysconf(_SC_NPROCESSORS_ONLN));
 	std::printf("# spread: %s\n", options.runs > 1
 						? "range of the runs' medians"
 						: "interquartile range of the timed messages");
@@ -1436,7 +1536,8 @@ int bench_main(int argc, char** argv)
 	fill_pattern(source.data(), source.size());
 	Control* const control = new (shared.data()) Control();
 	control->config = config;
-	Team team(*control, shared.data() + round_up(sizeof(Control), page_size), true);
+	Team team(*control, shared.data() + round_up(sizeof(Control), page_size),
+		  control->readers[0], true);
 
 	int status = 0;
 	std::optional<Receiver> receiver;

@@ -320,7 +320,12 @@ FileDescriptor make_memfd(const char* name, std::size_t length)
 // shared mapping of a file.
 class Mapping {
 public:
-	explicit Mapping(std::size_t length) : Mapping(length, MAP_PRIVATE | MAP_ANONYMOUS, -1) {}
+	// Private memory in 4 KiB pages: transparent huge pages would come and
+	// go with khugepaged's timing, and a region's cost with them.
+	explicit Mapping(std::size_t length) : Mapping(length, MAP_PRIVATE | MAP_ANONYMOUS, -1)
+	{
+		::madvise(address_, length_, MADV_NOHUGEPAGE); // EINVAL without THP: fine
+	}
 	Mapping(std::size_t length, int fd) : Mapping(length, MAP_SHARED, fd) {}
 	Mapping(const Mapping&) = delete;
 	Mapping& operator=(const Mapping&) = delete;

@@ -69,10 +69,10 @@ extract() {
 	local log=$1 dir=$2
 	sed -n '/^# knem-bench: /,/^# csv begin$/p' "$log" | sed '$d' > "$dir/table.txt"
 	sed -n '/^# csv begin$/,/^# csv end$/p' "$log" | sed '1d;$d' > "$dir/results.csv"
-	[ -s "$dir/table.txt" ] && [ "$(wc -l < "$dir/results.csv")" -gt 1 ] || {
+	if [ ! -s "$dir/table.txt" ] || [ "$(wc -l < "$dir/results.csv")" -le 1 ]; then
 		echo "bench.sh: no results in $log" >&2
 		return 1
-	}
+	fi
 }
 
 # The bandwidth and ratio rows of CSV $1, one line per size, for gnuplot.

@@ -28,15 +28,18 @@
 // and, for the broadcast, N-2 more readers, all exec'ed from this program.
 // The source buffer is one memfd mapped by every process, so that every
 // method reads the very same pages; the receiver's destination buffer is
-// private anonymous memory.  The processes wait for each other by spinning,
-// yielding the CPU between polls, so that the benchmark also runs on one CPU.
+// private anonymous memory in 4 KiB pages.  A process waiting for another
+// spins for 50 us, then sleeps on a futex (at once with one CPU), so that
+// the benchmark also runs on one CPU.
 //
 // Timing: CLOCK_MONOTONIC around each message, from the receiver's request to
 // the sender until the data is in the destination buffer (so a knem or CMA
 // message includes one round trip between the processes; memcpy has none).
 // For each size the methods take turns, message after message, after warm-up
 // messages.  Every message is checked (one byte per page, untimed), the last
-// one of each method and size entirely.
+// one of each method and size entirely.  After a message that released a
+// region, the receiver pauses (--settle) so that the kernel's deferred
+// release runs then, not during the next message.
 //
 // Output: tables on stdout, then the same figures as CSV between the lines
 // "# csv begin" and "# csv end".  Exit status 0 when every message arrived

@@ -10,12 +10,16 @@
 #   ensure-host.sh                    set up, print progress on stderr
 #   ensure-host.sh --print-image-dir  same, then print the unpacked image dir
 #                                     (<cache>/kernel/<release>) on stdout
+#   ensure-host.sh --plot [...]       also install gnuplot (tools/bench.sh)
 set -euo pipefail
 shopt -s inherit_errexit
 
 readonly PACKAGES=(build-essential autoconf automake libtool pkg-config g++
 	libgtest-dev linux-headers-amd64 qemu-system-x86 busybox-static cpio
 	kmod gzip)
+# Only for the benchmark's plot: not needed by the tests.
+readonly PLOT_PACKAGES=(gnuplot-nox)
+wanted=("${PACKAGES[@]}")
 
 repo=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd -P)
 cache=${KNEM_CACHE:-$repo/.cache}
@@ -27,7 +31,7 @@ say() { echo "ensure-host: $*" >&2; }
 die() { say "error: $*"; exit 1; }
 
 usage() {
-	echo "usage: ${0##*/} [--print-image-dir]" >&2
+	echo "usage: ${0##*/} [--plot] [--print-image-dir]" >&2
 	exit 2
 }
 
@@ -37,7 +41,7 @@ installed() {
 
 missing_packages() {
 	local p
-	for p in "${PACKAGES[@]}"; do
+	for p in "${wanted[@]}"; do
 		installed "$p" || echo "$p"
 	done
 }
@@ -113,11 +117,14 @@ unpack_image() {
 
 main() {
 	local print_dir=0 release
-	case "${1:-}" in
-	"") ;;
-	--print-image-dir) print_dir=1 ;;
-	*) usage ;;
-	esac
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--print-image-dir) print_dir=1 ;;
+		--plot) wanted+=("${PLOT_PACKAGES[@]}") ;;
+		*) usage ;;
+		esac
+		shift
+	done
 	install_packages
 	release=$(headers_release)
 	[ -n "$release" ] || die "no /usr/src/linux-headers-*-amd64 after installing linux-headers-amd64"

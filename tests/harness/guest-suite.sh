@@ -17,6 +17,7 @@ readonly PROGRAMS=(
 	tests/vm/knem_vm_test
 	tests/abi/knem_classic_client
 	tests/vm/module_cycles.sh
+	tests/vm/bench_smoke.sh
 )
 
 # case_counts LOG STATUS: prints "passed failed" for one program's output.

@@ -16,16 +16,6 @@ C=/xt/knem_classic_client
 GROUP=knemgrp
 rc=0
 
-# shellcheck disable=SC2317 # called by start_guests
-attach() { # NAME DOMID: the guest is still paused
-	fe=/local/domain/$2/device/knem/0 be=/local/domain/0/backend/knem/$2/0
-	xenstore-write "$fe/backend" "$be" "$fe/backend-id" 0 "$fe/state" 1 \
-		"$be/frontend" "$fe" "$be/frontend-id" "$2" "$be/online" 1 \
-		"$be/sharing-group" "$GROUP" "$be/state" 1 &&
-		xenstore-chmod -r "$fe" "n$2" r0 &&
-		xenstore-chmod -r "$be" n0 "r$2"
-}
-
 # check NAME STATUS OUTPUT: the output (its own FAIL lines fail the
 # scenario), then the check of the status.
 check() {
@@ -40,7 +30,7 @@ check() {
 }
 
 progress "starting the guests (group $GROUP, knem-front forceflags=0x80)"
-start_guests attach || exit $?
+start_knem_guests "$GROUP" || exit $?
 cookie=$(guest_run A "$X bg /tmp/classic.log $C export")
 case "$cookie" in
 '' | *[!0-9]*)

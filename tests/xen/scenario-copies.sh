@@ -31,18 +31,6 @@ C=/xt/knem_classic_client
 GROUP=knemgrp
 rc=0
 
-# The sharing group of a guest is written by dom0 under its backend
-# directory; the guest cannot change it.
-# shellcheck disable=SC2317 # called by start_guests
-attach() { # NAME DOMID: the guest is still paused
-	fe=/local/domain/$2/device/knem/0 be=/local/domain/0/backend/knem/$2/0
-	xenstore-write "$fe/backend" "$be" "$fe/backend-id" 0 "$fe/state" 1 \
-		"$be/frontend" "$fe" "$be/frontend-id" "$2" "$be/online" 1 \
-		"$be/sharing-group" "$GROUP" "$be/state" 1 &&
-		xenstore-chmod -r "$fe" "n$2" r0 &&
-		xenstore-chmod -r "$be" n0 "r$2"
-}
-
 pass() { echo "xen-check: PASS $1"; }
 fail() { echo "xen-check: FAIL $1: $2"; rc=1; }
 
@@ -96,7 +84,7 @@ dom0_stat() {
 }
 
 progress "starting the guests (group $GROUP)"
-start_guests attach || exit $?
+start_knem_guests "$GROUP" || exit $?
 DA=$(guest_domid A) DB=$(guest_domid B)
 
 progress "dom0's and A's regions"

@@ -19,13 +19,6 @@
 #   tests/xen/knem-xen-vm --dom0-module dom0-backend/knem.ko \
 #	--domu-module domU-frontend/knem-front.ko --domu-files /tmp/xr \
 #	--dom0-script tests/xen/scenario-regions.sh --timeout 1500
-attach() { # NAME DOMID: the guest is still paused
-	fe=/local/domain/$2/device/knem/0 be=/local/domain/0/backend/knem/$2/0
-	xenstore-write $fe/backend $be $fe/backend-id 0 $fe/state 1 \
-		$be/frontend $fe $be/frontend-id "$2" $be/online 1 \
-		$be/sharing-group grp1 $be/state 1 &&
-		xenstore-chmod -r $fe "n$2" r0 && xenstore-chmod -r $be n0 "r$2"
-}
 rc=0
 pass() { echo "xen-check: PASS $1"; }
 fail() { echo "xen-check: FAIL $1: $2"; rc=1; }
@@ -69,7 +62,7 @@ wait_a_stats() { # PATTERN
 
 # A's grant table: 36 frames of 512 entries (72 MiB of regions)
 echo 'max_grant_frames = 36' >>/etc/xen/knemA.cfg
-start_guests attach || exit $?
+start_knem_guests grp1 || exit $?
 A=$(guest_domid A)
 B=$(guest_domid B)
 guest_run A 'echo 1 > /sys/module/knem_front/parameters/statsverbose'

@@ -164,6 +164,22 @@ start_guests() {
 	for g in A B; do wait_guest "$g" || return; done
 }
 
+# The repository's tools/knem-xen-attach.
+knem_xen_attach() { sh "/host$KNEM_XEN_REPO/tools/knem-xen-attach" "$@"; }
+
+# start_knem_guests GROUP: start_guests with both guests attached to the
+# knem backend in sharing group GROUP, then waits until both are connected.
+start_knem_guests() {
+	_knem_xen_group=$1
+	start_guests _knem_xen_attach_paused || return
+	for g in A B; do
+		knem_xen_attach --wait --timeout 120 "$(guest_domid "$g")" || return
+	done
+}
+_knem_xen_attach_paused() {
+	knem_xen_attach --no-wait --group "$_knem_xen_group" "$2"
+}
+
 destroy_guest() {
 	local name
 	name=$(_guest_name "$1") || return

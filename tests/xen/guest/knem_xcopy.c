@@ -1120,6 +1120,11 @@ static int pingpong(int a, knem_cookie_t peer)
 			}
 		}
 	}
+	/* B's region must outlive A's last read: B exits only when told */
+	if (a)
+		check_ok("done-to-peer", pp_poke(&s, peer, 0, PP_ROUNDS + 1));
+	else if (!pp_wait(&s, PP_ROUNDS + 1))
+		check(0, "done-from-peer", "A never said it was done");
 	printf("%s: %zu round trips in %.2f s\n", role, PP_ROUNDS, now() - t0);
 	return failures ? 1 : 0;
 }

@@ -2,8 +2,9 @@
 /*
  * knem_cookie.h - the cookie table: 64-bit cookies to regions.
  *
- * A cookie is 63 random bits (bit 63 clear), never 0 and unique in its
- * table, so it cannot be guessed from another one.  Lookups run under
+ * A cookie is 63 pseudo-random bits (bit 63 clear), never 0 and unique
+ * in its table: the keyed hash of a counter, under a secret key drawn
+ * when the table is set up, so it cannot be guessed from another one.  Lookups run under
  * RCU and take a region reference; insertions and removals take the
  * table lock.  One table serves a whole host (the native driver and the
  * Xen backend share it), so cookies mean the same in every domain.
@@ -24,6 +25,8 @@ struct knem_cookie_table {
 	knem_domains_share_fn domains_share;	/* NULL: no domain shares */
 	u32 nr_buckets;		/* a power of two */
 	u64 nr_regions;
+	u64 key[2];		/* the cookie generator's secret */
+	u64 draws;		/* cookies drawn so far: the hash's input */
 	struct knem_region __knem_rcu **buckets;
 };
 

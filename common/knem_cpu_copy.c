@@ -45,6 +45,68 @@ static unsigned long knem_cpu_copy_chunk(const struct knem_side *src,
 	return left;
 }
 
+/* Index in a segment's page array of the page holding byte @pos of @seg. */
+static u32 knem_seg_page(const struct knem_seg *seg, u64 pos)
+{
+	return seg->first_page +
+	       (u32)((KNEM_PAGE_OFFSET(seg->addr) + pos) >> KNEM_PAGE_SHIFT);
+}
+
+/*
+ * One segment on each side, the common case (a message in one buffer):
+ * the chunks are the planner's, but walked with two addresses and two
+ * page indexes instead of its general cursors, which cost about as much
+ * per page as the checks around copy_to_user.
+ */
+static int knem_cpu_copy_one_seg(const struct knem_side *src, u64 src_offset,
+				 const struct knem_side *dst, u64 dst_offset,
+				 u64 length, u64 *copied)
+{
+	struct knem_chunk chunk = {
+		.src_addr = src->segs[0].addr + src_offset,
+		.dst_addr = dst->segs[0].addr + dst_offset,
+		.src_page = knem_seg_page(&src->segs[0], src_offset),
+		.dst_page = knem_seg_page(&dst->segs[0], dst_offset),
+	};
+	unsigned long nr_chunks = 0, left;
+	u64 done = 0;
+	int err = 0;
+
+	/* like the planner, never run past a segment, whatever the caller */
+	length = knem_copy_length(src->segs[0].len, src_offset,
+				  dst->segs[0].len, dst_offset, length);
+	while (done < length) {
+		if (nr_chunks &&
+		    !(nr_chunks & (KNEM_CPU_COPY_CHUNKS_PER_CHECK - 1)) &&
+		    knem_copy_should_stop()) {
+			err = -EINTR;
+			break;
+		}
+		nr_chunks++;
+
+		chunk.len = (u32)min_t(u64, length - done, KNEM_PAGE_SIZE -
+				       KNEM_PAGE_OFFSET(chunk.src_addr));
+		chunk.len = min_t(u32, chunk.len, KNEM_PAGE_SIZE -
+				  KNEM_PAGE_OFFSET(chunk.dst_addr));
+		left = knem_cpu_copy_chunk(src, dst, &chunk);
+		done += chunk.len - left;
+		if (left) {
+			err = -EFAULT;
+			break;
+		}
+		/* a chunk ends at most at a page's end: then the next page */
+		chunk.src_addr += chunk.len;
+		chunk.dst_addr += chunk.len;
+		if (!KNEM_PAGE_OFFSET(chunk.src_addr))
+			chunk.src_page++;
+		if (!KNEM_PAGE_OFFSET(chunk.dst_addr))
+			chunk.dst_page++;
+	}
+
+	*copied = done;
+	return err;
+}
+
 int knem_cpu_copy(const struct knem_side *src, u64 src_offset,
 		  const struct knem_side *dst, u64 dst_offset, u64 length,
 		  u64 *copied)
@@ -58,6 +120,9 @@ int knem_cpu_copy(const struct knem_side *src, u64 src_offset,
 	*copied = 0;
 	if (src->kind == KNEM_SIDE_USER && dst->kind == KNEM_SIDE_USER)
 		return -EINVAL;
+	if (src->nr_segs == 1 && dst->nr_segs == 1)
+		return knem_cpu_copy_one_seg(src, src_offset, dst, dst_offset,
+					     length, copied);
 
 	knem_plan_init(&plan, src->segs, src->nr_segs, src_offset,
 		       dst->segs, dst->nr_segs, dst_offset, length);

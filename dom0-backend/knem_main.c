@@ -184,9 +184,17 @@ static int knem_create_from_user(struct knem_context *ctx, u64 uarray,
 				 u32 nr_iov, u32 flags, u32 protection,
 				 knem_cookie_t *cookie)
 {
-	struct knem_cmd_param_iovec *iov;
+	struct knem_cmd_param_iovec few[4], *iov;
 	int err;
 
+	if (nr_iov <= ARRAY_SIZE(few)) {
+		/* the common case, one or a few iovecs: no allocation */
+		if (copy_from_user(few, u64_to_user_ptr(uarray),
+				   nr_iov * sizeof(*few)))
+			return -EFAULT;
+		return knem_user_region_create(ctx, few, nr_iov, flags,
+					       protection, cookie);
+	}
 	err = knem_iovec_array_copy(uarray, nr_iov, &iov);
 	if (err)
 		return err;

@@ -18,6 +18,9 @@
 
 #include "knem_native.h"
 
+/* Iovec arrays this short are copied on the stack, not allocated. */
+#define KNEM_FEW_IOVECS 4
+
 /* Pages pinned per call: bounds the time between rescheduling points. */
 #define KNEM_PIN_BATCH 4096
 
@@ -119,11 +122,37 @@ static const struct mmu_interval_notifier_ops knem_user_region_mn_ops = {
 	.invalidate = knem_user_region_invalidate,
 };
 
+/*
+ * One allocation holds the region and, behind it, its segment and page
+ * arrays: creating a single-use region allocates once, whatever its size.
+ */
+static struct knem_user_region *knem_user_region_alloc(u32 nr_segs,
+							u32 nr_pages)
+{
+	struct knem_user_region *region;
+	size_t segs_size = array_size(max(nr_segs, 1U),
+				      sizeof(*region->core.segs));
+	size_t pages_size = array_size(max(nr_pages, 1U),
+				       sizeof(*region->core.pages));
+	size_t size = size_add(size_add(sizeof(*region), segs_size),
+			       pages_size);
+
+	BUILD_BUG_ON(sizeof(*region) % __alignof__(*region->core.segs));
+	BUILD_BUG_ON(sizeof(*region->core.segs) %
+		     __alignof__(*region->core.pages));
+	region = kvmalloc(size, GFP_KERNEL);
+	if (!region)
+		return NULL;
+	memset(region, 0, sizeof(*region));
+	region->core.segs = (struct knem_seg *)(region + 1);
+	region->core.pages = (struct page **)((char *)region->core.segs +
+					      segs_size);
+	return region;
+}
+
 static void knem_user_region_free(struct knem_user_region *region)
 {
-	kvfree(region->core.pages);
-	kvfree(region->core.segs);
-	kfree(region);
+	kvfree(region);
 }
 
 static void knem_user_region_release_work(struct work_struct *work)
@@ -205,7 +234,7 @@ int knem_user_region_create(struct knem_context *ctx,
 		return err;
 	}
 
-	region = kzalloc(sizeof(*region), GFP_KERNEL);
+	region = knem_user_region_alloc(nr_segs, nr_pages);
 	if (!region)
 		return -ENOMEM;
 	knem_region_init(&region->core, &knem_user_region_ops, ctx, ctx->uid,
@@ -213,16 +242,6 @@ int knem_user_region_create(struct knem_context *ctx,
 	region->core.length = total;
 	region->core.nr_segs = nr_segs;
 	region->core.nr_pages = nr_pages;
-	region->core.segs = kvmalloc_array(max(nr_segs, 1U),
-					   sizeof(*region->core.segs),
-					   GFP_KERNEL);
-	region->core.pages = kvmalloc_array(max(nr_pages, 1U),
-					    sizeof(*region->core.pages),
-					    GFP_KERNEL);
-	if (!region->core.segs || !region->core.pages) {
-		err = -ENOMEM;
-		goto out_free;
-	}
 	knem_segs_from_iovecs(iov, nr_iov, region->core.segs);
 
 	/*
@@ -281,13 +300,21 @@ out_free:
 int knem_local_iovecs_get(struct knem_local_iovecs *local, u64 uarray,
 			  u32 nr_iov)
 {
-	struct knem_cmd_param_iovec *iov;
+	struct knem_cmd_param_iovec few[KNEM_FEW_IOVECS], *iov;
 	int err;
 
 	memset(local, 0, sizeof(*local));
-	err = knem_iovec_array_copy(uarray, nr_iov, &iov);
-	if (err)
-		return err;
+	if (nr_iov <= ARRAY_SIZE(few)) {
+		/* the common case, one or a few iovecs: no allocation */
+		if (copy_from_user(few, u64_to_user_ptr(uarray),
+				   nr_iov * sizeof(*few)))
+			return -EFAULT;
+		iov = few;
+	} else {
+		err = knem_iovec_array_copy(uarray, nr_iov, &iov);
+		if (err)
+			return err;
+	}
 	err = knem_iovecs_measure(iov, nr_iov, U64_MAX, &local->length,
 				  &local->nr_segs, &local->nr_pages);
 	if (err)
@@ -300,7 +327,8 @@ int knem_local_iovecs_get(struct knem_local_iovecs *local, u64 uarray,
 	}
 	knem_segs_from_iovecs(iov, nr_iov, local->segs);
 out:
-	kvfree(iov);
+	if (iov != few)
+		kvfree(iov);
 	return err;
 }
 

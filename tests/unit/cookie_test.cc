@@ -192,11 +192,9 @@ TEST_F(CookieTable, InsertWithAGivenCookie)
 	knem_region_put(&twin.region);
 	EXPECT_EQ(twin.releases, 1);
 
-	// a random insertion never draws a cookie that is taken
-	const u64 draws[] = { c << 1, 0x2222ULL << 1 };
-	knem_test_set_random(draws, 2);
+	// a drawn cookie is never one that is taken
 	TestRegion *other = create();
-	EXPECT_EQ(other->region.cookie, 0x2222ULL);
+	EXPECT_NE(other->region.cookie, c);
 
 	EXPECT_TRUE(knem_cookie_table_unlink(&table_, &r.region));
 	EXPECT_EQ(r.releases, 1);
@@ -223,9 +221,6 @@ TEST_F(CookieTable, ManyCookiesAreUniqueAndFindable)
 
 TEST_F(CookieTable, CookieZeroAlwaysFails)
 {
-	// random values whose cookie would be 0 are drawn again
-	const u64 zeros[] = { 0, 1, 0, 1 };
-	knem_test_set_random(zeros, 4);
 	TestRegion *r = create();
 	EXPECT_NE(r->region.cookie, 0U);
 	EXPECT_EQ(lookup(0), -EINVAL);
@@ -235,33 +230,72 @@ TEST_F(CookieTable, CookieZeroAlwaysFails)
 
 TEST_F(CookieTable, Bit63NeverSetAndAlwaysRejected)
 {
-	// the top random bit is shifted out
-	const u64 values[] = { 0xc000000000000006ULL };
-	knem_test_set_random(values, 1);
 	TestRegion *r = create();
-	EXPECT_EQ(r->region.cookie, 0x6000000000000003ULL);
+	EXPECT_EQ(r->region.cookie & kBit63, 0U);
 	EXPECT_EQ(lookup(r->region.cookie | kBit63), -EINVAL);
 	EXPECT_EQ(knem_cookie_table_remove(&table_, r->region.cookie | kBit63,
 					   ownerA), -EINVAL);
 	EXPECT_EQ(lookup(r->region.cookie), 0);
 }
 
-TEST_F(CookieTable, CollidingDrawsAreRedrawn)
+// Cookies are SipHash-2-4 of a counter under a key drawn at init: with
+// the reference key and message of the SipHash paper's test vectors
+// (key 00..0f, message 00..07), the draw number 0x0706050403020100
+// hashes to 0x93f5f5799a932462, whose cookie is that shifted right once.
+TEST(CookieTableDraws, SipHashOfTheCounter)
 {
-	const u64 a = 0x123456789abcULL, b = 0x0fedcba98765ULL;
-	const u64 values[] = { a << 1, a << 1, (a << 1) | 1, 0, b << 1 };
-	knem_test_set_random(values, 5);
-	TestRegion *ra = create();
-	TestRegion *rb = create();
-	EXPECT_EQ(ra->region.cookie, a);
-	EXPECT_EQ(rb->region.cookie, b);
-	knem_region *found;
-	ASSERT_EQ(lookup(a, 1000, KNEM_PROT_READ, &found), 0);
-	EXPECT_EQ(found, &ra->region);
-	knem_region_put(found);
-	ASSERT_EQ(lookup(b, 1000, KNEM_PROT_READ, &found), 0);
-	EXPECT_EQ(found, &rb->region);
-	knem_region_put(found);
+	const u64 key[] = { 0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL };
+	knem_cookie_table table;
+	knem_test_set_random(key, 2);
+	ASSERT_EQ(knem_cookie_table_init(&table, 4), 0);
+	knem_test_set_random(nullptr, 0);
+	EXPECT_EQ(table.key[0], key[0]);
+	EXPECT_EQ(table.key[1], key[1]);
+	table.draws = 0x0706050403020100ULL;
+	TestRegion r;
+	knem_region_init(&r.region, &kOps, ownerA, 1000, 0, KNEM_PROT_READ);
+	ASSERT_EQ(knem_cookie_table_insert(&table, &r.region), 0);
+	EXPECT_EQ(r.region.cookie, 0x93f5f5799a932462ULL >> 1);
+	knem_region_put(&r.region);
+	EXPECT_TRUE(knem_cookie_table_unlink(&table, &r.region));
+	knem_cookie_table_destroy(&table);
+}
+
+// Two tables with the same key draw the same cookies: the second one,
+// where the first draw is taken already, skips it for the next one.
+TEST(CookieTableDraws, CollidingDrawsAreRedrawn)
+{
+	const u64 key[] = { 0x1111ULL, 0x2222ULL };
+	knem_cookie_table first, second;
+	TestRegion a, b, taken, c;
+
+	knem_test_set_random(key, 2);
+	ASSERT_EQ(knem_cookie_table_init(&first, 4), 0);
+	knem_test_set_random(key, 2);
+	ASSERT_EQ(knem_cookie_table_init(&second, 4), 0);
+	knem_test_set_random(nullptr, 0);
+	for (TestRegion *r : { &a, &b, &taken, &c })
+		knem_region_init(&r->region, &kOps, ownerA, 1000, 0,
+				 KNEM_PROT_READ);
+	ASSERT_EQ(knem_cookie_table_insert(&first, &a.region), 0);
+	ASSERT_EQ(knem_cookie_table_insert(&first, &b.region), 0);
+	EXPECT_NE(a.region.cookie, b.region.cookie);
+
+	ASSERT_EQ(knem_cookie_table_insert_cookie(&second, &taken.region,
+						  a.region.cookie), 0);
+	ASSERT_EQ(knem_cookie_table_insert(&second, &c.region), 0);
+	EXPECT_EQ(c.region.cookie, b.region.cookie);
+
+	for (TestRegion *r : { &a, &b, &taken, &c })
+		knem_region_put(&r->region);
+	EXPECT_TRUE(knem_cookie_table_unlink(&first, &a.region));
+	EXPECT_TRUE(knem_cookie_table_unlink(&first, &b.region));
+	EXPECT_TRUE(knem_cookie_table_unlink(&second, &taken.region));
+	EXPECT_TRUE(knem_cookie_table_unlink(&second, &c.region));
+	for (TestRegion *r : { &a, &b, &taken, &c })
+		EXPECT_EQ(r->releases, 1);
+	knem_cookie_table_destroy(&first);
+	knem_cookie_table_destroy(&second);
 }
 
 TEST_F(CookieTable, ForgedCookiesFail)

@@ -14,48 +14,6 @@
 
 #define KNEM_COOKIE_INVALID_BIT (1ULL << 63)
 
-#define KNEM_ROTL64(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
-
-#define KNEM_SIPROUND(v0, v1, v2, v3) do {				\
-	v0 += v1; v1 = KNEM_ROTL64(v1, 13); v1 ^= v0;			\
-	v0 = KNEM_ROTL64(v0, 32);					\
-	v2 += v3; v3 = KNEM_ROTL64(v3, 16); v3 ^= v2;			\
-	v0 += v3; v3 = KNEM_ROTL64(v3, 21); v3 ^= v0;			\
-	v2 += v1; v1 = KNEM_ROTL64(v1, 17); v1 ^= v2;			\
-	v2 = KNEM_ROTL64(v2, 32);					\
-} while (0)
-
-/*
- * SipHash-2-4 of one 64-bit word under the table's secret key (the
- * kernel's siphash_1u64(), which the core cannot include): a PRF, so a
- * cookie says nothing about the others, yet drawing one costs about a
- * hundred instructions instead of a trip through the CRNG (tens of
- * thousands while the CRNG is not yet seeded, as in a fresh VM).
- */
-static u64 knem_cookie_prf(const u64 key[2], u64 word)
-{
-	u64 v0 = key[0] ^ 0x736f6d6570736575ULL;
-	u64 v1 = key[1] ^ 0x646f72616e646f6dULL;
-	u64 v2 = key[0] ^ 0x6c7967656e657261ULL;
-	u64 v3 = key[1] ^ 0x7465646279746573ULL;
-	const u64 last = 8ULL << 56;	/* the message length, 8 bytes */
-
-	v3 ^= word;
-	KNEM_SIPROUND(v0, v1, v2, v3);
-	KNEM_SIPROUND(v0, v1, v2, v3);
-	v0 ^= word;
-	v3 ^= last;
-	KNEM_SIPROUND(v0, v1, v2, v3);
-	KNEM_SIPROUND(v0, v1, v2, v3);
-	v0 ^= last;
-	v2 ^= 0xff;
-	KNEM_SIPROUND(v0, v1, v2, v3);
-	KNEM_SIPROUND(v0, v1, v2, v3);
-	KNEM_SIPROUND(v0, v1, v2, v3);
-	KNEM_SIPROUND(v0, v1, v2, v3);
-	return v0 ^ v1 ^ v2 ^ v3;
-}
-
 static struct knem_region __knem_rcu **
 knem_cookie_bucket(struct knem_cookie_table *table, knem_cookie_t cookie)
 {
@@ -76,8 +34,13 @@ int knem_cookie_table_init(struct knem_cookie_table *table,
 	table->nr_buckets = 1U << order;
 	table->nr_regions = 0;
 	table->domains_share = NULL;
-	table->key[0] = knem_random_u64();
-	table->key[1] = knem_random_u64();
+	/*
+	 * Cookies are the PRF of a counter: unguessable without the key,
+	 * and a draw costs a hundred instructions instead of a trip
+	 * through the CRNG (very long while it is not seeded, in a VM).
+	 */
+	table->key.key[0] = knem_random_u64();
+	table->key.key[1] = knem_random_u64();
 	table->draws = 0;
 	table->buckets = knem_zalloc_array(table->nr_buckets,
 					   sizeof(*table->buckets));
@@ -171,7 +134,7 @@ int knem_cookie_table_insert(struct knem_cookie_table *table,
 
 	knem_lock(&table->lock);
 	do {
-		cookie = knem_cookie_prf(table->key, table->draws++) >> 1;
+		cookie = knem_prf(&table->key, table->draws++) >> 1;
 	} while (!cookie || knem_cookie_find_locked(table, cookie));
 	knem_cookie_link_locked(table, region, cookie);
 	knem_unlock(&table->lock);

@@ -25,7 +25,7 @@ struct knem_cookie_table {
 	knem_domains_share_fn domains_share;	/* NULL: no domain shares */
 	u32 nr_buckets;		/* a power of two */
 	u64 nr_regions;
-	u64 key[2];		/* the cookie generator's secret */
+	knem_prf_key_t key;	/* the cookie generator's secret */
 	u64 draws;		/* cookies drawn so far: the hash's input */
 	struct knem_region __knem_rcu **buckets;
 };

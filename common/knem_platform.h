@@ -27,6 +27,7 @@
 #include <linux/random.h>
 #include <linux/rcupdate.h>
 #include <linux/refcount.h>
+#include <linux/siphash.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -72,6 +73,10 @@ typedef spinlock_t knem_lock_t;
 #define knem_rcu_init_pointer(p, v) RCU_INIT_POINTER(p, v)
 
 #define knem_random_u64() get_random_u64()
+
+/* A keyed PRF of one word: the kernel's SipHash-2-4. */
+typedef siphash_key_t knem_prf_key_t;
+#define knem_prf(key, word) siphash_1u64(word, key)
 
 #define knem_kmap(page) kmap_local_page(page)
 #define knem_kunmap(addr) kunmap_local(addr)
@@ -165,6 +170,12 @@ static inline bool knem_refcount_inc_not_zero(knem_refcount_t *r)
 #define knem_rcu_init_pointer(p, v) ((p) = (v))
 
 u64 knem_random_u64(void);
+
+/* SipHash-2-4 of one word, as the kernel's siphash_1u64(). */
+typedef struct {
+	u64 key[2];
+} knem_prf_key_t;
+u64 knem_prf(const knem_prf_key_t *key, u64 word);
 
 #define knem_kmap(page) ((void *)(page)->bytes)
 #define knem_kunmap(addr) ((void)(addr))

@@ -76,6 +76,43 @@ u64 knem_random_u64(void)
 	return value;
 }
 
+/* ---- SipHash-2-4 of one word ------------------------------------------ */
+
+#define KNEM_ROTL64(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
+
+#define KNEM_SIPROUND(v0, v1, v2, v3) do {				\
+	v0 += v1; v1 = KNEM_ROTL64(v1, 13); v1 ^= v0;			\
+	v0 = KNEM_ROTL64(v0, 32);					\
+	v2 += v3; v3 = KNEM_ROTL64(v3, 16); v3 ^= v2;			\
+	v0 += v3; v3 = KNEM_ROTL64(v3, 21); v3 ^= v0;			\
+	v2 += v1; v1 = KNEM_ROTL64(v1, 17); v1 ^= v2;			\
+	v2 = KNEM_ROTL64(v2, 32);					\
+} while (0)
+
+u64 knem_prf(const knem_prf_key_t *key, u64 word)
+{
+	u64 v0 = key->key[0] ^ 0x736f6d6570736575ULL;
+	u64 v1 = key->key[1] ^ 0x646f72616e646f6dULL;
+	u64 v2 = key->key[0] ^ 0x6c7967656e657261ULL;
+	u64 v3 = key->key[1] ^ 0x7465646279746573ULL;
+	const u64 last = 8ULL << 56;	/* the message length, 8 bytes */
+
+	v3 ^= word;
+	KNEM_SIPROUND(v0, v1, v2, v3);
+	KNEM_SIPROUND(v0, v1, v2, v3);
+	v0 ^= word;
+	v3 ^= last;
+	KNEM_SIPROUND(v0, v1, v2, v3);
+	KNEM_SIPROUND(v0, v1, v2, v3);
+	v0 ^= last;
+	v2 ^= 0xff;
+	KNEM_SIPROUND(v0, v1, v2, v3);
+	KNEM_SIPROUND(v0, v1, v2, v3);
+	KNEM_SIPROUND(v0, v1, v2, v3);
+	KNEM_SIPROUND(v0, v1, v2, v3);
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
 /* ---- user memory ---------------------------------------------------- */
 
 static u64 knem_test_fault_start;

@@ -249,8 +249,8 @@ TEST(CookieTableDraws, SipHashOfTheCounter)
 	knem_test_set_random(key, 2);
 	ASSERT_EQ(knem_cookie_table_init(&table, 4), 0);
 	knem_test_set_random(nullptr, 0);
-	EXPECT_EQ(table.key[0], key[0]);
-	EXPECT_EQ(table.key[1], key[1]);
+	EXPECT_EQ(table.key.key[0], key[0]);
+	EXPECT_EQ(table.key.key[1], key[1]);
 	table.draws = 0x0706050403020100ULL;
 	TestRegion r;
 	knem_region_init(&r.region, &kOps, ownerA, 1000, 0, KNEM_PROT_READ);

@@ -5,15 +5,28 @@
 #include "knem_cpu_copy.h"
 
 /*
- * Chunks between two looks at knem_copy_should_stop(): at most 64 KiB
- * with 4 KiB pages, often enough to keep latency low and rare enough to
- * cost nothing.  A power of two.
+ * Bytes copied between two looks at knem_copy_should_stop(): often enough
+ * to keep latency low and rare enough to cost nothing.
  */
-#define KNEM_CPU_COPY_CHUNKS_PER_CHECK 16
+#define KNEM_CPU_COPY_BYTES_PER_CHECK (16 * KNEM_PAGE_SIZE)
 
 /*
- * Executes one chunk.  Returns the number of bytes not copied (only user
- * memory can fault; copy_from_user() zeroes what it could not fill).
+ * Longest chunk of the one-segment walk, where pages of a huge page are
+ * copied as one range: long enough to pay the checks around
+ * copy_to_user() once per 64 pages, short enough to look at
+ * knem_copy_should_stop() after each.
+ */
+#define KNEM_CPU_COPY_MAX_RUN_PAGES 64U
+
+/* Chunks of the general walk (one page each) between two looks. */
+#define KNEM_CPU_COPY_CHUNKS_PER_CHECK \
+	(KNEM_CPU_COPY_BYTES_PER_CHECK / KNEM_PAGE_SIZE)
+
+/*
+ * Executes one chunk.  A chunk stays within a page, or within a run of
+ * pages (knem_page_run()) on each pages side.  Returns the number of
+ * bytes not copied (only user memory can fault; copy_from_user() zeroes
+ * what it could not fill).
  */
 static unsigned long knem_cpu_copy_chunk(const struct knem_side *src,
 					 const struct knem_side *dst,
@@ -53,10 +66,32 @@ static u32 knem_seg_page(const struct knem_seg *seg, u64 pos)
 }
 
 /*
+ * Bytes that one chunk may take from a side at @addr (page @page of its
+ * array), of the @todo bytes left: at most to the end of the page, or of
+ * the run of pages that starts there; user memory is one range.
+ */
+static u32 knem_side_run(const struct knem_side *side, u32 page, u64 addr,
+			 u64 todo)
+{
+	u64 offset = KNEM_PAGE_OFFSET(addr);
+	u64 max_pages = (offset + todo + KNEM_PAGE_SIZE - 1) >> KNEM_PAGE_SHIFT;
+	u32 run;
+
+	if (side->kind == KNEM_SIDE_USER)
+		return (u32)min_t(u64, todo, (u64)KNEM_CPU_COPY_MAX_RUN_PAGES
+					     << KNEM_PAGE_SHIFT);
+	run = knem_page_run(side->pages + page,
+			    (u32)min_t(u64, max_pages,
+				       KNEM_CPU_COPY_MAX_RUN_PAGES));
+	return (u32)min_t(u64, todo, ((u64)run << KNEM_PAGE_SHIFT) - offset);
+}
+
+/*
  * One segment on each side, the common case (a message in one buffer):
- * the chunks are the planner's, but walked with two addresses and two
- * page indexes instead of its general cursors, which cost about as much
- * per page as the checks around copy_to_user.
+ * walked with two addresses and two page indexes instead of the
+ * planner's general cursors, which cost about as much per page as the
+ * checks around copy_to_user, and in chunks that cover whole runs of
+ * pages (transparent huge pages) on both sides.
  */
 static int knem_cpu_copy_one_seg(const struct knem_side *src, u64 src_offset,
 				 const struct knem_side *dst, u64 dst_offset,
@@ -68,39 +103,39 @@ static int knem_cpu_copy_one_seg(const struct knem_side *src, u64 src_offset,
 		.src_page = knem_seg_page(&src->segs[0], src_offset),
 		.dst_page = knem_seg_page(&dst->segs[0], dst_offset),
 	};
-	unsigned long nr_chunks = 0, left;
-	u64 done = 0;
+	u64 done = 0, since_check = 0;
+	unsigned long left;
 	int err = 0;
 
 	/* like the planner, never run past a segment, whatever the caller */
 	length = knem_copy_length(src->segs[0].len, src_offset,
 				  dst->segs[0].len, dst_offset, length);
 	while (done < length) {
-		if (nr_chunks &&
-		    !(nr_chunks & (KNEM_CPU_COPY_CHUNKS_PER_CHECK - 1)) &&
-		    knem_copy_should_stop()) {
-			err = -EINTR;
-			break;
+		if (since_check >= KNEM_CPU_COPY_BYTES_PER_CHECK) {
+			since_check = 0;
+			if (knem_copy_should_stop()) {
+				err = -EINTR;
+				break;
+			}
 		}
-		nr_chunks++;
 
-		chunk.len = (u32)min_t(u64, length - done, KNEM_PAGE_SIZE -
-				       KNEM_PAGE_OFFSET(chunk.src_addr));
-		chunk.len = min_t(u32, chunk.len, KNEM_PAGE_SIZE -
-				  KNEM_PAGE_OFFSET(chunk.dst_addr));
+		chunk.len = knem_side_run(src, chunk.src_page, chunk.src_addr,
+					  length - done);
+		chunk.len = knem_side_run(dst, chunk.dst_page, chunk.dst_addr,
+					  chunk.len);
 		left = knem_cpu_copy_chunk(src, dst, &chunk);
 		done += chunk.len - left;
+		since_check += chunk.len;
 		if (left) {
 			err = -EFAULT;
 			break;
 		}
-		/* a chunk ends at most at a page's end: then the next page */
+		chunk.src_page += (u32)((KNEM_PAGE_OFFSET(chunk.src_addr) +
+					 chunk.len) >> KNEM_PAGE_SHIFT);
+		chunk.dst_page += (u32)((KNEM_PAGE_OFFSET(chunk.dst_addr) +
+					 chunk.len) >> KNEM_PAGE_SHIFT);
 		chunk.src_addr += chunk.len;
 		chunk.dst_addr += chunk.len;
-		if (!KNEM_PAGE_OFFSET(chunk.src_addr))
-			chunk.src_page++;
-		if (!KNEM_PAGE_OFFSET(chunk.dst_addr))
-			chunk.dst_page++;
 	}
 
 	*copied = done;

@@ -28,7 +28,7 @@ struct knem_chunk {
 	u64 dst_addr;
 	u32 src_page;	/* index in the source page array */
 	u32 dst_page;
-	u32 len;	/* 1 .. KNEM_PAGE_SIZE */
+	u32 len;	/* planner: 1 .. KNEM_PAGE_SIZE */
 };
 
 struct knem_plan {

@@ -81,6 +81,31 @@ typedef siphash_key_t knem_prf_key_t;
 #define knem_kmap(page) kmap_local_page(page)
 #define knem_kunmap(addr) kunmap_local(addr)
 
+/*
+ * How many of @pages[0 .. @max) (@max >= 1) follow each other in one large
+ * folio, a transparent huge page: their direct mappings are one range,
+ * which one copy may cross (hardened usercopy checks a copy against the
+ * folio).  1 for a small page, and with highmem, where kmap_local_page()
+ * maps one page.
+ */
+static inline u32 knem_page_run(struct page *const *pages, u32 max)
+{
+	struct page *first = pages[0];
+	struct folio *folio;
+	u32 n;
+
+	if (IS_ENABLED(CONFIG_HIGHMEM) || max < 2)
+		return 1;
+	folio = page_folio(first);
+	if (!folio_test_large(folio))
+		return 1;
+	max = min_t(u64, max,
+		    folio_nr_pages(folio) - folio_page_idx(folio, first));
+	for (n = 1; n < max && pages[n] == nth_page(first, n); n++)
+		;
+	return n;
+}
+
 static inline unsigned long knem_copy_to_user(u64 uaddr, const void *src,
 					      unsigned long len)
 {
@@ -181,12 +206,20 @@ u64 knem_prf(const knem_prf_key_t *key, u64 word);
 #define knem_kunmap(addr) ((void)(addr))
 
 /*
+ * Pages that are neighbours in memory form a run, as the pages of one
+ * transparent huge page do in the kernel; see the kernel's version.
+ */
+u32 knem_page_run(knem_page_t *const *pages, u32 max);
+
+/*
  * User memory of the unit tests is the test's own memory; a test can make
  * an address range fault through knem_test_set_user_fault().
  */
 unsigned long knem_copy_to_user(u64 uaddr, const void *src, unsigned long len);
 unsigned long knem_copy_from_user(void *dst, u64 uaddr, unsigned long len);
 void knem_test_set_user_fault(u64 start, u64 end);
+/* Calls of the two functions above since the last call of this one. */
+long knem_test_user_copy_calls(void);
 
 /*
  * Counts calls; a test can make the copy stop after a given number:

@@ -113,10 +113,33 @@ u64 knem_prf(const knem_prf_key_t *key, u64 word)
 	return v0 ^ v1 ^ v2 ^ v3;
 }
 
+/* ---- pages ---------------------------------------------------------- */
+
+u32 knem_page_run(knem_page_t *const *pages, u32 max)
+{
+	u32 n;
+
+	for (n = 1; n < max && pages[n] == pages[0] + n; n++)
+		;
+	return n;
+}
+
 /* ---- user memory ---------------------------------------------------- */
 
 static u64 knem_test_fault_start;
 static u64 knem_test_fault_end;
+static long knem_test_user_copies;
+
+long knem_test_user_copy_calls(void)
+{
+	long calls;
+
+	pthread_mutex_lock(&knem_test_lock);
+	calls = knem_test_user_copies;
+	knem_test_user_copies = 0;
+	pthread_mutex_unlock(&knem_test_lock);
+	return calls;
+}
 
 void knem_test_set_user_fault(u64 start, u64 end)
 {
@@ -137,6 +160,7 @@ static unsigned long knem_test_reachable(u64 uaddr, unsigned long len)
 	pthread_mutex_lock(&knem_test_lock);
 	start = knem_test_fault_start;
 	end = knem_test_fault_end;
+	knem_test_user_copies++;
 	pthread_mutex_unlock(&knem_test_lock);
 
 	if (start >= end || !len)

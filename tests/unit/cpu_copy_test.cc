@@ -23,7 +23,10 @@ const u64 kPage = KNEM_PAGE_SIZE;
 // caller's iovecs), built from a layout of (relative base, len) pairs.
 class TestSide {
 public:
-	TestSide(bool user, const Layout &layout, std::mt19937_64 &rng)
+	// @run_pages > 1: the pages come in blocks of that many neighbours,
+	// as the pages of a transparent huge page (knem_page_run()).
+	TestSide(bool user, const Layout &layout, std::mt19937_64 &rng,
+		 u32 run_pages = 1)
 		: user_(user)
 	{
 		u64 end = 0;
@@ -47,13 +50,22 @@ public:
 				      segs_.data());
 		if (!user_) {
 			// separate allocations (ASan catches a chunk that
-			// runs off its page), listed in random order (a wrong
-			// page index lands in an unrelated page)
-			for (u32 i = 0; i < nr_pages; i++)
-				pages_.push_back(std::make_unique<knem_page_t>());
-			for (auto &p : pages_)
-				ptrs_.push_back(p.get());
-			std::shuffle(ptrs_.begin(), ptrs_.end(), rng);
+			// runs off its block), blocks listed in random order
+			// (a wrong page index lands in an unrelated page)
+			std::vector<std::vector<knem_page_t *>> blocks;
+			for (u32 i = 0; i < nr_pages; i += run_pages) {
+				u32 n = std::min(run_pages, nr_pages - i);
+				pages_.push_back(
+					std::make_unique<knem_page_t[]>(n));
+				blocks.emplace_back();
+				for (u32 k = 0; k < n; k++)
+					blocks.back().push_back(
+						&pages_.back()[k]);
+			}
+			std::shuffle(blocks.begin(), blocks.end(), rng);
+			for (const auto &block : blocks)
+				ptrs_.insert(ptrs_.end(), block.begin(),
+					     block.end());
 		}
 		for (size_t i = 0; i < storage_size(); i += 8) {
 			u64 r = rng();
@@ -130,7 +142,7 @@ private:
 	std::vector<unsigned char> buf_;
 	std::vector<knem_cmd_param_iovec> iov_;
 	std::vector<knem_seg> segs_;
-	std::vector<std::unique_ptr<knem_page_t>> pages_;
+	std::vector<std::unique_ptr<knem_page_t[]>> pages_;
 	std::vector<knem_page_t *> ptrs_;
 	u64 total_ = 0;
 };
@@ -411,6 +423,66 @@ TEST_F(CpuCopy, OneSegmentEachSideMatchesReference)
 		if (HasFatalFailure())
 			return;
 	}
+}
+
+// Pages that are neighbours (a huge page) are copied as one range, up to
+// 64 pages per call; a page whose neighbour in the array is elsewhere ends
+// the range.  Every alignment, both directions, runs on both sides.
+TEST_F(CpuCopy, PageRunsMatchReference)
+{
+	std::mt19937_64 rng(0x4a9e);
+
+	for (int round = 0; round < 200; round++) {
+		SCOPED_TRACE(round);
+		bool src_user = round % 3 == 1;
+		bool dst_user = round % 3 == 2;
+		u32 src_run = 1 + (u32)(rng() % 80);
+		u32 dst_run = round % 4 ? 1 + (u32)(rng() % 80) : 512;
+		u64 src_base = rng() % (2 * kPage);
+		u64 dst_base = round % 7 ? rng() % (2 * kPage) : src_base;
+		u64 src_len = 1 + rng() % (150 * kPage);
+		u64 dst_len = round % 5 ? 1 + rng() % (150 * kPage) : src_len;
+		TestSide src(src_user, { { src_base, src_len } }, rng, src_run);
+		TestSide dst(dst_user, { { dst_base, dst_len } }, rng, dst_run);
+		u64 src_off = rng() % 2 ? 0 : rng() % src_len;
+		u64 dst_off = rng() % 2 ? 0 : rng() % dst_len;
+		copy_bounded_and_check(src, src_off, dst, dst_off, UINT64_MAX);
+		if (HasFatalFailure())
+			return;
+	}
+}
+
+TEST_F(CpuCopy, PageRunsTakeOneUserCopyPer64Pages)
+{
+	const u64 len = 256 * kPage;
+	TestSide huge(false, { { 0, len } }, rng_, 512);
+	TestSide small(false, { { 0, len } }, rng_, 1);
+	TestSide user(true, { { 0, len } }, rng_);
+
+	knem_test_user_copy_calls();
+	copy_and_check(huge, 0, user, 0, len);
+	EXPECT_EQ(knem_test_user_copy_calls(), 4);
+	copy_and_check(user, 0, huge, 0, len);
+	EXPECT_EQ(knem_test_user_copy_calls(), 4);
+	copy_and_check(small, 0, user, 0, len);
+	EXPECT_EQ(knem_test_user_copy_calls(), 256);
+	// unaligned: a chunk ends where the region's run ends
+	copy_bounded_and_check(huge, 100, user, 0, UINT64_MAX);
+	EXPECT_EQ(knem_test_user_copy_calls(), 4);
+}
+
+// A long copy made of runs still looks at stop requests every 64 KiB.
+TEST_F(CpuCopy, PageRunsStillStop)
+{
+	const u64 len = 512 * kPage;
+	TestSide src(false, { { 0, len } }, rng_, 512);
+	TestSide dst(true, { { 0, len } }, rng_);
+	knem_test_set_stop_after(1);
+	u64 copied;
+	EXPECT_EQ(run(src, 0, dst, 0, len, &copied), -EINTR);
+	EXPECT_EQ(copied, 128 * kPage);	// two 64-page runs
+	EXPECT_EQ(knem_test_stop_calls(), 2);
+	EXPECT_EQ(dst.snapshot(), expected_after(src, 0, dst, 0, copied));
 }
 
 TEST_F(CpuCopy, RandomListsMatchReference)

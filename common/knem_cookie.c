@@ -264,7 +264,7 @@ int knem_cookie_table_remove(struct knem_cookie_table *table,
 
 	if (!region)
 		return -EINVAL;
-	knem_region_put(region);
+	knem_region_put_sleepable(region);
 	return 0;
 }
 

@@ -83,7 +83,8 @@ int knem_cookie_table_lookup(struct knem_cookie_table *table,
 
 /*
  * Destroys the region of @cookie if @owner created it: unlinks it and
- * drops the table's reference.  -EINVAL otherwise.
+ * drops the table's reference, with knem_region_put_sleepable() (the
+ * caller may sleep and holds no lock).  -EINVAL otherwise.
  */
 int knem_cookie_table_remove(struct knem_cookie_table *table,
 			     knem_cookie_t cookie, const void *owner);

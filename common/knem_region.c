@@ -28,6 +28,16 @@ void knem_region_put(struct knem_region *region)
 		region->ops->release(region);
 }
 
+void knem_region_put_sleepable(struct knem_region *region)
+{
+	if (!knem_refcount_dec_and_test(&region->refs) || !region->ops)
+		return;
+	if (region->ops->release_sleepable)
+		region->ops->release_sleepable(region);
+	else if (region->ops->release)
+		region->ops->release(region);
+}
+
 void knem_region_mark_stale(struct knem_region *region)
 {
 	set_bit(KNEM_REGION_STALE, &region->state);

@@ -21,6 +21,12 @@ struct knem_region;
 struct knem_region_ops {
 	/* the last reference is gone; may be called in atomic context */
 	void (*release)(struct knem_region *region);
+	/*
+	 * Optional: the same from a caller that may sleep (process context,
+	 * no lock held), which can then release at once what release()
+	 * would hand to a worker.
+	 */
+	void (*release_sleepable)(struct knem_region *region);
 };
 
 /* Bits of knem_region.state */
@@ -56,6 +62,15 @@ static inline void knem_region_get(struct knem_region *region)
 }
 
 void knem_region_put(struct knem_region *region);
+
+/*
+ * The same, from a caller that may sleep and holds no lock: the copy
+ * that consumed a single-use region, DESTROY_REGION.  The region's
+ * pages are then released before the call returns, not by a worker
+ * later, which keeps that cost with the message that caused it and
+ * bounds the memory pinned by a stream of single-use regions.
+ */
+void knem_region_put_sleepable(struct knem_region *region);
 
 /* Marks the region's memory as gone: later lookups fail with EFAULT. */
 void knem_region_mark_stale(struct knem_region *region);

@@ -96,7 +96,7 @@ void knem_copy_work_release(struct knem_copy_work *work)
 
 	for (i = 0; i < ARRAY_SIZE(work->regions); i++)
 		if (work->regions[i])
-			knem_region_put(work->regions[i]);
+			knem_region_put_sleepable(work->regions[i]);
 	knem_local_iovecs_put(&work->local);
 }
 

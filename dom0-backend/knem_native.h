@@ -103,7 +103,8 @@ struct knem_user_region {
 	struct mmu_interval_notifier notifier;
 	bool notifier_active;
 	void *xen;			/* the Xen side's state, or NULL */
-	struct rcu_work release_work;
+	struct work_struct release_work;
+	struct rcu_head rcu;
 };
 
 /* CREATE_REGION: pins @iov and publishes the region in the cookie table. */

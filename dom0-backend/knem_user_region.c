@@ -155,11 +155,14 @@ static void knem_user_region_free(struct knem_user_region *region)
 	kvfree(region);
 }
 
-static void knem_user_region_release_work(struct work_struct *work)
+/*
+ * Gives everything back; may sleep.  Lookups never use the pages of a
+ * region whose last reference is gone, but they may still read the
+ * structure while walking its cookie-table chain: it goes after a grace
+ * period.
+ */
+static void knem_user_region_teardown(struct knem_user_region *region)
 {
-	struct knem_user_region *region =
-		container_of(to_rcu_work(work), struct knem_user_region,
-			     release_work);
 	struct knem_context *ctx = region->ctx;
 
 	knem_xen_region_release(region);
@@ -172,7 +175,13 @@ static void knem_user_region_release_work(struct work_struct *work)
 	list_del(&region->ctx_node);
 	spin_unlock(&ctx->lock);
 	knem_context_put(ctx);
-	knem_user_region_free(region);
+	kvfree_rcu(region, rcu);
+}
+
+static void knem_user_region_release_work(struct work_struct *work)
+{
+	knem_user_region_teardown(container_of(work, struct knem_user_region,
+					       release_work));
 }
 
 static void knem_user_region_release(struct knem_region *core)
@@ -180,13 +189,28 @@ static void knem_user_region_release(struct knem_region *core)
 	struct knem_user_region *region =
 		container_of(core, struct knem_user_region, core);
 
-	/* Lookups may still walk past it until a grace period ends. */
-	INIT_RCU_WORK(&region->release_work, knem_user_region_release_work);
-	queue_rcu_work(knem_wq, &region->release_work);
+	INIT_WORK(&region->release_work, knem_user_region_release_work);
+	queue_work(knem_wq, &region->release_work);
+}
+
+/*
+ * A region shared with dom0 is withdrawn with a round trip to it, which
+ * the caller (a copy, often of this guest only) must not wait for.
+ */
+static void knem_user_region_release_sleepable(struct knem_region *core)
+{
+	struct knem_user_region *region =
+		container_of(core, struct knem_user_region, core);
+
+	if (READ_ONCE(region->xen))
+		knem_user_region_release(core);
+	else
+		knem_user_region_teardown(region);
 }
 
 static const struct knem_region_ops knem_user_region_ops = {
 	.release = knem_user_region_release,
+	.release_sleepable = knem_user_region_release_sleepable,
 };
 
 static int knem_user_region_watch(struct knem_user_region *region)

@@ -28,7 +28,7 @@ void count_release(knem_region *region)
 	container_of(region, TestRegion, region)->releases++;
 }
 
-const knem_region_ops kOps = { count_release };
+const knem_region_ops kOps = { count_release, nullptr };
 
 // two distinct contexts, as opaque owners
 char owners[2];

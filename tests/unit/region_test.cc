@@ -22,7 +22,22 @@ void count_release(knem_region *region)
 	container_of(region, CountedRegion, region)->releases++;
 }
 
-const knem_region_ops kOps = { count_release };
+const knem_region_ops kOps = { count_release, nullptr };
+
+struct TwoWayRegion {
+	knem_region region;
+	int releases = 0;
+	int sleepable_releases = 0;
+};
+
+const knem_region_ops kTwoWayOps = {
+	[](knem_region *region) {
+		container_of(region, TwoWayRegion, region)->releases++;
+	},
+	[](knem_region *region) {
+		container_of(region, TwoWayRegion, region)->sleepable_releases++;
+	},
+};
 
 TEST(Region, InitSetsFieldsAndOneReference)
 {
@@ -79,6 +94,32 @@ TEST(Region, ConcurrentGetPutReleasesOnce)
 	EXPECT_EQ(r.releases, 0);
 	knem_region_put(&r.region);
 	EXPECT_EQ(r.releases, 1);
+}
+
+// A caller that may sleep gets the region's sleepable release, if it has
+// one, and only with the last reference.
+TEST(Region, SleepablePutPicksTheSleepableRelease)
+{
+	TwoWayRegion r;
+	knem_region_init(&r.region, &kTwoWayOps, nullptr, 0, 0, KNEM_PROT_READ);
+	knem_region_get(&r.region);
+	knem_region_put_sleepable(&r.region);
+	EXPECT_EQ(r.sleepable_releases, 0);
+	knem_region_put_sleepable(&r.region);
+	EXPECT_EQ(r.sleepable_releases, 1);
+	EXPECT_EQ(r.releases, 0);
+
+	TwoWayRegion other;
+	knem_region_init(&other.region, &kTwoWayOps, nullptr, 0, 0,
+			 KNEM_PROT_READ);
+	knem_region_put(&other.region);
+	EXPECT_EQ(other.releases, 1);
+	EXPECT_EQ(other.sleepable_releases, 0);
+
+	CountedRegion plain;	// no sleepable release: the plain one
+	knem_region_init(&plain.region, &kOps, nullptr, 0, 0, KNEM_PROT_READ);
+	knem_region_put_sleepable(&plain.region);
+	EXPECT_EQ(plain.releases, 1);
 }
 
 TEST(Region, StaleMark)

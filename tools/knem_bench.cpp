@@ -26,15 +26,25 @@
 //
 // Processes: the receiver (this process, which times everything), the sender
 // and, for the broadcast, N-2 more readers, all exec'ed from this program.
-// The source buffer is one memfd mapped by every process, so that every
-// method reads the very same pages; the receiver's destination buffer is
-// private anonymous memory in 4 KiB pages.  A process waiting for another
+// The message pattern lives in one memfd mapped by every process, the
+// reference of every check; the messages themselves travel between private
+// anonymous buffers, as an application's: the sender's, which knem and CMA
+// read, and the receiver's destination (and its own copy of the message,
+// memcpy's source).  These are aligned on and advised for transparent huge
+// pages, which Debian's kernels give anonymous memory by default (the
+// header says how much of the sender's buffer got them), or with
+// --small-pages in 4 KiB pages.  A process waiting for another
 // spins for 50 us, then sleeps on a futex (at once with one CPU), so that
 // the benchmark also runs on one CPU.
 //
-// Timing: CLOCK_MONOTONIC around each message, from the receiver's request to
-// the sender until the data is in the destination buffer (so a knem or CMA
-// message includes one round trip between the processes; memcpy has none).
+// Timing: CLOCK_MONOTONIC from the receiver's request to the sender until
+// the data is in the destination buffer.  In the bandwidth section the
+// receiver asks for a window of messages at once (16, at most 16 MiB), as
+// the rendezvous of that many outstanding sends, like OSU's bandwidth test
+// (window 64): a message's time is the window's divided by its messages,
+// so that the round trip between the processes (several microseconds when
+// they share one CPU) is spread over the window; the latency section times
+// one message per round trip, and the round trip alone ("handshake").
 // For each size the methods take turns, message after message, after warm-up
 // messages.  Every message is checked (one byte per page, untimed), the last
 // one of each method and size entirely.  After a message that released a
@@ -87,6 +97,9 @@ constexpr std::uint64_t KiB = 1024;
 constexpr std::uint64_t MiB = 1024 * KiB;
 constexpr std::size_t page_size = 4096; // marker stride; any page size works
 constexpr unsigned max_processes = 16;
+constexpr unsigned max_window = 64;
+constexpr std::uint64_t window_bytes = 16 * MiB;
+constexpr std::size_t huge_page_size = 2 * MiB;
 
 [[noreturn]] void throw_errno(const std::string& what)
 {
@@ -112,6 +125,8 @@ struct Options {
 	std::uint64_t fragment = 32 * KiB;
 	unsigned fragments = 8;
 	unsigned settle_ms = 20;
+	unsigned window = 16;
+	bool small_pages = false;
 	bool bandwidth = true, region = true, latency = true, broadcast = true;
 	bool check_counters = false;
 	std::string label;
@@ -139,6 +154,10 @@ void usage(std::FILE* out)
 		"  -t, --settle MS         pause after each message that released a region,\n"
 		"                          so that its deferred release is not timed with the\n"
 		"                          next message (default 20; 0: no pause)\n"
+		"  -W, --window N          bandwidth messages per request, at most (default 16,\n"
+		"                          at most %u; and at most 16M of messages per request)\n"
+		"  -P, --small-pages       message buffers in 4 KiB pages (default: advised for\n"
+		"                          transparent huge pages)\n"
 		"  -S, --sections LIST     bandwidth,region,latency,broadcast (default all)\n"
 		"  -q, --quick             a short smoke run: sizes 4K:256K, 3 samples, 1 warm-up,\n"
 		"                          20 latency samples, 3 processes\n"
@@ -147,7 +166,7 @@ void usage(std::FILE* out)
 		"  -L, --label TEXT        how the run was made, printed in the header\n"
 		"  -h, --help              this help\n"
 		"Sizes take K, M or G suffixes (powers of 1024).\n",
-		program, max_processes);
+		program, max_processes, max_window);
 }
 
 [[noreturn]] void bad_usage(const char* what, const char* value)
@@ -222,6 +241,8 @@ Options parse_options(int argc, char** argv)
 		{"fragment", required_argument, nullptr, 'f'},
 		{"fragments", required_argument, nullptr, 'F'},
 		{"settle", required_argument, nullptr, 't'},
+		{"window", required_argument, nullptr, 'W'},
+		{"small-pages", no_argument, nullptr, 'P'},
 		{"sections", required_argument, nullptr, 'S'},
 		{"quick", no_argument, nullptr, 'q'},
 		{"check-counters", no_argument, nullptr, 'c'},
@@ -243,7 +264,7 @@ Options parse_options(int argc, char** argv)
 			options = quick;
 
 	int c;
-	while ((c = getopt_long(argc, argv, "s:n:m:b:w:r:l:p:f:F:t:S:qcL:h", long_options,
+	while ((c = getopt_long(argc, argv, "s:n:m:b:w:r:l:p:f:F:t:W:PS:qcL:h", long_options,
 				nullptr)) != -1) {
 		switch (c) {
 		case 's': {
@@ -272,6 +293,8 @@ Options parse_options(int argc, char** argv)
 			break;
 		case 'F': options.fragments = parse_count(optarg, 1, 1024); break;
 		case 't': options.settle_ms = parse_count(optarg, 0, 10000); break;
+		case 'W': options.window = parse_count(optarg, 1, max_window); break;
+		case 'P': options.small_pages = true; break;
 		case 'S': parse_sections(options, optarg); break;
 		case 'q': break;
 		case 'c': options.check_counters = true; break;
@@ -319,17 +342,43 @@ FileDescriptor make_memfd(const char* name, std::size_t length)
 	return fd;
 }
 
+std::size_t round_up(std::size_t x, std::size_t to) { return (x + to - 1) / to * to; }
+
+enum class Pages { Small, Huge };
+
 // A mapping, unmapped on destruction: private anonymous memory, or a
 // shared mapping of a file.
 class Mapping {
 public:
-	// Private memory in 4 KiB pages: transparent huge pages would come and
-	// go with khugepaged's timing, and a region's cost with them.
-	explicit Mapping(std::size_t length) : Mapping(length, MAP_PRIVATE | MAP_ANONYMOUS, -1)
+	// Private memory.  Huge: aligned on and advised for transparent huge
+	// pages, rounded up to whole ones, so that the kernel can give them
+	// from the first touch on (if it has them: see huge_bytes()); small:
+	// kept in 4 KiB pages.
+	Mapping(std::size_t length, Pages pages)
+		: length_(pages == Pages::Huge ? round_up(length, huge_page_size) : length)
 	{
-		::madvise(address_, length_, MADV_NOHUGEPAGE); // EINVAL without THP: fine
+		const std::size_t slack = pages == Pages::Huge ? huge_page_size : 0;
+		void* raw = ::mmap(nullptr, length_ + slack, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (raw == MAP_FAILED)
+			throw_errno("mmap of " + std::to_string(length_) + " bytes");
+		const auto begin = reinterpret_cast<std::uintptr_t>(raw);
+		const std::uintptr_t aligned = slack ? round_up(begin, slack) : begin;
+		if (aligned > begin)
+			::munmap(raw, aligned - begin);
+		if (begin + slack > aligned)
+			::munmap(reinterpret_cast<void*>(aligned + length_), begin + slack - aligned);
+		address_ = reinterpret_cast<unsigned char*>(aligned);
+		// EINVAL from a kernel without THP: small pages, as asked or not
+		::madvise(address_, length_, pages == Pages::Huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 	}
-	Mapping(std::size_t length, int fd) : Mapping(length, MAP_SHARED, fd) {}
+	Mapping(std::size_t length, int fd) : length_(length)
+	{
+		void* address = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (address == MAP_FAILED)
+			throw_errno("mmap of " + std::to_string(length) + " bytes");
+		address_ = static_cast<unsigned char*>(address);
+	}
 	Mapping(const Mapping&) = delete;
 	Mapping& operator=(const Mapping&) = delete;
 	~Mapping() { ::munmap(address_, length_); }
@@ -340,20 +389,34 @@ public:
 	// Populates every page now, so that no message pays a page fault.
 	void touch() const { std::memset(address_, 0, length_); }
 
-private:
-	Mapping(std::size_t length, int flags, int fd) : length_(length)
+	// Bytes of the mapping in transparent huge pages now, from
+	// /proc/self/smaps (0 when it cannot be read).
+	std::uint64_t huge_bytes() const
 	{
-		void* address = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, flags, fd, 0);
-		if (address == MAP_FAILED)
-			throw_errno("mmap of " + std::to_string(length) + " bytes");
-		address_ = static_cast<unsigned char*>(address);
+		std::FILE* smaps = std::fopen("/proc/self/smaps", "re");
+		if (!smaps)
+			return 0;
+		const auto begin = reinterpret_cast<std::uintptr_t>(address_);
+		std::uint64_t total = 0;
+		bool inside = false;
+		char line[512];
+		while (std::fgets(line, sizeof(line), smaps)) {
+			unsigned long start = 0, end = 0;
+			unsigned long long kib = 0;
+			if (std::sscanf(line, "%lx-%lx ", &start, &end) == 2)
+				inside = start < begin + length_ && begin < end;
+			else if (inside && std::sscanf(line, "AnonHugePages: %llu kB", &kib) == 1)
+				total += kib * KiB;
+		}
+		std::fclose(smaps);
+		return total;
 	}
 
+private:
 	unsigned char* address_ = nullptr;
 	std::size_t length_;
 };
 
-std::size_t round_up(std::size_t x, std::size_t to) { return (x + to - 1) / to * to; }
 
 // The source pattern: every 8-byte word distinct, so that a misplaced page
 // or fragment shows.
@@ -393,10 +456,10 @@ enum class Op : std::uint32_t {
 	None,
 	Exit,
 	Handshake,  // sender: answer at once
-	Single,     // sender: answer the cookie of a new single-use region
+	Single,     // sender: answer `count` cookies of new single-use regions
 	Cached,     // sender: answer the cookie of its region over the whole source
 	Cma,        // sender: answer the address of the source
-	TwoCopy,    // sender: copy the message into the fragment ring
+	TwoCopy,    // sender: copy `count` messages into the fragment ring
 	BcastShared, // sender (root): one region for all readers
 	BcastSingle, // sender (root): one single-use region per reader
 	BcastCma,   // sender (root): readers use process_vm_readv
@@ -414,6 +477,7 @@ struct alignas(64) Mailbox {
 	std::atomic<std::uint32_t> sleeping{0}; // the owner is (about to be) in futex_wait
 	Op op = Op::None;
 	std::uint64_t size = 0;
+	unsigned count = 1;                     // messages of the request
 	std::uint64_t arg = 0;
 	std::uint64_t reply = 0;
 	bool full_check = false;
@@ -431,6 +495,7 @@ struct Config {
 	unsigned fragments;
 	unsigned readers;           // of the broadcast, the receiver included
 	pid_t receiver;
+	Pages pages;                // of the message buffers
 };
 
 struct Control {
@@ -441,6 +506,8 @@ struct Control {
 	std::atomic<unsigned> readers_done{0};        // of the current broadcast
 	std::atomic<pid_t> sender_pid{0};
 	std::uint64_t source_address = 0;             // in the sender
+	std::uint64_t source_huge_bytes = 0;          // of the sender's buffer
+	std::uint64_t cookies[max_window] = {};       // answer to Op::Single
 	Mailbox sender;
 	Mailbox readers[max_processes];               // [0] is the receiver
 	FragmentFlag flags[1024];
@@ -535,12 +602,13 @@ public:
 		wait_until([&] { return value.load(std::memory_order_acquire) >= sequence; });
 	}
 
-	// Posts a request into `box`; returns its sequence number.
+	// Posts a request for `count` messages into `box`.
 	void post(Mailbox& box, std::uint64_t sequence, Op op, std::uint64_t size,
-		  std::uint64_t arg = 0, bool full_check = false) const
+		  unsigned count = 1, std::uint64_t arg = 0, bool full_check = false) const
 	{
 		box.op = op;
 		box.size = size;
+		box.count = count;
 		box.arg = arg;
 		box.full_check = full_check;
 		box.posted.store(sequence, std::memory_order_release);
@@ -655,12 +723,15 @@ void two_copy_out(const Team& team, unsigned char* destination, std::size_t size
 // message is compared.
 class Destination {
 public:
-	Destination(const unsigned char* source, std::size_t length) : source_(source), buffer_(length)
+	Destination(const unsigned char* source, std::size_t length, Pages pages)
+		: source_(source), buffer_(length, pages)
 	{
 		buffer_.touch();
 	}
 
 	unsigned char* data() const noexcept { return buffer_.data(); }
+	std::size_t size() const noexcept { return buffer_.size(); }
+	std::uint64_t huge_bytes() const { return buffer_.huge_bytes(); }
 
 	void scribble(std::size_t size) const
 	{
@@ -731,7 +802,7 @@ void serve_broadcast(const Team& team, const knem::Device& device, const Mailbox
 			op = Op::ReadCma;
 			arg = control.source_address;
 		}
-		team.post(control.readers[r], sequence, op, size, arg, request.full_check);
+		team.post(control.readers[r], sequence, op, size, 1, arg, request.full_check);
 	}
 	team.wait_until([&] {
 		return control.readers_done.load(std::memory_order_acquire) == readers;
@@ -740,10 +811,13 @@ void serve_broadcast(const Team& team, const knem::Device& device, const Mailbox
 		shared.destroy();
 }
 
-void run_sender(Team& team, const Mapping& source)
+void run_sender(Team& team, const Mapping& pattern)
 {
 	Control& control = team.control();
 	const knem::Device device;
+	const Mapping source(pattern.size(), team.config().pages);
+	std::memcpy(source.data(), pattern.data(), pattern.size());
+	control.source_huge_bytes = source.huge_bytes();
 	const knem::Region cached(device, source.data(), source.size(), knem::Protection::Read);
 	// CMA readers are siblings, not parents: let them in under Yama.
 	::prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
@@ -763,12 +837,14 @@ void run_sender(Team& team, const Mapping& source)
 		case Op::Handshake:
 			box.reply = 0;
 			break;
-		case Op::Single: {
-			knem::Region region(device, source.data(), size, knem::Protection::Read,
-					    knem::RegionFlags::SingleUse);
-			box.reply = region.release(); // the receiver's copy consumes it
+		case Op::Single:
+			for (unsigned i = 0; i < box.count; ++i) {
+				knem::Region region(device, source.data(), size,
+						    knem::Protection::Read,
+						    knem::RegionFlags::SingleUse);
+				control.cookies[i] = region.release(); // the receiver's copy consumes it
+			}
 			break;
-		}
 		case Op::Cached:
 			box.reply = cached.cookie();
 			break;
@@ -776,7 +852,8 @@ void run_sender(Team& team, const Mapping& source)
 			box.reply = control.source_address;
 			break;
 		case Op::TwoCopy:
-			two_copy_in(team, source.data(), size);
+			for (unsigned i = 0; i < box.count; ++i)
+				two_copy_in(team, source.data(), size);
 			break;
 		case Op::BcastShared:
 		case Op::BcastSingle:
@@ -812,7 +889,8 @@ void run_reader(Team& team, unsigned index, const Mapping& source)
 	Control& control = team.control();
 	Mailbox& box = control.readers[index];
 	const knem::Device device;
-	const Destination destination(source.data(), team.config().reader_size);
+	const Destination destination(source.data(), team.config().reader_size,
+				      team.config().pages);
 	// The readers of a previous broadcast section left their Exit here.
 	std::uint64_t handled = box.posted.load(std::memory_order_acquire);
 	control.ready.fetch_add(1, std::memory_order_release);
@@ -1065,11 +1143,17 @@ class Receiver {
 public:
 	Receiver(const Options& options, Team& team, const Mapping& source, int control_fd,
 		 int source_fd)
-		: options_(options), team_(team), control_(team.control()), source_(source),
+		: options_(options), team_(team), control_(team.control()), pattern_(source),
 		  control_fd_(control_fd), source_fd_(source_fd),
-		  destination_(source.data(), source.size())
+		  source_(source.size(), team.config().pages),
+		  destination_(source.data(), source.size(), team.config().pages)
 	{
+		std::memcpy(source_.data(), pattern_.data(), pattern_.size());
 	}
+
+	// The bytes of the receiver's buffers in transparent huge pages.
+	std::uint64_t huge_bytes() const { return source_.huge_bytes() + destination_.huge_bytes(); }
+	std::uint64_t buffer_bytes() const { return source_.size() + destination_.size(); }
 
 	// Starts a peer process and waits until it is ready.
 	Peer start(const char* role, unsigned index)
@@ -1120,46 +1204,60 @@ public:
 	std::vector<std::uint64_t> broadcast_sizes() const { return broadcast_sizes_of(options_); }
 
 private:
-	// Asks the sender for `op` and waits for its answer.
-	std::uint64_t ask(Op op, std::size_t size)
+	// Asks the sender for `count` messages by `op` and waits for its answer.
+	std::uint64_t ask(Op op, std::size_t size, unsigned count)
 	{
 		const std::uint64_t sequence = ++sequence_;
-		team_.post(control_.sender, sequence, op, size);
+		team_.post(control_.sender, sequence, op, size, count);
 		team_.wait_for(control_.sender.answered, sequence);
 		return control_.sender.reply;
 	}
 
-	// One message by `method`; returns its duration in ns.
-	double transfer(Method method, std::size_t size)
+	// `count` messages by `method` after one request, each into the same
+	// destination; returns the duration of one in ns.
+	double transfer(Method method, std::size_t size, unsigned count)
 	{
 		unsigned char* const destination = destination_.data();
 		const std::uint64_t begin = now_ns();
 		switch (method) {
 		case Method::Handshake:
-			ask(Op::Handshake, size);
+			ask(Op::Handshake, size, count);
 			break;
 		case Method::Single:
-		case Method::Cached:
-			device_.read(ask(method == Method::Single ? Op::Single : Op::Cached, size), 0,
-				     destination, size);
-			++copies_;
+			ask(Op::Single, size, count);
+			for (unsigned i = 0; i < count; ++i)
+				device_.read(control_.cookies[i], 0, destination, size);
+			copies_ += count;
 			break;
-		case Method::Cma:
-			cma_read(control_.sender_pid.load(std::memory_order_relaxed),
-				 ask(Op::Cma, size), destination, size);
+		case Method::Cached: {
+			const std::uint64_t cookie = ask(Op::Cached, size, count);
+			for (unsigned i = 0; i < count; ++i)
+				device_.read(cookie, 0, destination, size);
+			copies_ += count;
 			break;
+		}
+		case Method::Cma: {
+			const std::uint64_t address = ask(Op::Cma, size, count);
+			const pid_t sender = control_.sender_pid.load(std::memory_order_relaxed);
+			for (unsigned i = 0; i < count; ++i)
+				cma_read(sender, address, destination, size);
+			break;
+		}
 		case Method::TwoCopy: {
 			const std::uint64_t sequence = ++sequence_;
-			team_.post(control_.sender, sequence, Op::TwoCopy, size);
-			two_copy_out(team_, destination, size);
+			team_.post(control_.sender, sequence, Op::TwoCopy, size, count);
+			for (unsigned i = 0; i < count; ++i)
+				two_copy_out(team_, destination, size);
 			break;
 		}
 		case Method::Memcpy:
-			std::memcpy(destination, source_.data(), size);
-			asm volatile("" ::: "memory"); // the copy is not dead
+			for (unsigned i = 0; i < count; ++i) {
+				std::memcpy(destination, source_.data(), size);
+				asm volatile("" ::: "memory"); // the copy is not dead
+			}
 			break;
 		}
-		return static_cast<double>(now_ns() - begin);
+		return static_cast<double>(now_ns() - begin) / count;
 	}
 
 	void verify(const char* what, std::size_t size, bool full)
@@ -1181,6 +1279,12 @@ private:
 		::nanosleep(&pause, nullptr);
 	}
 
+	unsigned window_for(std::uint64_t size) const
+	{
+		return static_cast<unsigned>(std::clamp<std::uint64_t>(window_bytes / size, 1,
+								      options_.window));
+	}
+
 	unsigned samples_for(std::uint64_t size) const
 	{
 		const std::uint64_t by_budget = options_.budget / size;
@@ -1191,14 +1295,14 @@ private:
 	// Methods take turns, one message each, so that a slow phase of the
 	// machine hits them all alike.
 	void interleaved(const char* section, const Method* methods, std::size_t count,
-			 std::size_t size, unsigned samples, unsigned run)
+			 std::size_t size, unsigned window, unsigned samples, unsigned run)
 	{
 		destination_.scribble(size);
 		for (unsigned i = 0; i < options_.warmup + samples; ++i) {
 			const bool last = i + 1 == options_.warmup + samples;
 			for (std::size_t m = 0; m < count; ++m) {
 				team_.rouse(control_.sender);
-				const double ns = transfer(methods[m], size);
+				const double ns = transfer(methods[m], size, window);
 				if (methods[m] != Method::Handshake)
 					verify(method_name(methods[m]), size, last);
 				if (methods[m] == Method::Single)
@@ -1213,13 +1317,13 @@ private:
 	{
 		for (std::uint64_t size : sizes())
 			interleaved("bandwidth", transfer_methods, std::size(transfer_methods), size,
-				    samples_for(size), run);
+				    window_for(size), samples_for(size), run);
 	}
 
 	void latency(unsigned run)
 	{
 		for (std::uint64_t size : {8, 1024})
-			interleaved("latency", latency_methods, std::size(latency_methods), size,
+			interleaved("latency", latency_methods, std::size(latency_methods), size, 1,
 				    options_.latency_samples, run);
 	}
 
@@ -1267,7 +1371,7 @@ private:
 					const std::uint64_t sequence = ++sequence_;
 					const std::uint64_t begin = now_ns();
 					Mailbox& request = control_.sender;
-					team_.post(request, sequence, method.op, size, 0, last);
+					team_.post(request, sequence, method.op, size, 1, 0, last);
 					team_.wait_for(mine.posted, sequence);
 					copies_ += broadcast_read(team_, device_, mine, destination_);
 					control_.readers_done.fetch_add(1, std::memory_order_acq_rel);
@@ -1291,9 +1395,10 @@ private:
 	const Options& options_;
 	Team& team_;
 	Control& control_;
-	const Mapping& source_;
+	const Mapping& pattern_;
 	const int control_fd_;
 	const int source_fd_;
+	const Mapping source_; // memcpy's
 	unsigned started_ = 0;
 	const knem::Device device_;
 	Destination destination_;
@@ -1503,13 +1608,28 @@ void print_header(const Options& options, const knem::Device& device)
 		    size_text(options.min_size).c_str(), size_text(options.max_size).c_str(),
 		    options.warmup, options.min_samples, options.samples, options.budget / MiB,
 		    options.runs);
-	std::printf("# two-copy: %u fragments of %s; broadcast: %u processes; settle %u ms;"
-		    " %ld CPUs online\n",
-		    options.fragments, size_text(options.fragment).c_str(), options.processes,
-		    options.settle_ms, ::sysconf(_SC_NPROCESSORS_ONLN));
+	std::printf("# bandwidth: up to %u messages (%s) per request; two-copy: %u fragments of %s;"
+		    " broadcast: %u processes; settle %u ms; %ld CPUs online\n",
+		    options.window, size_text(window_bytes).c_str(), options.fragments,
+		    size_text(options.fragment).c_str(), options.processes, options.settle_ms,
+		    ::sysconf(_SC_NPROCESSORS_ONLN));
 	std::printf("# spread: %s\n", options.runs > 1
 						? "range of the runs' medians"
 						: "interquartile range of the timed messages");
+	std::fflush(stdout);
+}
+
+// How much of the message buffers the kernel gave in huge pages: a
+// region's cost depends on it.
+void print_pages(const Options& options, const Control& control, const Receiver& receiver)
+{
+	const auto mib = [](std::uint64_t bytes) { return static_cast<double>(bytes) / MiB; };
+	std::printf("# message buffers: %s; in transparent huge pages: sender %.0f of %.0f MiB,"
+		    " receiver %.0f of %.0f MiB\n",
+		    options.small_pages ? "4 KiB pages (--small-pages)" : "advised for huge pages",
+		    mib(control.source_huge_bytes), mib(round_up(control.config.source_size,
+								  options.small_pages ? page_size : huge_page_size)),
+		    mib(receiver.huge_bytes()), mib(receiver.buffer_bytes()));
 	std::fflush(stdout);
 }
 
@@ -1536,6 +1656,7 @@ int bench_main(int argc, char** argv)
 	config.fragments = options.fragments;
 	config.readers = options.broadcast ? options.processes - 1 : 1;
 	config.receiver = ::getpid();
+	config.pages = options.small_pages ? Pages::Small : Pages::Huge;
 
 	const FileDescriptor control_fd = make_memfd("knem-bench-control", control_length(config));
 	const FileDescriptor source_fd = make_memfd("knem-bench-source", config.source_size);
@@ -1552,6 +1673,7 @@ int bench_main(int argc, char** argv)
 	try {
 		receiver.emplace(options, team, source, control_fd.get(), source_fd.get());
 		Peer sender = receiver->start("sender", 0);
+		print_pages(options, *control, *receiver);
 		for (unsigned run = 0; run < options.runs; ++run)
 			receiver->measure(run);
 		receiver->stop(sender, control->sender);

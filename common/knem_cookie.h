@@ -4,9 +4,11 @@
  *
  * A cookie is 63 pseudo-random bits (bit 63 clear), never 0 and unique
  * in its table: the keyed hash of a counter, under a secret key drawn
- * when the table is set up, so it cannot be guessed from another one.  Lookups run under
- * RCU and take a region reference; insertions and removals take the
- * table lock.  One table serves a whole host (the native driver and the
+ * when the table is set up, so it cannot be guessed from another one.
+ * Lookups run under RCU and take a region reference; insertions,
+ * removals and the lookups that consume a single-use region take the
+ * lock of the cookie's bucket (one of up to 256), never a lock of the
+ * whole table.  One table serves a whole host (the native driver and the
  * Xen backend share it), so cookies mean the same in every domain.
  */
 #ifndef KNEM_COOKIE_H
@@ -21,13 +23,14 @@
 typedef bool (*knem_domains_share_fn)(u32 domid_a, u32 domid_b);
 
 struct knem_cookie_table {
-	knem_lock_t lock;
 	knem_domains_share_fn domains_share;	/* NULL: no domain shares */
 	u32 nr_buckets;		/* a power of two */
-	u64 nr_regions;
+	u32 nr_locks;		/* a power of two, at most nr_buckets */
+	knem_atomic64_t nr_regions;
 	knem_prf_key_t key;	/* the cookie generator's secret */
-	u64 draws;		/* cookies drawn so far: the hash's input */
+	knem_atomic64_t draws;	/* cookies drawn so far: the hash's input */
 	struct knem_region __knem_rcu **buckets;
+	knem_lock_t *locks;	/* bucket b's is locks[b % nr_locks] */
 };
 
 /*
@@ -45,6 +48,9 @@ int knem_cookie_table_init(struct knem_cookie_table *table,
 			   unsigned int order);
 /* The table must be empty. */
 void knem_cookie_table_destroy(struct knem_cookie_table *table);
+
+/* Regions in the table now. */
+u64 knem_cookie_table_nr_regions(struct knem_cookie_table *table);
 
 /*
  * Gives @region a fresh cookie and publishes it; the table takes its own

@@ -63,6 +63,13 @@ typedef spinlock_t knem_lock_t;
 #define knem_refcount_dec_and_test(r) refcount_dec_and_test(r)
 #define knem_refcount_read(r) refcount_read(r)
 
+typedef atomic64_t knem_atomic64_t;
+#define knem_atomic64_set(a, v) atomic64_set(a, v)
+#define knem_atomic64_read(a) ((u64)atomic64_read(a))
+#define knem_atomic64_fetch_inc(a) ((u64)atomic64_fetch_inc(a))
+#define knem_atomic64_inc(a) atomic64_inc(a)
+#define knem_atomic64_dec(a) atomic64_dec(a)
+
 #define __knem_rcu __rcu
 #define knem_rcu_read_lock() rcu_read_lock()
 #define knem_rcu_read_unlock() rcu_read_unlock()
@@ -173,6 +180,13 @@ typedef pthread_mutex_t knem_lock_t;
 #define knem_refcount_dec_and_test(r) \
 	(__atomic_sub_fetch(r, 1, __ATOMIC_ACQ_REL) == 0)
 #define knem_refcount_read(r) __atomic_load_n(r, __ATOMIC_ACQUIRE)
+
+typedef u64 knem_atomic64_t;
+#define knem_atomic64_set(a, v) __atomic_store_n(a, v, __ATOMIC_RELAXED)
+#define knem_atomic64_read(a) __atomic_load_n(a, __ATOMIC_RELAXED)
+#define knem_atomic64_fetch_inc(a) __atomic_fetch_add(a, 1, __ATOMIC_RELAXED)
+#define knem_atomic64_inc(a) ((void)__atomic_add_fetch(a, 1, __ATOMIC_RELAXED))
+#define knem_atomic64_dec(a) ((void)__atomic_sub_fetch(a, 1, __ATOMIC_RELAXED))
 static inline bool knem_refcount_inc_not_zero(knem_refcount_t *r)
 {
 	unsigned int old = __atomic_load_n(r, __ATOMIC_RELAXED);

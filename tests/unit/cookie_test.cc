@@ -47,7 +47,7 @@ protected:
 		knem_test_set_random(nullptr, 0);
 		for (auto &r : regions_)
 			knem_cookie_table_unlink(&table_, &r->region);
-		EXPECT_EQ(table_.nr_regions, 0U);
+		EXPECT_EQ(knem_cookie_table_nr_regions(&table_), 0U);
 		knem_cookie_table_destroy(&table_);
 	}
 
@@ -141,7 +141,7 @@ TEST(CookieTableInit, Sizes)
 	knem_cookie_table table;
 	ASSERT_EQ(knem_cookie_table_init(&table, 0), 0);
 	EXPECT_EQ(table.nr_buckets, 1U);
-	EXPECT_EQ(table.nr_regions, 0U);
+	EXPECT_EQ(knem_cookie_table_nr_regions(&table), 0U);
 	knem_cookie_table_destroy(&table);
 	ASSERT_EQ(knem_cookie_table_init(&table, 10), 0);
 	EXPECT_EQ(table.nr_buckets, 1024U);
@@ -157,7 +157,7 @@ TEST_F(CookieTable, InsertGivesAValidCookieAndTakesAReference)
 	EXPECT_NE(r.region.cookie, 0U);
 	EXPECT_EQ(r.region.cookie & kBit63, 0U);
 	EXPECT_EQ(knem_refcount_read(&r.region.refs), 2U);
-	EXPECT_EQ(table_.nr_regions, 1U);
+	EXPECT_EQ(knem_cookie_table_nr_regions(&table_), 1U);
 	knem_region_put(&r.region);
 	EXPECT_TRUE(knem_cookie_table_unlink(&table_, &r.region));
 	EXPECT_EQ(r.releases, 1);
@@ -171,7 +171,7 @@ TEST_F(CookieTable, InsertWithAGivenCookie)
 	ASSERT_EQ(knem_cookie_table_insert_cookie(&table_, &r.region, c), 0);
 	EXPECT_EQ(r.region.cookie, c);
 	EXPECT_EQ(knem_refcount_read(&r.region.refs), 2U);
-	EXPECT_EQ(table_.nr_regions, 1U);
+	EXPECT_EQ(knem_cookie_table_nr_regions(&table_), 1U);
 	knem_region_put(&r.region);
 	knem_region *found;
 	ASSERT_EQ(lookup(c, 1000, KNEM_PROT_READ, &found), 0);
@@ -188,7 +188,7 @@ TEST_F(CookieTable, InsertWithAGivenCookie)
 	EXPECT_EQ(knem_cookie_table_insert_cookie(&table_, &twin.region,
 						  c | kBit63), -EINVAL);
 	EXPECT_EQ(knem_refcount_read(&twin.region.refs), 1U);
-	EXPECT_EQ(table_.nr_regions, 1U);
+	EXPECT_EQ(knem_cookie_table_nr_regions(&table_), 1U);
 	knem_region_put(&twin.region);
 	EXPECT_EQ(twin.releases, 1);
 
@@ -205,7 +205,7 @@ TEST_F(CookieTable, ManyCookiesAreUniqueAndFindable)
 	std::set<knem_cookie_t> seen;
 	for (int i = 0; i < 5000; i++)
 		create(1000 + i % 7);
-	EXPECT_EQ(table_.nr_regions, 5000U);
+	EXPECT_EQ(knem_cookie_table_nr_regions(&table_), 5000U);
 	for (auto &r : regions_) {
 		knem_cookie_t c = r->region.cookie;
 		EXPECT_NE(c, 0U);
@@ -404,7 +404,7 @@ TEST_F(CookieTable, SingleUseIsConsumedOnce)
 {
 	TestRegion *r = create(1000, KNEM_FLAG_SINGLEUSE);
 	knem_cookie_t c = r->region.cookie;
-	EXPECT_EQ(table_.nr_regions, 1U);
+	EXPECT_EQ(knem_cookie_table_nr_regions(&table_), 1U);
 
 	knem_region *found;
 	ASSERT_EQ(lookup(c, 1000, KNEM_PROT_READ, &found), 0);
@@ -412,7 +412,7 @@ TEST_F(CookieTable, SingleUseIsConsumedOnce)
 	// the table's reference went to the caller
 	EXPECT_EQ(refs(r), 1U);
 	EXPECT_TRUE(knem_region_is_unlinked(&r->region));
-	EXPECT_EQ(table_.nr_regions, 0U);
+	EXPECT_EQ(knem_cookie_table_nr_regions(&table_), 0U);
 
 	// reusing the cookie fails, whoever asks
 	EXPECT_EQ(lookup(c), -EINVAL);
@@ -431,7 +431,7 @@ TEST_F(CookieTable, FailedLookupsDoNotConsumeSingleUse)
 	knem_cookie_t c = r->region.cookie;
 	EXPECT_EQ(lookup(c, 1001, KNEM_PROT_READ), -EPERM);
 	EXPECT_EQ(lookup(c, 1000, KNEM_PROT_WRITE), -EACCES);
-	EXPECT_EQ(table_.nr_regions, 1U);
+	EXPECT_EQ(knem_cookie_table_nr_regions(&table_), 1U);
 	EXPECT_EQ(lookup(c, 1000, KNEM_PROT_READ), 0);
 	EXPECT_EQ(lookup(c, 1000, KNEM_PROT_READ), -EINVAL);
 	EXPECT_EQ(r->releases, 1);
@@ -458,7 +458,7 @@ TEST_F(CookieTable, RemoveChecksTheOwner)
 
 	EXPECT_EQ(knem_cookie_table_remove(&table_, c, ownerA), 0);
 	EXPECT_EQ(r->releases, 1);
-	EXPECT_EQ(table_.nr_regions, 0U);
+	EXPECT_EQ(knem_cookie_table_nr_regions(&table_), 0U);
 	// a destroyed cookie is dead for good
 	EXPECT_EQ(lookup(c), -EINVAL);
 	EXPECT_EQ(knem_cookie_table_remove(&table_, c, ownerA), -EINVAL);
@@ -559,7 +559,7 @@ TEST(CookieTableChains, RemoveInRandomOrderFromOneBucket)
 		}
 		gone[victim] = true;
 		ASSERT_EQ(regions[victim]->releases, 1);
-		ASSERT_EQ(table.nr_regions, order.size() - step - 1);
+		ASSERT_EQ(knem_cookie_table_nr_regions(&table), order.size() - step - 1);
 		if (step % 25)
 			continue;
 		for (size_t i = 0; i < regions.size(); i++) {
@@ -576,7 +576,7 @@ TEST(CookieTableChains, RemoveInRandomOrderFromOneBucket)
 			}
 		}
 	}
-	EXPECT_EQ(table.nr_regions, 0U);
+	EXPECT_EQ(knem_cookie_table_nr_regions(&table), 0U);
 	knem_cookie_table_destroy(&table);
 }
 
@@ -623,7 +623,63 @@ TEST(CookieTableThreads, SingleUseRace)
 		ASSERT_EQ(wins[i], 1) << i;
 		ASSERT_EQ(regions[i]->releases, 1) << i;
 	}
-	EXPECT_EQ(table.nr_regions, 0U);
+	EXPECT_EQ(knem_cookie_table_nr_regions(&table), 0U);
+	knem_cookie_table_destroy(&table);
+}
+
+// Threads inserting, looking up and removing their own regions at once
+// (the table has per-bucket locks): every cookie unique and found, every
+// region released once, the count back to zero.
+TEST(CookieTableThreads, InsertLookupRemoveEverywhere)
+{
+	knem_cookie_table table;
+	ASSERT_EQ(knem_cookie_table_init(&table, 10), 0);
+	const int nr = 3000, nr_threads = 4;
+	std::vector<std::vector<std::unique_ptr<TestRegion>>> regions(nr_threads);
+	std::atomic<int> errors{ 0 };
+	std::vector<std::thread> threads;
+	for (int t = 0; t < nr_threads; t++)
+		threads.emplace_back([&, t] {
+			const void *owner = &owners[t % 2];
+			knem_access access = { 7, KNEM_PROT_READ, 0 };
+			auto &mine = regions[t];
+			for (int i = 0; i < nr; i++) {
+				mine.push_back(std::make_unique<TestRegion>());
+				knem_region *r = &mine.back()->region;
+				knem_region_init(r, &kOps, owner, 7, 0,
+						 KNEM_PROT_READ);
+				knem_cookie_table_insert(&table, r);
+				knem_region_put(r);
+				knem_region *got = nullptr;
+				if (knem_cookie_table_lookup(&table, r->cookie,
+							     &access, &got) ||
+				    got != r)
+					errors++;
+				else
+					knem_region_put(got);
+				if (i % 2 && knem_cookie_table_remove(
+						     &table, r->cookie, owner))
+					errors++;
+			}
+		});
+	for (auto &th : threads)
+		th.join();
+	EXPECT_EQ(errors, 0);
+	EXPECT_EQ(knem_cookie_table_nr_regions(&table),
+		  (u64)nr_threads * nr / 2);
+	std::set<knem_cookie_t> cookies;
+	for (auto &mine : regions)
+		for (auto &r : mine)
+			cookies.insert(r->region.cookie);
+	EXPECT_EQ(cookies.size(), (size_t)nr_threads * nr);
+	for (auto &mine : regions)
+		for (auto &r : mine) {
+			bool linked = !knem_region_is_unlinked(&r->region);
+			EXPECT_EQ(knem_cookie_table_unlink(&table, &r->region),
+				  linked);
+			ASSERT_EQ(r->releases, 1);
+		}
+	EXPECT_EQ(knem_cookie_table_nr_regions(&table), 0U);
 	knem_cookie_table_destroy(&table);
 }
 

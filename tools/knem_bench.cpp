@@ -47,9 +47,11 @@
 // one message per round trip, and the round trip alone ("handshake").
 // For each size the methods take turns, message after message, after warm-up
 // messages.  Every message is checked (one byte per page, untimed), the last
-// one of each method and size entirely.  After a message that released a
-// region, the receiver pauses (--settle) so that the kernel's deferred
-// release runs then, not during the next message.
+// one of each method and size entirely.  A region's release (unpinning its
+// pages) is timed with the message that consumed or destroyed it, where
+// knem.ko does it; where it leaves it to a worker (a Xen guest's regions
+// shared with dom0), --settle makes the receiver pause after such messages
+// so that the worker does not run during the next one.
 //
 // Output: tables on stdout, then the same figures as CSV between the lines
 // "# csv begin" and "# csv end".  Exit status 0 when every message arrived
@@ -124,7 +126,7 @@ struct Options {
 	unsigned processes = 4; // of the broadcast: the root and N-1 readers
 	std::uint64_t fragment = 32 * KiB;
 	unsigned fragments = 8;
-	unsigned settle_ms = 20;
+	unsigned settle_ms = 0;
 	unsigned window = 16;
 	bool small_pages = false;
 	bool bandwidth = true, region = true, latency = true, broadcast = true;
@@ -152,8 +154,8 @@ void usage(std::FILE* out)
 		"  -f, --fragment BYTES    two-copy fragment size (default 32K)\n"
 		"  -F, --fragments N       two-copy fragments in the ring (default 8)\n"
 		"  -t, --settle MS         pause after each message that released a region,\n"
-		"                          so that its deferred release is not timed with the\n"
-		"                          next message (default 20; 0: no pause)\n"
+		"                          so that a release left to a kernel worker is not\n"
+		"                          timed with the next message (default 0: no pause)\n"
 		"  -W, --window N          bandwidth messages per request, at most (default 16,\n"
 		"                          at most %u; and at most 16M of messages per request)\n"
 		"  -P, --small-pages       message buffers in 4 KiB pages (default: advised for\n"
@@ -1267,9 +1269,8 @@ private:
 		destination_.scribble(size);
 	}
 
-	// A destroyed or consumed region is released later, by a kernel
-	// worker after an RCU grace period (unpinning its pages and all).
-	// Sleeping lets that work run now rather than during the next
+	// Where a destroyed or consumed region is released later by a kernel
+	// worker, sleeping lets that work run now rather than during the next
 	// message: its cost is the region's, not the next method's.
 	void settle() const
 	{

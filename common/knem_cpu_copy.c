@@ -65,25 +65,36 @@ static u32 knem_seg_page(const struct knem_seg *seg, u64 pos)
 	       (u32)((KNEM_PAGE_OFFSET(seg->addr) + pos) >> KNEM_PAGE_SHIFT);
 }
 
+/* knem_run_bytes() past the first page of a run: rare, out of line. */
+static noinline u32 knem_long_run_bytes(knem_page_t *const *pages,
+					u64 offset, u64 todo)
+{
+	u64 max_pages = (offset + todo + KNEM_PAGE_SIZE - 1) >> KNEM_PAGE_SHIFT;
+	u32 run = knem_page_run(pages, (u32)min_t(u64, max_pages,
+						  KNEM_CPU_COPY_MAX_RUN_PAGES));
+
+	return (u32)min_t(u64, todo, ((u64)run << KNEM_PAGE_SHIFT) - offset);
+}
+
 /*
- * Bytes that one chunk may take from a side at @addr (page @page of its
- * array), of the @todo bytes left: at most to the end of the page, or of
- * the run of pages that starts there; user memory is one range.
+ * Bytes that one chunk may take from a side at @addr, of the @todo bytes
+ * left: at most to the end of its page @pages[0], or of the run of pages
+ * that starts there; user memory (@pages NULL) is one range.  Small
+ * pages, the common case, cost a look at the page's flags.
  */
-static u32 knem_side_run(const struct knem_side *side, u32 page, u64 addr,
-			 u64 todo)
+static inline u32 knem_run_bytes(knem_page_t *const *pages, u64 addr,
+				 u64 todo)
 {
 	u64 offset = KNEM_PAGE_OFFSET(addr);
-	u64 max_pages = (offset + todo + KNEM_PAGE_SIZE - 1) >> KNEM_PAGE_SHIFT;
-	u32 run;
 
-	if (side->kind == KNEM_SIDE_USER)
+	if (!pages)
 		return (u32)min_t(u64, todo, (u64)KNEM_CPU_COPY_MAX_RUN_PAGES
 					     << KNEM_PAGE_SHIFT);
-	run = knem_page_run(side->pages + page,
-			    (u32)min_t(u64, max_pages,
-				       KNEM_CPU_COPY_MAX_RUN_PAGES));
-	return (u32)min_t(u64, todo, ((u64)run << KNEM_PAGE_SHIFT) - offset);
+	if (offset + todo <= KNEM_PAGE_SIZE)
+		return (u32)todo;
+	if (!knem_page_may_run(pages[0]))
+		return (u32)(KNEM_PAGE_SIZE - offset);
+	return knem_long_run_bytes(pages, offset, todo);
 }
 
 /*
@@ -103,6 +114,10 @@ static int knem_cpu_copy_one_seg(const struct knem_side *src, u64 src_offset,
 		.src_page = knem_seg_page(&src->segs[0], src_offset),
 		.dst_page = knem_seg_page(&dst->segs[0], dst_offset),
 	};
+	knem_page_t *const *src_pages =
+		src->kind == KNEM_SIDE_PAGES ? src->pages : NULL;
+	knem_page_t *const *dst_pages =
+		dst->kind == KNEM_SIDE_PAGES ? dst->pages : NULL;
 	u64 done = 0, since_check = 0;
 	unsigned long left;
 	int err = 0;
@@ -119,10 +134,12 @@ static int knem_cpu_copy_one_seg(const struct knem_side *src, u64 src_offset,
 			}
 		}
 
-		chunk.len = knem_side_run(src, chunk.src_page, chunk.src_addr,
-					  length - done);
-		chunk.len = knem_side_run(dst, chunk.dst_page, chunk.dst_addr,
-					  chunk.len);
+		chunk.len = knem_run_bytes(src_pages ? src_pages +
+					   chunk.src_page : NULL,
+					   chunk.src_addr, length - done);
+		chunk.len = knem_run_bytes(dst_pages ? dst_pages +
+					   chunk.dst_page : NULL,
+					   chunk.dst_addr, chunk.len);
 		left = knem_cpu_copy_chunk(src, dst, &chunk);
 		done += chunk.len - left;
 		since_check += chunk.len;

@@ -89,11 +89,19 @@ typedef siphash_key_t knem_prf_key_t;
 #define knem_kunmap(addr) kunmap_local(addr)
 
 /*
+ * Whether @page may start a run (see knem_page_run()): a page of a large
+ * folio, without highmem, where kmap_local_page() maps one page.
+ */
+static inline bool knem_page_may_run(struct page *page)
+{
+	return !IS_ENABLED(CONFIG_HIGHMEM) && PageCompound(page);
+}
+
+/*
  * How many of @pages[0 .. @max) (@max >= 1) follow each other in one large
  * folio, a transparent huge page: their direct mappings are one range,
  * which one copy may cross (hardened usercopy checks a copy against the
- * folio).  1 for a small page, and with highmem, where kmap_local_page()
- * maps one page.
+ * folio).  1 for a small page, and with highmem.
  */
 static inline u32 knem_page_run(struct page *const *pages, u32 max)
 {
@@ -101,11 +109,9 @@ static inline u32 knem_page_run(struct page *const *pages, u32 max)
 	struct folio *folio;
 	u32 n;
 
-	if (IS_ENABLED(CONFIG_HIGHMEM) || max < 2)
+	if (!knem_page_may_run(first) || max < 2)
 		return 1;
 	folio = page_folio(first);
-	if (!folio_test_large(folio))
-		return 1;
 	max = min_t(u64, max,
 		    folio_nr_pages(folio) - folio_page_idx(folio, first));
 	for (n = 1; n < max && pages[n] == nth_page(first, n); n++)
@@ -223,6 +229,7 @@ u64 knem_prf(const knem_prf_key_t *key, u64 word);
  * Pages that are neighbours in memory form a run, as the pages of one
  * transparent huge page do in the kernel; see the kernel's version.
  */
+#define knem_page_may_run(page) ((void)(page), true)
 u32 knem_page_run(knem_page_t *const *pages, u32 max);
 
 /*
@@ -266,6 +273,7 @@ static inline bool test_bit(unsigned int nr, const unsigned long *addr)
 	return (__atomic_load_n(addr, __ATOMIC_ACQUIRE) >> nr) & 1;
 }
 
+#define noinline __attribute__((noinline))
 #define min_t(type, a, b) ((type)(a) < (type)(b) ? (type)(a) : (type)(b))
 #define check_add_overflow(a, b, d) __builtin_add_overflow(a, b, d)
 #define container_of(ptr, type, member) \

@@ -1624,13 +1624,14 @@ void print_header(const Options& options, const knem::Device& device)
 // region's cost depends on it.
 void print_pages(const Options& options, const Control& control, const Receiver& receiver)
 {
-	const auto mib = [](std::uint64_t bytes) { return static_cast<double>(bytes) / MiB; };
-	std::printf("# message buffers: %s; in transparent huge pages: sender %.0f of %.0f MiB,"
-		    " receiver %.0f of %.0f MiB\n",
+	const std::uint64_t sender = round_up(control.config.source_size,
+					      options.small_pages ? page_size : huge_page_size);
+	std::printf("# message buffers: %s; in transparent huge pages: sender %s of %s,"
+		    " receiver %s of %s\n",
 		    options.small_pages ? "4 KiB pages (--small-pages)" : "advised for huge pages",
-		    mib(control.source_huge_bytes), mib(round_up(control.config.source_size,
-								  options.small_pages ? page_size : huge_page_size)),
-		    mib(receiver.huge_bytes()), mib(receiver.buffer_bytes()));
+		    size_text(control.source_huge_bytes).c_str(), size_text(sender).c_str(),
+		    size_text(receiver.huge_bytes()).c_str(),
+		    size_text(receiver.buffer_bytes()).c_str());
 	std::fflush(stdout);
 }
 

@@ -142,11 +142,13 @@ void usage(std::FILE* out)
 		"shared memory and memcpy, region creation cost, small-message latency and\n"
 		"a one-to-many broadcast.  Needs /dev/knem (knem.ko loaded).\n"
 		"  -s, --sizes MIN:MAX     message sizes, powers of two (default 4K:64M)\n"
-		"  -n, --samples N         timed messages per method and size, at most (default 9)\n"
+		"  -n, --samples N         timed samples (messages, or windows of messages in the\n"
+		"                          bandwidth section) per method and size, at most\n"
+		"                          (default 9)\n"
 		"  -m, --min-samples N     ... and at least (default 3)\n"
 		"  -b, --budget BYTES      bytes per method and size that bound the samples\n"
 		"                          between those two (default 512M)\n"
-		"  -w, --warmup N          untimed messages per method and size first (default 2)\n"
+		"  -w, --warmup N          untimed samples per method and size first (default 2)\n"
 		"  -r, --runs N            repeat every measurement N times: figures are then\n"
 		"                          the median of the runs' medians (default 1)\n"
 		"  -l, --latency-samples N messages per small-message latency (default 200)\n"
@@ -1286,9 +1288,10 @@ private:
 								      options_.window));
 	}
 
-	unsigned samples_for(std::uint64_t size) const
+	// Timed windows (of `window` messages) within the budget of bytes.
+	unsigned samples_for(std::uint64_t size, unsigned window = 1) const
 	{
-		const std::uint64_t by_budget = options_.budget / size;
+		const std::uint64_t by_budget = options_.budget / (size * window);
 		return static_cast<unsigned>(std::clamp<std::uint64_t>(
 			by_budget, options_.min_samples, options_.samples));
 	}
@@ -1318,7 +1321,7 @@ private:
 	{
 		for (std::uint64_t size : sizes())
 			interleaved("bandwidth", transfer_methods, std::size(transfer_methods), size,
-				    window_for(size), samples_for(size), run);
+				    window_for(size), samples_for(size, window_for(size)), run);
 	}
 
 	void latency(unsigned run)
@@ -1604,7 +1607,7 @@ void print_header(const Options& options, const knem::Device& device)
 	}
 	std::printf("# %s: knem %s (ABI 0x%x)%s%s\n", program, version.c_str(),
 		    device.info().abi, options.label.empty() ? "" : "; ", options.label.c_str());
-	std::printf("# sizes %s to %s; per method and size: %u warm-up + %u to %u timed messages"
+	std::printf("# sizes %s to %s; per method and size: %u warm-up + %u to %u timed samples"
 		    " (budget %" PRIu64 " MiB); runs %u\n",
 		    size_text(options.min_size).c_str(), size_text(options.max_size).c_str(),
 		    options.warmup, options.min_samples, options.samples, options.budget / MiB,

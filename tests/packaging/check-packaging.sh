@@ -84,7 +84,7 @@ setup_root() {
 	mkdir -p "$ROOT"
 	tar -C "$ROOT" --numeric-owner -xf "$CHROOT_TAR"
 	mount -t proc proc "$ROOT/proc"
-	mount --bind /dev "$ROOT/dev"
+	mount --rbind /dev "$ROOT/dev"
 	# An installed system: udev's rules directory, the kernel's module lists
 	# and index.
 	mkdir -p "$ROOT/etc/udev/rules.d"
@@ -158,7 +158,9 @@ build_debs() {
 			"$(date -R)"
 		cat "$dir/debian/changelog"
 	} > "$WORK/changelog" && mv "$WORK/changelog" "$dir/debian/changelog"
-	(cd "$dir" && logged dpkg-buildpackage.log dpkg-buildpackage -us -uc -j2)
+	# nocheck: make check is the unit tests' own layer (tests/run-all.sh)
+	(cd "$dir" && logged dpkg-buildpackage.log \
+		env DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" dpkg-buildpackage -us -uc)
 	DEBS=()
 	local p
 	for p in knem-dkms knem-utils libknem0 libknem-dev; do
@@ -174,7 +176,7 @@ check_debs() {
 	mkdir -p "$ROOT/tmp/debs"
 	cp "${DEBS[@]}" "$ROOT/tmp/debs/"
 	logged apt-install.log in_root sh -c \
-		'DEBIAN_FRONTEND=noninteractive apt-get install -y --no-download /tmp/debs/*.deb'
+		'DEBIAN_FRONTEND=noninteractive apt-get install -y /tmp/debs/*.deb'
 	in_root dkms status -k "$KNEM_RELEASE" | grep -q '^knem/.*: installed' ||
 		fail "dkms status shows no installed knem for $KNEM_RELEASE"
 	for f in knem.ko knem-front.ko; do
@@ -244,7 +246,8 @@ check_rpm() {
 main() {
 	[ "$(id -u)" -eq 0 ] || fail "run as root (chroot, mounts, apt)"
 	if [ -z "${KNEM_PKGCHECK_NS:-}" ]; then
-		KNEM_PKGCHECK_NS=1 exec unshare --mount --propagation private -- "$0" "$@"
+		KNEM_PKGCHECK_NS=1 exec unshare --mount --propagation private -- \
+			bash "$(readlink -f "$0")" "$@"
 	fi
 	local t0=$SECONDS
 	knem_ensure_host
@@ -268,7 +271,7 @@ main() {
 	build_debs
 	check_debs
 	# qemu serves the host's root to the VM: no host /proc or /dev in it
-	umount "$ROOT/dev" "$ROOT/proc"
+	umount -R "$ROOT/dev" "$ROOT/proc"
 	check_in_vm
 	rm -rf "$ROOT"
 	check_rpm

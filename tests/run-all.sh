@@ -6,7 +6,9 @@
 #   ASan/UBSan), the in-VM suite (tests/harness/guest-suite.sh) with
 #   dom0-backend/knem.ko in Debian's kernel under QEMU TCG, then the Xen
 #   suite (tests/xen/run-suite.sh: Xen + dom0 + two PV guests under QEMU
-#   TCG, knem.ko in dom0 and knem-front.ko in the guests).
+#   TCG, knem.ko in dom0 and knem-front.ko in the guests), then the install
+#   paths (tests/packaging/check-packaging.sh: knem_local_install, the
+#   Debian packages with DKMS in a chroot and in the VM, rpmbuild -tb).
 # Ends with one line "N passed, M failed" (test cases, host and VM); exits
 # non-zero on any failure, kernel-log findings included.
 set -euo pipefail
@@ -105,6 +107,20 @@ xen_tests() {
 	count "$xen_passed" "$xen_failed"
 }
 
+# The install paths (tests/packaging/check-packaging.sh): each of its "ok:"
+# lines passes; a failure counts one.
+packaging_tests() {
+	local log=$KNEM_LOGS/packaging.log status=0 oks
+	bash "$KNEM_REPO/tests/packaging/check-packaging.sh" 2>&1 | tee "$log" ||
+		status=${PIPESTATUS[0]}
+	oks=$(grep -c '^  ok: ' "$log" || true)
+	if [ "$status" -eq 0 ]; then
+		count "$oks" 0
+	else
+		count "$oks" 1
+	fi
+}
+
 main() {
 	knem_ensure_host || { echo "error: host setup failed" >&2; count 0 1; finish; }
 	knem_step "building"
@@ -116,6 +132,8 @@ main() {
 	vm_tests
 	knem_step "Xen suite (Xen + dom0 + two PV guests under QEMU TCG)"
 	xen_tests
+	knem_step "install paths: knem_local_install, Debian packages and DKMS, RPM"
+	packaging_tests
 	finish
 }
 

@@ -130,6 +130,18 @@ knemback_region_of(struct knem_region *core)
 	return container_of(core, struct knemback_region, core);
 }
 
+/*
+ * What the backend holds, over all guests, for `cat /dev/knem`: once
+ * every guest is gone they are 0, whatever the guests did.
+ */
+struct knemback_totals {
+	atomic_t interfaces;	/* struct knemback_if not yet freed */
+	atomic_t rings;		/* ring pages mapped from guests */
+	atomic_t regions;	/* struct knemback_region not yet freed */
+	atomic_t pages;		/* dom0 pages allocated for interfaces */
+};
+extern struct knemback_totals knemback_totals;
+
 /* knemback_xenbus.c */
 int knemback_xenbus_init(void);
 void knemback_xenbus_exit(void);

@@ -733,9 +733,20 @@ static void malformed_builds(struct gpage *ind, struct gpage *data)
 		a.u.append.chunk_len = ~0ULL;
 		a.flags = KNEMIF_F_MORE;
 		expect("append-chunk-len-max-inval", &a, KNEMIF_E_INVAL, NULL);
+		/* any error ends the build, a malformed request's too */
+		a.u.append.chunk_len = PAGE;
+		expect("append-after-malformed-chunk-noent", &a, KNEMIF_E_NOENT,
+		       NULL);
+	}
+	if (expect("build-start-again", &r, KNEMIF_E_OK, &handle)) {
+		struct knemif_request a = req(KNEMIF_OP_REGION_APPEND);
+
+		a.nr_segs = 1;
+		a.nr_indirect = 1;
+		a.u.append.indirect[0] = ind->gref;
+		a.u.append.handle = handle;
 		/* a chunk that ends the region too early ends the build */
 		a.u.append.chunk_len = PAGE;
-		a.flags = 0;
 		expect("append-short-last-chunk-inval", &a, KNEMIF_E_INVAL,
 		       NULL);
 		a.flags = KNEMIF_F_MORE;
@@ -1264,8 +1275,18 @@ static void bad_connect(const char *name, const char *version,
 		xs_write(fe_path, KNEMIF_XS_RING_REF, ring_ref);
 	if (evtchn)
 		xs_write(fe_path, KNEMIF_XS_EVENT_CHANNEL, evtchn);
-	check(switch_and_wait(XB_INITIALISED, XB_CLOSING, XB_CLOSED, 20), name,
-	      "backend state %d", be_state());
+	{
+		char st[256], fst[32] = "?", ver[32] = "?";
+		int ok = switch_and_wait(XB_INITIALISED, XB_CLOSING, XB_CLOSED,
+					 20);
+
+		snprintf(st, sizeof(st), "%s/state", fe_path);
+		xs_read(st, fst, sizeof(fst));
+		snprintf(st, sizeof(st), "%s/version", fe_path);
+		xs_read(st, ver, sizeof(ver));
+		check(ok, name, "backend state %d, frontend state %s, version '%s'",
+		      be_state(), fst, ver);
+	}
 	switch_and_wait(XB_CLOSING, XB_CLOSED, XB_CLOSED, 20);
 	fe_state(XB_CLOSED);
 }

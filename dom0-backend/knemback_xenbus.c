@@ -124,6 +124,24 @@ static void knemback_disconnect(struct knemback_if *ifc)
 	knemback_policy_forget(ifc->table_domid);
 }
 
+/*
+ * Reads the frontend's node @node as a decimal unsigned integer, the
+ * whole node: xenbus_scanf()'s "%u" would take "1x" or "12abc" too.
+ */
+static int knemback_read_uint(struct xenbus_device *dev, const char *node,
+			      unsigned int *val)
+{
+	char *text;
+	int err;
+
+	text = xenbus_read(XBT_NIL, dev->otherend, node, NULL);
+	if (IS_ERR(text))
+		return PTR_ERR(text);
+	err = kstrtouint(text, 10, val);
+	kfree(text);
+	return err;
+}
+
 static int knemback_connect(struct knemback_if *ifc)
 {
 	struct xenbus_device *dev = ifc->dev;
@@ -135,9 +153,8 @@ static int knemback_connect(struct knemback_if *ifc)
 	if (ifc->ring_addr)
 		return 0;	/* already connected */
 
-	err = xenbus_scanf(XBT_NIL, dev->otherend, KNEMIF_XS_VERSION, "%u",
-			   &version);
-	if (err != 1) {
+	err = knemback_read_uint(dev, KNEMIF_XS_VERSION, &version);
+	if (err) {
 		xenbus_dev_fatal(dev, -EINVAL, "reading %s/%s", dev->otherend,
 				 KNEMIF_XS_VERSION);
 		return -EINVAL;
@@ -147,9 +164,9 @@ static int knemback_connect(struct knemback_if *ifc)
 				 version);
 		return -EINVAL;
 	}
-	err = xenbus_gather(XBT_NIL, dev->otherend,
-			    KNEMIF_XS_RING_REF, "%u", &ring_ref,
-			    KNEMIF_XS_EVENT_CHANNEL, "%u", &evtchn, NULL);
+	err = knemback_read_uint(dev, KNEMIF_XS_RING_REF, &ring_ref);
+	if (!err)
+		err = knemback_read_uint(dev, KNEMIF_XS_EVENT_CHANNEL, &evtchn);
 	if (err) {
 		xenbus_dev_fatal(dev, err, "reading %s/ring-ref and event-channel",
 				 dev->otherend);

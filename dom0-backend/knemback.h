@@ -182,6 +182,8 @@ void knemback_region_mark_stale(struct knemback_if *ifc,
 /* Disconnect: unlinks every region of @ifc and waits for their release. */
 void knemback_regions_teardown(struct knemback_if *ifc);
 void knemback_builds_free(struct knemback_if *ifc);
+/* Drops the build of @handle, if there is one. */
+void knemback_build_forget(struct knemback_if *ifc, u64 handle);
 /* Takes up to @max released regions off @ifc, writing their cookies. */
 u32 knemback_released_take(struct knemback_if *ifc, u64 *cookies, u32 max);
 

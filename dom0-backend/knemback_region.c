@@ -209,6 +209,14 @@ static void knemback_build_drop(struct knemback_build *b)
 	memset(b, 0, sizeof(*b));
 }
 
+void knemback_build_forget(struct knemback_if *ifc, u64 handle)
+{
+	struct knemback_build *b = knemback_build_find(ifc, handle);
+
+	if (b)
+		knemback_build_drop(b);
+}
+
 void knemback_builds_free(struct knemback_if *ifc)
 {
 	unsigned int i;

@@ -213,30 +213,20 @@ static int wait_be(int want, double secs)
 	return 1;
 }
 
-/*
- * Switches to @s and waits up to @secs for the backend to reach @want
- * (or @alt).  Linux's xenbus drops an event of the frontend's state
- * while the backend still handles the previous one (XSA-349), so a
- * switch made right after the backend's own can go unseen: write it
- * again every second.
- */
+/* Switches to @s; waits up to @secs for the backend to be @want or @alt. */
 static int switch_and_wait(enum xb_state s, int want, int alt, double secs)
 {
 	double end = now_s() + secs;
 	int b;
 
+	fe_state(s);
 	for (;;) {
-		double again = now_s() + 1;
-
-		fe_state(s);
-		do {
-			b = be_state();
-			if (b == want || b == alt)
-				return 1;
-			nap_ms(20);
-		} while (now_s() < again);
+		b = be_state();
+		if (b == want || b == alt)
+			return 1;
 		if (now_s() > end)
 			return 0;
+		nap_ms(20);
 	}
 }
 

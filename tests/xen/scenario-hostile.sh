@@ -16,6 +16,9 @@
 #  - ahead: req_prod running 33 ahead, backwards, wrapping: B (only B) is
 #    disconnected each time, and reconnects;
 #  - badconnect: bad versions, ring-refs, event channels;
+#  - churn: B destroys its region while A copies from it, and scribbles
+#    on its pages once the destroy is answered: A's copies fail, never
+#    see the scribbles;
 #  - destroy under load: B keeps 31 copies and a WAIT_RELEASED in flight
 #    on its region, A holds 3000 regions and copies from B's region
 #    through dom0; A is destroyed, then B: the backend's totals
@@ -141,6 +144,46 @@ hostile ahead ahead
 after_phase ahead
 hostile badconnect badconnect
 after_phase badconnect
+
+# --- B destroys its region while A copies from it: the destroy is
+# answered once no copy uses B's grants, so B's scribbling afterwards
+# never reaches A (A's copies fail, never mismatch)
+guest_run B "$X churn 11 /tmp/churn > /tmp/churn.out 2>&1 &"
+cc=""
+i=0
+while [ -z "$cc" ] && [ $i -lt 60 ]; do
+	cc=$(guest_run B 'cat /tmp/churn 2>/dev/null')
+	[ -n "$cc" ] || sleep 1
+	i=$((i + 1))
+done
+guest_run A "for k in 1 2; do /xt/attach_copy loop $cc 11 120 > /tmp/cl\$k.out 2>&1 & done"
+guest_run B 'touch /tmp/churn.go'
+i=0
+while ! guest_run B 'cat /tmp/churn.out' | grep -q churn-orderly-close && [ $i -lt 60 ]; do
+	sleep 1
+	i=$((i + 1))
+done
+out=$(guest_run B 'cat /tmp/churn.out')
+echo "$out"
+echo "$out" | grep -q '^xen-check: PASS destroy-under-peer-copies' ||
+	fail churn "$(echo "$out" | tr '\n' '|')"
+echo "$out" | grep -q '^xen-check: FAIL' && rc=1
+for k in 1 2; do
+	i=0
+	while [ -z "$(guest_run A "cat /tmp/cl$k.out")" ] && [ $i -lt 60 ]; do
+		sleep 1
+		i=$((i + 1))
+	done
+	out=$(guest_run A "cat /tmp/cl$k.out")
+	if echo "$out" | grep -q '^after [1-9][0-9]* reads: error inline-read' &&
+		! echo "$out" | grep -q mismatch; then
+		pass "peer-copies-end-cleanly-at-destroy-$k"
+	else
+		fail "peer-copies-end-cleanly-at-destroy-$k" "$(echo "$out" | tr '\n' '|')"
+	fi
+done
+wait_totals "$base_b" churn-totals-back
+dom0_log_clean churn-dom0-log-clean
 
 # --- destroy under load
 guest_run B "$X serve 9 /tmp/serve > /tmp/serve.out 2>&1 &"

@@ -24,6 +24,10 @@
  *                     each time the backend disconnects this guest
  *   badconnect        bad versions, ring-refs and event channels: each
  *                     time the backend refuses the connection
+ *   churn SEED FILE   a valid region (attach_copy's pattern SEED), cookie
+ *                     in FILE; once FILE.go exists and 3 s later, destroys
+ *                     it while guest A copies from it, and overwrites its
+ *                     pages as soon as the destroy is answered
  *   serve SEED FILE   a valid region (attach_copy's pattern SEED), cookie
  *                     in FILE; then copies within this guest and its
  *                     WAIT_RELEASED stay in flight until the process is
@@ -1371,6 +1375,53 @@ static int cmd_serve(unsigned int seed, const char *file)
 	return 0;
 }
 
+/* ---- churn: a region destroyed while another guest copies from it ---- */
+
+#define CHURN_PAGES 4	/* attach_copy reads 3 pages and 100 bytes */
+
+static int cmd_churn(unsigned int seed, const char *file)
+{
+	struct gpage ind, data[CHURN_PAGES];
+	struct knemif_request r;
+	char go[256];
+	uint64_t cookie = 0;
+	FILE *f;
+	size_t i;
+	int n;
+
+	connect_be();
+	grant(&ind, 1, 0, 0);
+	grant(data, CHURN_PAGES, 0, 1);
+	for (i = 0; i < (size_t)CHURN_PAGES * PAGE; i++)
+		data[i / PAGE].p[i % PAGE] = attach_pattern(seed, i);
+	segs_one_per_page(&ind, data, CHURN_PAGES);
+	r = create_req(&ind, CHURN_PAGES, KNEMIF_PROT_READ,
+		       KNEMIF_KFLAG_ANY_USER_ACCESS);
+	if (call(&r, &cookie) != KNEMIF_E_OK)
+		die("churn: create");
+	f = fopen(file, "w");
+	if (!f)
+		die(file);
+	fprintf(f, "%llu\n", (unsigned long long)cookie);
+	fclose(f);
+	snprintf(go, sizeof(go), "%s.go", file);
+	for (n = 0; n < 1200 && access(go, F_OK); n++)
+		nap_ms(100);
+	nap_ms(3000);	/* the peer's copies run */
+	/*
+	 * Answered once no copy uses the grants: scribbling right after
+	 * must not reach a copy of the peer (it would see a mismatch).
+	 */
+	r = cookie_req(KNEMIF_OP_REGION_DESTROY, cookie);
+	n = call(&r, NULL);
+	for (i = 0; i < CHURN_PAGES; i++)
+		memset(data[i].p, 0xee, PAGE);
+	check(n == KNEMIF_E_OK, "destroy-under-peer-copies", "%s",
+	      status_name(n));
+	check(close_be(), "churn-orderly-close", "backend not Closed");
+	return failures != 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -1401,8 +1452,10 @@ int main(int argc, char **argv)
 		return cmd_ahead();
 	if (!strcmp(cmd, "badconnect"))
 		return cmd_badconnect();
+	if (!strcmp(cmd, "churn") && argc == 4)
+		return cmd_churn(strtoul(argv[2], NULL, 0), argv[3]);
 	if (!strcmp(cmd, "serve") && argc == 4)
 		return cmd_serve(strtoul(argv[2], NULL, 0), argv[3]);
-	fprintf(stderr, "usage: hostile_front malformed [ACOOKIE APRIV ARO] | flood N | ahead | badconnect | serve SEED FILE\n");
+	fprintf(stderr, "usage: hostile_front malformed [ACOOKIE APRIV ARO] | flood N | ahead | badconnect | churn SEED FILE | serve SEED FILE\n");
 	return 2;
 }

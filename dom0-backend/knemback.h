@@ -130,6 +130,18 @@ knemback_region_of(struct knem_region *core)
 	return container_of(core, struct knemback_region, core);
 }
 
+/*
+ * What the backend holds, over all guests, for `cat /dev/knem`: once
+ * every guest is gone they are 0, whatever the guests did.
+ */
+struct knemback_totals {
+	atomic_t interfaces;	/* struct knemback_if not yet freed */
+	atomic_t rings;		/* ring pages mapped from guests */
+	atomic_t regions;	/* struct knemback_region not yet freed */
+	atomic_t pages;		/* dom0 pages allocated for interfaces */
+};
+extern struct knemback_totals knemback_totals;
+
 /* knemback_xenbus.c */
 int knemback_xenbus_init(void);
 void knemback_xenbus_exit(void);
@@ -170,6 +182,8 @@ void knemback_region_mark_stale(struct knemback_if *ifc,
 /* Disconnect: unlinks every region of @ifc and waits for their release. */
 void knemback_regions_teardown(struct knemback_if *ifc);
 void knemback_builds_free(struct knemback_if *ifc);
+/* Drops the build of @handle, if there is one. */
+void knemback_build_forget(struct knemback_if *ifc, u64 handle);
 /* Takes up to @max released regions off @ifc, writing their cookies. */
 u32 knemback_released_take(struct knemback_if *ifc, u64 *cookies, u32 max);
 

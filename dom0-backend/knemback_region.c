@@ -39,6 +39,7 @@ static void knemback_region_free_work(struct work_struct *work)
 	kvfree(r->grefs);
 	kvfree(r->core.segs);
 	kfree(r);
+	atomic_dec(&knemback_totals.regions);
 	if (ifc)
 		knemback_if_put(ifc);
 }
@@ -130,6 +131,7 @@ static struct knemback_region *knemback_region_alloc(struct knemback_if *ifc,
 		kfree(r);
 		return NULL;
 	}
+	atomic_inc(&knemback_totals.regions);
 	/* KNEMIF_KFLAG_* and KNEMIF_PROT_* have knem's values */
 	knem_region_init(&r->core, &knemback_region_ops_v, ifc,
 			 make_kuid(&init_user_ns, uid), kflags, prot);
@@ -146,6 +148,7 @@ static void knemback_region_abort(struct knemback_region *r)
 	kvfree(r->grefs);
 	kvfree(r->core.segs);
 	kfree(r);
+	atomic_dec(&knemback_totals.regions);
 }
 
 static void knemback_region_set_seg(struct knemback_region *r, u32 k,
@@ -204,6 +207,14 @@ static void knemback_build_drop(struct knemback_build *b)
 {
 	kvfree(b->segs);
 	memset(b, 0, sizeof(*b));
+}
+
+void knemback_build_forget(struct knemback_if *ifc, u64 handle)
+{
+	struct knemback_build *b = knemback_build_find(ifc, handle);
+
+	if (b)
+		knemback_build_drop(b);
 }
 
 void knemback_builds_free(struct knemback_if *ifc)

@@ -136,6 +136,9 @@ static void knemback_dispatch(struct knemback_if *ifc,
 	if (status) {
 		pr_debug("domain %u: request op %u rejected (%d)\n",
 			 ifc->domid, req.op, status);
+		/* any error ends a build, a malformed chunk's too */
+		if (raw->op == KNEMIF_OP_REGION_APPEND)
+			knemback_build_forget(ifc, raw->u.append.handle);
 		knemback_respond(ifc, &req, status, 0, 0);
 		return;
 	}

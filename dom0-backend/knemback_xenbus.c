@@ -17,12 +17,14 @@
 
 DEFINE_MUTEX(knemback_all_lock);
 LIST_HEAD(knemback_all);
+struct knemback_totals knemback_totals;
 
 static void knemback_if_free(struct kref *kref)
 {
 	struct knemback_if *ifc = container_of(kref, struct knemback_if, kref);
 
 	kfree(ifc);
+	atomic_dec(&knemback_totals.interfaces);
 }
 
 void knemback_if_put(struct knemback_if *ifc)
@@ -61,9 +63,13 @@ static void knemback_scratch_free(struct knemback_if *ifc)
 	unsigned int i;
 
 	for (i = 0; i < KNEMIF_MAX_INDIRECT_PAGES; i++) {
+		if (ifc->indirect[i])
+			atomic_dec(&knemback_totals.pages);
 		free_page((unsigned long)ifc->indirect[i]);
 		ifc->indirect[i] = NULL;
 	}
+	if (ifc->scratch)
+		atomic_dec(&knemback_totals.pages);
 	free_page((unsigned long)ifc->scratch);
 	ifc->scratch = NULL;
 	kfree(ifc->ops);
@@ -76,12 +82,15 @@ static int knemback_scratch_alloc(struct knemback_if *ifc)
 
 	ifc->ops = kcalloc(KNEMBACK_COPY_BATCH, sizeof(*ifc->ops), GFP_KERNEL);
 	ifc->scratch = (void *)get_zeroed_page(GFP_KERNEL);
+	if (ifc->scratch)
+		atomic_inc(&knemback_totals.pages);
 	if (!ifc->ops || !ifc->scratch)
 		goto fail;
 	for (i = 0; i < KNEMIF_MAX_INDIRECT_PAGES; i++) {
 		ifc->indirect[i] = (void *)get_zeroed_page(GFP_KERNEL);
 		if (!ifc->indirect[i])
 			goto fail;
+		atomic_inc(&knemback_totals.pages);
 	}
 	return 0;
 fail:
@@ -109,9 +118,28 @@ static void knemback_disconnect(struct knemback_if *ifc)
 	if (ifc->ring_addr) {
 		xenbus_unmap_ring_vfree(ifc->dev, ifc->ring_addr);
 		ifc->ring_addr = NULL;
+		atomic_dec(&knemback_totals.rings);
 	}
 	knemback_scratch_free(ifc);
 	knemback_policy_forget(ifc->table_domid);
+}
+
+/*
+ * Reads the frontend's node @node as a decimal unsigned integer, the
+ * whole node: xenbus_scanf()'s "%u" would take "1x" or "12abc" too.
+ */
+static int knemback_read_uint(struct xenbus_device *dev, const char *node,
+			      unsigned int *val)
+{
+	char *text;
+	int err;
+
+	text = xenbus_read(XBT_NIL, dev->otherend, node, NULL);
+	if (IS_ERR(text))
+		return PTR_ERR(text);
+	err = kstrtouint(text, 10, val);
+	kfree(text);
+	return err;
 }
 
 static int knemback_connect(struct knemback_if *ifc)
@@ -125,9 +153,8 @@ static int knemback_connect(struct knemback_if *ifc)
 	if (ifc->ring_addr)
 		return 0;	/* already connected */
 
-	err = xenbus_scanf(XBT_NIL, dev->otherend, KNEMIF_XS_VERSION, "%u",
-			   &version);
-	if (err != 1) {
+	err = knemback_read_uint(dev, KNEMIF_XS_VERSION, &version);
+	if (err) {
 		xenbus_dev_fatal(dev, -EINVAL, "reading %s/%s", dev->otherend,
 				 KNEMIF_XS_VERSION);
 		return -EINVAL;
@@ -137,9 +164,9 @@ static int knemback_connect(struct knemback_if *ifc)
 				 version);
 		return -EINVAL;
 	}
-	err = xenbus_gather(XBT_NIL, dev->otherend,
-			    KNEMIF_XS_RING_REF, "%u", &ring_ref,
-			    KNEMIF_XS_EVENT_CHANNEL, "%u", &evtchn, NULL);
+	err = knemback_read_uint(dev, KNEMIF_XS_RING_REF, &ring_ref);
+	if (!err)
+		err = knemback_read_uint(dev, KNEMIF_XS_EVENT_CHANNEL, &evtchn);
 	if (err) {
 		xenbus_dev_fatal(dev, err, "reading %s/ring-ref and event-channel",
 				 dev->otherend);
@@ -159,6 +186,7 @@ static int knemback_connect(struct knemback_if *ifc)
 		goto fail;
 	}
 	ifc->ring_addr = addr;
+	atomic_inc(&knemback_totals.rings);
 	BACK_RING_INIT(&ifc->ring, (struct knemif_sring *)addr, XEN_PAGE_SIZE);
 	ifc->broken = false;
 	ifc->irq_pending = false;
@@ -392,6 +420,7 @@ static int knemback_probe(struct xenbus_device *dev,
 		xenbus_dev_fatal(dev, -ENOMEM, "allocating backend state");
 		return -ENOMEM;
 	}
+	atomic_inc(&knemback_totals.interfaces);
 	ifc->dev = dev;
 	ifc->domid = dev->otherend_id;
 	ifc->table_domid = ifc->domid ? ifc->domid : KNEMBACK_LOOPBACK_DOMID;
@@ -503,6 +532,12 @@ size_t knem_xen_stats(char *buf, size_t size)
 
 	if (!knemback_active || !size)
 		return 0;
+	len += scnprintf(buf + len, size - len,
+			 " Xen backend: interfaces %d, mapped rings %d, guest regions %d, dom0 pages %d\n",
+			 atomic_read(&knemback_totals.interfaces),
+			 atomic_read(&knemback_totals.rings),
+			 atomic_read(&knemback_totals.regions),
+			 atomic_read(&knemback_totals.pages));
 	mutex_lock(&knemback_all_lock);
 	list_for_each_entry(ifc, &knemback_all, all_node) {
 		if (!READ_ONCE(ifc->ring_addr))

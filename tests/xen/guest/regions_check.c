@@ -23,6 +23,10 @@
  *   unmap-read COOKIE ok|fail  B: a copy from it succeeds, or fails (EFAULT
  *                           or KNEM_STATUS_FAILED) within 10 s
  *   too-big MB              A: creating a MB MiB region fails with ENOMEM
+ *   many N                  A: N one-page regions (each a REGION_CREATE in
+ *                           dom0), prints "many: N regions", then sleeps
+ *                           until killed (tests/xen/scenario-hostile.sh
+ *                           destroys the guest with them)
  *
  * gcc -static -O2 -Wall -Wextra -Werror -I common -o DIR/xt/regions_check
  */
@@ -520,6 +524,30 @@ static int cmd_too_big(size_t mb)
 	return 0;
 }
 
+static int cmd_many(unsigned int n)
+{
+	unsigned char *buf = map((size_t)n * PAGE);
+	uint64_t cookie;
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		buf[(size_t)i * PAGE] = (unsigned char)i;
+		err = create_region(buf + (size_t)i * PAGE, PAGE, 0,
+				    KNEM_PROT_READ | KNEM_PROT_WRITE, &cookie);
+		if (err) {
+			errno = -err;
+			printf("many: region %u of %u\n", i, n);
+			die("create");
+		}
+	}
+	printf("many: %u regions\n", n);
+	/* pause() returns only for a caught signal: none is caught */
+	while (pause() == -1)
+		;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -549,6 +577,8 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "unmap-read") && argc == 4)
 		return cmd_unmap_read(strtoull(argv[2], NULL, 0),
 				      !strcmp(argv[3], "ok"));
+	if (!strcmp(cmd, "many") && argc == 3)
+		return cmd_many(strtoul(argv[2], NULL, 0));
 	if (!strcmp(cmd, "too-big") && argc == 3)
 		return cmd_too_big(strtoul(argv[2], NULL, 0));
 	fprintf(stderr, "usage: see the comment at the top of regions_check.c\n");

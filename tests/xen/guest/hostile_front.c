@@ -1,0 +1,1461 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * hostile_front.c - a hostile knem frontend in user space, for
+ * tests/xen/scenario-hostile.sh.  It plays the guest's end of the knem
+ * device (doc/xen-protocol.md) through /dev/xen/gntalloc (grants),
+ * /dev/xen/evtchn (event channel) and /dev/xen/xenbus (xenstore), in a
+ * guest where knem-front is not loaded, and sends dom0's backend
+ * malformed and malicious requests.  Each check prints one line
+ *	xen-check: PASS <name>      or      xen-check: FAIL <name>: <why>
+ * and the exit status is 1 when one failed.
+ *
+ *   malformed [ACOOKIE APRIV ARO]  unknown ops, bad flags, reserved
+ *                     bytes, counts, lengths, segments, grant references
+ *                     (invalid, revoked, granted to another domain,
+ *                     read-only), forged cookies and handles, quotas,
+ *                     WAIT_RELEASED misuse; with guest A's cookies: A's
+ *                     shared region is read, but neither it nor A's
+ *                     private region can be destroyed, marked stale or
+ *                     reached otherwise, nor its read-only one written
+ *   flood N           N requests, the ring full (32 in flight) at each
+ *                     round, each answered exactly once; an event flood;
+ *                     garbage in the ring's response indexes
+ *   ahead             req_prod 33 ahead, then req_prod going backwards:
+ *                     each time the backend disconnects this guest
+ *   badconnect        bad versions, ring-refs and event channels: each
+ *                     time the backend refuses the connection
+ *   churn SEED FILE   a valid region (attach_copy's pattern SEED), cookie
+ *                     in FILE; once FILE.go exists and 3 s later, destroys
+ *                     it while guest A copies from it, and overwrites its
+ *                     pages as soon as the destroy is answered
+ *   serve SEED FILE   a valid region (attach_copy's pattern SEED), cookie
+ *                     in FILE; then copies within this guest and its
+ *                     WAIT_RELEASED stay in flight until the process is
+ *                     killed (or FILE.stop exists)
+ * Domain A's id comes from $HOSTILE_PEER (grants made to it, not to dom0).
+ * ACOOKIE APRIV ARO: R1, RN and RRO of knem_xcopy export in guest A.
+ * Built static: gcc -static -O2 -Wall -Wextra -Werror -I common
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* <xen/evtchn.h> uses Xen's domid_t without defining it */
+typedef uint16_t domid_t;
+#include <xen/evtchn.h>
+#include <xen/gntalloc.h>
+
+#include "knem_xen_io.h"
+
+#define PAGE 4096
+#define SLOTS KNEMIF_RING_SLOTS
+
+/* Xen's shared ring (xen/include/public/io/ring.h), one page. */
+struct sring {
+	uint32_t req_prod, req_event, rsp_prod, rsp_event;
+	uint8_t pad[48];
+	union {
+		struct knemif_request req;
+		struct knemif_response rsp;
+	} ring[SLOTS];
+};
+_Static_assert(offsetof(struct sring, ring) == 64, "ring header");
+_Static_assert(sizeof(struct sring) <= PAGE, "one page");
+
+/* xenstore wire (xen/include/public/io/xs_wire.h) */
+enum { XS_READ = 2, XS_WRITE = 11, XS_RM = 13, XS_ERROR = 16 };
+struct xs_msg {
+	uint32_t type, req_id, tx_id, len;
+};
+
+enum xb_state {
+	XB_UNKNOWN, XB_INITIALISING, XB_INITWAIT, XB_INITIALISED,
+	XB_CONNECTED, XB_CLOSING, XB_CLOSED
+};
+
+static int failures, xs_fd, gnt_fd, evt_fd;
+static unsigned int self_domid, peer_domid;
+static char fe_path[128], be_path[128];
+
+static void check(int ok, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ok) {
+		printf("xen-check: PASS %s\n", name);
+	} else {
+		failures++;
+		printf("xen-check: FAIL %s: ", name);
+		va_start(ap, fmt);
+		vprintf(fmt, ap);
+		va_end(ap);
+		printf("\n");
+	}
+	fflush(stdout);
+}
+
+static void die(const char *what)
+{
+	printf("xen-check: FAIL hostile-setup: %s: %s\n", what,
+	       strerror(errno));
+	exit(1);
+}
+
+static void nap_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- xenstore ---------------------------------------------------------- */
+
+/* One request; the answer (NUL-terminated) in @out.  0 or -1. */
+static int xs_call(uint32_t type, const char *payload, size_t len,
+		   char *out, size_t out_size)
+{
+	char buf[4096 + sizeof(struct xs_msg)];
+	struct xs_msg *m = (struct xs_msg *)buf;
+	ssize_t n;
+
+	if (len > 4096)
+		return -1;
+	m->type = type;
+	m->req_id = 1;
+	m->tx_id = 0;
+	m->len = len;
+	memcpy(buf + sizeof(*m), payload, len);
+	if (write(xs_fd, buf, sizeof(*m) + len) != (ssize_t)(sizeof(*m) + len))
+		die("xenstore write");
+	n = read(xs_fd, buf, sizeof(buf) - 1);
+	if (n < (ssize_t)sizeof(*m))
+		die("xenstore read");
+	buf[n] = 0;
+	if (out && out_size) {
+		size_t len = strnlen(buf + sizeof(*m), out_size - 1);
+
+		memcpy(out, buf + sizeof(*m), len);
+		out[len] = 0;
+	}
+	return m->type == XS_ERROR ? -1 : 0;
+}
+
+static int xs_read(const char *path, char *out, size_t size)
+{
+	return xs_call(XS_READ, path, strlen(path) + 1, out, size);
+}
+
+static void xs_write(const char *dir, const char *node, const char *value)
+{
+	char p[512];
+	int n = snprintf(p, sizeof(p), "%s/%s", dir, node);
+
+	memcpy(p + n + 1, value, strlen(value));
+	if (xs_call(XS_WRITE, p, n + 1 + strlen(value), NULL, 0))
+		die(node);
+}
+
+static void xs_writeu(const char *dir, const char *node, unsigned long v)
+{
+	char s[32];
+
+	snprintf(s, sizeof(s), "%lu", v);
+	xs_write(dir, node, s);
+}
+
+static void xs_rm(const char *dir, const char *node)
+{
+	char p[256];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, node);
+	xs_call(XS_RM, p, strlen(p) + 1, NULL, 0);
+}
+
+static int be_state(void)
+{
+	char p[256], v[32];
+
+	snprintf(p, sizeof(p), "%s/state", be_path);
+	return xs_read(p, v, sizeof(v)) ? -1 : atoi(v);
+}
+
+static void fe_state(enum xb_state s)
+{
+	xs_writeu(fe_path, "state", s);
+}
+
+/* Waits up to @secs for the backend to reach @want. */
+static int wait_be(int want, double secs)
+{
+	double end = now_s() + secs;
+
+	while (be_state() != want) {
+		if (now_s() > end)
+			return 0;
+		nap_ms(20);
+	}
+	return 1;
+}
+
+/* Switches to @s; waits up to @secs for the backend to be @want or @alt. */
+static int switch_and_wait(enum xb_state s, int want, int alt, double secs)
+{
+	double end = now_s() + secs;
+	int b;
+
+	fe_state(s);
+	for (;;) {
+		b = be_state();
+		if (b == want || b == alt)
+			return 1;
+		if (now_s() > end)
+			return 0;
+		nap_ms(20);
+	}
+}
+
+/* ---- grants and event channel ----------------------------------------- */
+
+struct gpage {
+	uint32_t gref;
+	uint64_t index;
+	unsigned char *p;
+};
+
+/* @n pages granted to @domid, writable or read-only. */
+static void grant(struct gpage *pg, unsigned int n, unsigned int domid,
+		  int writable)
+{
+	size_t size = sizeof(struct ioctl_gntalloc_alloc_gref) + n * 4;
+	struct ioctl_gntalloc_alloc_gref *a = calloc(1, size);
+	unsigned char *map;
+	unsigned int i;
+
+	if (!a)
+		die("calloc");
+	a->domid = domid;
+	a->flags = writable ? GNTALLOC_FLAG_WRITABLE : 0;
+	a->count = n;
+	if (ioctl(gnt_fd, IOCTL_GNTALLOC_ALLOC_GREF, a))
+		die("IOCTL_GNTALLOC_ALLOC_GREF");
+	map = mmap(NULL, (size_t)n * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   gnt_fd, a->index);
+	if (map == MAP_FAILED)
+		die("mmap gntalloc");
+	for (i = 0; i < n; i++) {
+		pg[i].gref = a->gref_ids[i];
+		pg[i].index = a->index + (uint64_t)i * PAGE;
+		pg[i].p = map + (size_t)i * PAGE;
+	}
+	free(a);
+}
+
+/* Ends the grant of one page: its gref names nothing any more. */
+static void end_grant(struct gpage *pg)
+{
+	struct ioctl_gntalloc_dealloc_gref d = { .index = pg->index,
+						 .count = 1 };
+
+	if (ioctl(gnt_fd, IOCTL_GNTALLOC_DEALLOC_GREF, &d))
+		die("IOCTL_GNTALLOC_DEALLOC_GREF");
+	munmap(pg->p, PAGE);
+	pg->p = NULL;
+}
+
+static unsigned int bind_port(unsigned int domid)
+{
+	struct ioctl_evtchn_bind_unbound_port b = { .remote_domain = domid };
+	int port = ioctl(evt_fd, IOCTL_EVTCHN_BIND_UNBOUND_PORT, &b);
+
+	if (port < 0)
+		die("IOCTL_EVTCHN_BIND_UNBOUND_PORT");
+	return port;
+}
+
+/* ---- the connection ---------------------------------------------------- */
+
+static struct gpage ring_pg;
+static struct sring *sr;
+static unsigned int port;
+static uint32_t req_prod_pvt, rsp_cons;
+static uint64_t next_id = 1;
+
+static void notify(void)
+{
+	struct ioctl_evtchn_notify n = { .port = port };
+
+	ioctl(evt_fd, IOCTL_EVTCHN_NOTIFY, &n);
+}
+
+/* Drains pending events of the evtchn device (and unmasks them). */
+static void drain_events(int timeout_ms)
+{
+	struct pollfd p = { .fd = evt_fd, .events = POLLIN };
+	uint32_t ports[16];
+	ssize_t n;
+
+	if (poll(&p, 1, timeout_ms) <= 0)
+		return;
+	n = read(evt_fd, ports, sizeof(ports));
+	if (n > 0)
+		if (write(evt_fd, ports, n) != n)
+			die("evtchn unmask");
+}
+
+/* Backend back to InitWait (from Closed), for a new connection. */
+static int reset_link(void)
+{
+	double end = now_s() + 30;
+	int s = be_state();
+
+	/* a device just attached: the backend has not probed it yet */
+	while ((s == XB_INITIALISING || s < 0) && now_s() < end) {
+		nap_ms(50);
+		s = be_state();
+	}
+
+	if (s == XB_INITWAIT)
+		return 1;
+	if (s == XB_CONNECTED || s == XB_CLOSING) {
+		if (!switch_and_wait(XB_CLOSING, XB_CLOSED, XB_CLOSED, 30))
+			return 0;
+	}
+	fe_state(XB_CLOSED);
+	return switch_and_wait(XB_INITIALISING, XB_INITWAIT, XB_INITWAIT, 30);
+}
+
+/* A fresh ring and event channel; writes the nodes but not the state. */
+static void ring_setup(void)
+{
+	grant(&ring_pg, 1, 0, 1);
+	sr = (struct sring *)ring_pg.p;
+	memset(sr, 0, PAGE);
+	sr->req_event = sr->rsp_event = 1;
+	req_prod_pvt = rsp_cons = 0;
+	port = bind_port(0);
+}
+
+static void connect_be(void)
+{
+	if (!reset_link())
+		die("the backend does not come back to InitWait");
+	ring_setup();
+	xs_writeu(fe_path, KNEMIF_XS_VERSION, KNEMIF_VERSION);
+	xs_writeu(fe_path, KNEMIF_XS_RING_REF, ring_pg.gref);
+	xs_writeu(fe_path, KNEMIF_XS_EVENT_CHANNEL, port);
+	xs_writeu(fe_path, KNEMIF_XS_FEATURE_PERSISTENT_MAP, 0);
+	if (!switch_and_wait(XB_INITIALISED, XB_CONNECTED, XB_CONNECTED, 30))
+		die("the backend did not connect");
+	fe_state(XB_CONNECTED);
+}
+
+/*
+ * Orderly close: Closing, the backend Closed, then Closed.  The ring's
+ * grant ends when the process exits (gntalloc defers it while mapped).
+ */
+static int close_be(void)
+{
+	if (!switch_and_wait(XB_CLOSING, XB_CLOSED, XB_CLOSED, 30))
+		return 0;
+	fe_state(XB_CLOSED);
+	return 1;
+}
+
+static void push(const struct knemif_request *r)
+{
+	sr->ring[req_prod_pvt % SLOTS].req = *r;
+	req_prod_pvt++;
+}
+
+static void publish(void)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	sr->req_prod = req_prod_pvt;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	notify();
+}
+
+/* The next response, or 0 after @secs. */
+static int next_rsp(struct knemif_response *rsp, double secs)
+{
+	double end = now_s() + secs;
+
+	for (;;) {
+		if (__atomic_load_n(&sr->rsp_prod, __ATOMIC_ACQUIRE) !=
+		    rsp_cons) {
+			*rsp = sr->ring[rsp_cons % SLOTS].rsp;
+			rsp_cons++;
+			sr->rsp_event = rsp_cons + 1;
+			return 1;
+		}
+		sr->rsp_event = rsp_cons + 1;
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (sr->rsp_prod != rsp_cons)
+			continue;
+		if (now_s() > end)
+			return 0;
+		drain_events(10);
+	}
+}
+
+/* Sends one request and returns its response's status (-1: none). */
+static int call(struct knemif_request *r, uint64_t *val)
+{
+	struct knemif_response rsp;
+
+	r->id = next_id++;
+	push(r);
+	publish();
+	if (!next_rsp(&rsp, 30))
+		return -1;
+	if (rsp.id != r->id || rsp.op != r->op)
+		return -2;
+	if (val)
+		*val = rsp.val;
+	return rsp.status;
+}
+
+static const char *status_name(int s)
+{
+	static const char *const names[] = {
+		"OK", "INVAL", "NOENT", "PERM", "ACCES", "NOSPC", "STALE",
+		"IO", "NOTSUPP", "BUSY", "NOMEM", "FAULT"
+	};
+	static char buf[32];
+
+	if (s >= 0 && s < (int)(sizeof(names) / sizeof(names[0])))
+		return names[s];
+	snprintf(buf, sizeof(buf), s == -1 ? "no response" :
+		 s == -2 ? "a response to another request" : "status %d", s);
+	return buf;
+}
+
+/* Sends @r and checks that the status is @want. */
+static int expect(const char *name, struct knemif_request *r, int want,
+		  uint64_t *val)
+{
+	int s = call(r, val);
+
+	check(s == want, name, "%s, expected %s", status_name(s),
+	      status_name(want));
+	return s == want;
+}
+
+/*
+ * A transfer that must fail without a byte copied: the backend reports
+ * the local side's failure as IO or, when the remote side is a guest's
+ * region too, as FAULT.
+ */
+static void expect_failed(const char *name, struct knemif_request *r)
+{
+	uint64_t val = 1;
+	int s = call(r, &val);
+
+	check((s == KNEMIF_E_IO || s == KNEMIF_E_FAULT) && val == 0, name,
+	      "%s, %llu bytes", status_name(s), (unsigned long long)val);
+}
+
+/* ---- request builders -------------------------------------------------- */
+
+static struct knemif_request req(uint8_t op)
+{
+	struct knemif_request r;
+
+	memset(&r, 0, sizeof(r));
+	r.op = op;
+	return r;
+}
+
+/* Segments 0..n-1 (at most 512) in indirect page @ind. */
+static void segs_one_per_page(struct gpage *ind, const struct gpage *pages,
+			      unsigned int n)
+{
+	struct knemif_seg *s = (struct knemif_seg *)ind->p;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		s[i].gref = pages[i].gref;
+		s[i].offset = 0;
+		s[i].len = PAGE;
+	}
+}
+
+static struct knemif_request create_req(struct gpage *ind, unsigned int n,
+					uint32_t prot, uint32_t kflags)
+{
+	struct knemif_request r = req(KNEMIF_OP_REGION_CREATE);
+
+	r.nr_segs = n;
+	r.nr_indirect = n ? 1 : 0;
+	r.u.create.total_len = (uint64_t)n * PAGE;
+	r.u.create.protection = prot;
+	r.u.create.kflags = kflags;
+	r.u.create.indirect[0] = n ? ind->gref : 0;
+	return r;
+}
+
+/* A region of @n whole pages; its cookie, or 0. */
+static uint64_t region(const char *name, struct gpage *ind,
+		       const struct gpage *pages, unsigned int n, uint32_t prot,
+		       uint32_t kflags)
+{
+	struct knemif_request r;
+	uint64_t cookie = 0;
+
+	segs_one_per_page(ind, pages, n);
+	r = create_req(ind, n, prot, kflags);
+	if (!expect(name, &r, KNEMIF_E_OK, &cookie))
+		return 0;
+	return cookie;
+}
+
+static struct knemif_request copy_req(uint64_t src, uint64_t soff,
+				      uint64_t dst, uint64_t doff, uint64_t len)
+{
+	struct knemif_request r = req(KNEMIF_OP_COPY);
+
+	r.u.copy.src_cookie = src;
+	r.u.copy.src_offset = soff;
+	r.u.copy.dst_cookie = dst;
+	r.u.copy.dst_offset = doff;
+	r.u.copy.length = len;
+	return r;
+}
+
+static struct knemif_request cookie_req(uint8_t op, uint64_t cookie)
+{
+	struct knemif_request r = req(op);
+
+	r.u.destroy.cookie = cookie;
+	return r;
+}
+
+static void destroy(const char *name, uint64_t cookie)
+{
+	struct knemif_request r = cookie_req(KNEMIF_OP_REGION_DESTROY, cookie);
+
+	expect(name, &r, KNEMIF_E_OK, NULL);
+}
+
+static unsigned char attach_pattern(unsigned int seed, size_t i)
+{
+	return (unsigned char)(i * 7 + seed * 31 + 3);
+}
+
+static uint64_t rand64(void)
+{
+	uint64_t v = 0;
+	int fd = open("/dev/urandom", O_RDONLY);
+
+	if (fd < 0 || read(fd, &v, sizeof(v)) != sizeof(v))
+		die("urandom");
+	close(fd);
+	return v;
+}
+
+/* ---- malformed --------------------------------------------------------- */
+
+#define NDATA 8
+
+static void malformed_ops(void)
+{
+	struct knemif_request r;
+	int op;
+
+	r = req(0);
+	expect("op-zero-notsupp", &r, KNEMIF_E_NOTSUPP, NULL);
+	for (op = 8; op <= 255; op += 247) {
+		char name[32];
+
+		r = req(op);
+		snprintf(name, sizeof(name), "op-%d-notsupp", op);
+		expect(name, &r, KNEMIF_E_NOTSUPP, NULL);
+	}
+	r = req(KNEMIF_OP_REGION_CREATE);
+	r.flags = 0x80;
+	expect("create-unknown-flag-inval", &r, KNEMIF_E_INVAL, NULL);
+	r = req(KNEMIF_OP_REGION_CREATE);
+	r.flags = KNEMIF_F_MORE | KNEMIF_F_UNSHARED;
+	r.u.create.total_len = 1;
+	expect("create-more-and-unshared-inval", &r, KNEMIF_E_INVAL, NULL);
+	r = copy_req(1, 0, 1, 0, 0);
+	r.flags = KNEMIF_F_WRITE;
+	expect("copy-with-inline-flag-inval", &r, KNEMIF_E_INVAL, NULL);
+	r = cookie_req(KNEMIF_OP_REGION_DESTROY, 1);
+	r.u.destroy.reserved[17] = 1;
+	expect("destroy-reserved-byte-inval", &r, KNEMIF_E_INVAL, NULL);
+	r = req(KNEMIF_OP_WAIT_RELEASED);
+	r.u.wait_released.reserved[43] = 0xff;
+	expect("wait-released-reserved-byte-inval", &r, KNEMIF_E_INVAL, NULL);
+	r = req(KNEMIF_OP_REGION_CREATE);
+	r.flags = KNEMIF_F_UNSHARED;
+	r.u.create.kflags = 0x2;	/* ASYNCDMACOMPLETE: a frontend flag */
+	expect("create-frontend-kflag-inval", &r, KNEMIF_E_INVAL, NULL);
+	r = req(KNEMIF_OP_REGION_CREATE);
+	r.flags = KNEMIF_F_UNSHARED;
+	r.u.create.protection = 0x4;
+	expect("create-unknown-protection-inval", &r, KNEMIF_E_INVAL, NULL);
+	r = copy_req(1, 0, 1, 0, 0);
+	r.u.copy.kflags = KNEMIF_KFLAG_DMA;
+	expect("copy-dma-not-offered-notsupp", &r, KNEMIF_E_NOTSUPP, NULL);
+	r = copy_req(1, 0, 1, 0, 0);
+	r.u.copy.kflags = 0x100;
+	expect("copy-unknown-kflag-inval", &r, KNEMIF_E_INVAL, NULL);
+}
+
+static void malformed_counts(struct gpage *ind, struct gpage *data)
+{
+	struct knemif_request r;
+	struct knemif_seg *s = (struct knemif_seg *)ind->p;
+
+	segs_one_per_page(ind, data, 1);
+	r = create_req(ind, 1, KNEMIF_PROT_READ, 0);
+	r.nr_indirect = 9;
+	expect("nr-indirect-9-inval", &r, KNEMIF_E_INVAL, NULL);
+	r = create_req(ind, 1, KNEMIF_PROT_READ, 0);
+	r.nr_indirect = 0xffff;
+	expect("nr-indirect-65535-inval", &r, KNEMIF_E_INVAL, NULL);
+	r = create_req(ind, 1, KNEMIF_PROT_READ, 0);
+	r.nr_segs = 0xffffffffU;
+	r.nr_indirect = 7;
+	r.u.create.total_len = ~0ULL;
+	expect("nr-segs-4g-inval", &r, KNEMIF_E_INVAL, NULL);
+	r = create_req(ind, 1, KNEMIF_PROT_READ, 0);
+	r.nr_segs = 513;
+	r.u.create.total_len = 513ULL * PAGE;
+	expect("nr-segs-beyond-indirect-page-inval", &r, KNEMIF_E_INVAL, NULL);
+	r = create_req(ind, 1, KNEMIF_PROT_READ, 0);
+	r.nr_indirect = 2;
+	r.u.create.indirect[1] = ind->gref;
+	expect("spare-indirect-page-inval", &r, KNEMIF_E_INVAL, NULL);
+	r = create_req(ind, 1, KNEMIF_PROT_READ, 0);
+	r.u.create.indirect[6] = 12345;
+	expect("unused-indirect-slot-inval", &r, KNEMIF_E_INVAL, NULL);
+	r = copy_req(1, 0, 1, 0, 0);
+	r.nr_segs = 1;
+	r.nr_indirect = 1;
+	expect("copy-with-segments-inval", &r, KNEMIF_E_INVAL, NULL);
+	r = req(KNEMIF_OP_INLINE_COPY);
+	r.nr_segs = 5 * 512;
+	r.nr_indirect = 5;
+	r.u.inline_copy.remote_cookie = 1;
+	expect("inline-5-indirect-pages-inval", &r, KNEMIF_E_INVAL, NULL);
+
+	/* lengths that disagree with the segments */
+	r = create_req(ind, 1, KNEMIF_PROT_READ, 0);
+	r.u.create.total_len = 0;
+	expect("create-len-0-for-1-seg-inval", &r, KNEMIF_E_INVAL, NULL);
+	r.u.create.total_len = PAGE + 1;
+	expect("create-len-above-segs-inval", &r, KNEMIF_E_INVAL, NULL);
+	r.u.create.total_len = ~0ULL;
+	expect("create-len-max-inval", &r, KNEMIF_E_INVAL, NULL);
+	r.u.create.total_len = 100;	/* the segment holds 4096 */
+	expect("create-len-differs-from-segs-inval", &r, KNEMIF_E_INVAL, NULL);
+	s[0].len = 0;
+	r.u.create.total_len = 1;
+	expect("segment-len-0-inval", &r, KNEMIF_E_INVAL, NULL);
+	s[0].offset = 4000;
+	s[0].len = 100;
+	r.u.create.total_len = 100;
+	expect("segment-beyond-page-inval", &r, KNEMIF_E_INVAL, NULL);
+	s[0].offset = 0xffff;
+	s[0].len = 0xffff;
+	r.u.create.total_len = PAGE;
+	expect("segment-offset-len-65535-inval", &r, KNEMIF_E_INVAL, NULL);
+	r = req(KNEMIF_OP_REGION_CREATE);
+	r.flags = KNEMIF_F_MORE;
+	expect("build-len-0-inval", &r, KNEMIF_E_INVAL, NULL);
+	r.u.create.total_len = 262144ULL * PAGE + 1;
+	expect("build-len-above-max-region-inval", &r, KNEMIF_E_INVAL, NULL);
+	r.u.create.total_len = ~0ULL;
+	expect("build-len-max-inval", &r, KNEMIF_E_INVAL, NULL);
+}
+
+static void malformed_builds(struct gpage *ind, struct gpage *data)
+{
+	struct knemif_request r;
+	uint64_t handle = 0, cookie = 0, h;
+	char name[48];
+	int i;
+
+	r = req(KNEMIF_OP_REGION_APPEND);
+	r.nr_segs = 1;
+	r.nr_indirect = 1;
+	r.u.append.indirect[0] = ind->gref;
+	r.u.append.chunk_len = PAGE;
+	r.u.append.handle = 0;
+	expect("append-handle-0-noent", &r, KNEMIF_E_NOENT, NULL);
+	r.u.append.handle = 0x5eed;
+	expect("append-forged-handle-noent", &r, KNEMIF_E_NOENT, NULL);
+	r = cookie_req(KNEMIF_OP_REGION_DESTROY, 0x5eed);
+	r.flags = KNEMIF_F_HANDLE;
+	expect("destroy-forged-handle-noent", &r, KNEMIF_E_NOENT, NULL);
+
+	/* a build of 2 pages: overflowing and overlong chunks end it */
+	segs_one_per_page(ind, data, 1);
+	r = req(KNEMIF_OP_REGION_CREATE);
+	r.flags = KNEMIF_F_MORE;
+	r.u.create.total_len = 2 * PAGE;
+	r.u.create.protection = KNEMIF_PROT_READ;
+	if (expect("build-start", &r, KNEMIF_E_OK, &handle)) {
+		struct knemif_request a = req(KNEMIF_OP_REGION_APPEND);
+
+		a.nr_segs = 1;
+		a.nr_indirect = 1;
+		a.u.append.indirect[0] = ind->gref;
+		a.u.append.handle = handle;
+		a.u.append.chunk_len = ~0ULL;
+		a.flags = KNEMIF_F_MORE;
+		expect("append-chunk-len-max-inval", &a, KNEMIF_E_INVAL, NULL);
+		/* any error ends the build, a malformed request's too */
+		a.u.append.chunk_len = PAGE;
+		expect("append-after-malformed-chunk-noent", &a, KNEMIF_E_NOENT,
+		       NULL);
+	}
+	if (expect("build-start-again", &r, KNEMIF_E_OK, &handle)) {
+		struct knemif_request a = req(KNEMIF_OP_REGION_APPEND);
+
+		a.nr_segs = 1;
+		a.nr_indirect = 1;
+		a.u.append.indirect[0] = ind->gref;
+		a.u.append.handle = handle;
+		/* a chunk that ends the region too early ends the build */
+		a.u.append.chunk_len = PAGE;
+		expect("append-short-last-chunk-inval", &a, KNEMIF_E_INVAL,
+		       NULL);
+		a.flags = KNEMIF_F_MORE;
+		expect("append-after-error-noent", &a, KNEMIF_E_NOENT, NULL);
+	}
+	r.u.create.total_len = PAGE;
+	if (expect("build-start-1-page", &r, KNEMIF_E_OK, &handle)) {
+		struct knemif_request a = req(KNEMIF_OP_REGION_APPEND);
+
+		a.nr_segs = 1;
+		a.nr_indirect = 1;
+		a.u.append.indirect[0] = ind->gref;
+		a.u.append.handle = handle;
+		a.u.append.chunk_len = PAGE;
+		a.flags = KNEMIF_F_MORE;	/* leaves no byte for the next */
+		expect("append-more-without-bytes-left-inval", &a,
+		       KNEMIF_E_INVAL, NULL);
+	}
+	r.u.create.total_len = 2 * PAGE;
+	if (expect("build-start-2-pages", &r, KNEMIF_E_OK, &handle)) {
+		struct knemif_request a = req(KNEMIF_OP_REGION_APPEND);
+
+		a.nr_segs = 1;
+		a.nr_indirect = 1;
+		a.u.append.indirect[0] = ind->gref;
+		a.u.append.handle = handle;
+		a.u.append.chunk_len = PAGE;
+		a.flags = KNEMIF_F_MORE;
+		expect("append-chunk-1", &a, KNEMIF_E_OK, NULL);
+		a.flags = 0;
+		if (expect("append-chunk-2-cookie", &a, KNEMIF_E_OK, &cookie))
+			destroy("built-region-destroy", cookie);
+	}
+
+	/* 8 builds at once, the 9th NOSPC; abandoned with F_HANDLE */
+	uint64_t handles[8];
+	int ok = 1;
+
+	r.u.create.total_len = PAGE;
+	for (i = 0; i < 8; i++)
+		ok &= call(&r, &handles[i]) == KNEMIF_E_OK;
+	check(ok, "eight-builds-at-once", "a build start failed");
+	expect("ninth-build-nospc", &r, KNEMIF_E_NOSPC, NULL);
+	for (i = 0; i < 8; i++) {
+		struct knemif_request d =
+			cookie_req(KNEMIF_OP_REGION_DESTROY, handles[i]);
+
+		d.flags = KNEMIF_F_HANDLE;
+		snprintf(name, sizeof(name), "abandon-build-%d", i);
+		if (call(&d, NULL) != KNEMIF_E_OK)
+			check(0, name, "not OK");
+	}
+	h = 0;
+	check(call(&r, &h) == KNEMIF_E_OK && h, "build-slot-free-again",
+	      "no build start after abandoning");
+	r = cookie_req(KNEMIF_OP_REGION_DESTROY, h);
+	r.flags = KNEMIF_F_HANDLE;
+	call(&r, NULL);
+}
+
+/* Grant references dom0 must refuse to use, and read-only pages. */
+static void malformed_grants(struct gpage *ind, struct gpage *data)
+{
+	struct knemif_request r;
+	struct gpage gone, to_peer[2], ro;
+	struct knemif_seg *s = (struct knemif_seg *)ind->p;
+	uint64_t val = 0, src, bad;
+	unsigned int i;
+
+	grant(&gone, 1, 0, 1);
+	end_grant(&gone);
+	grant(to_peer, 2, peer_domid, 1);
+	grant(&ro, 1, 0, 0);
+	memset(to_peer[0].p, 0x5a, PAGE);
+	memset(ro.p, 0xa5, PAGE);
+
+	segs_one_per_page(ind, data, 1);
+	r = create_req(ind, 1, KNEMIF_PROT_READ, 0);
+	r.u.create.indirect[0] = 0xffffffffU;
+	expect("indirect-gref-out-of-range-io", &r, KNEMIF_E_IO, NULL);
+	r.u.create.indirect[0] = gone.gref;
+	expect("indirect-gref-revoked-io", &r, KNEMIF_E_IO, NULL);
+	memcpy(to_peer[1].p, ind->p, PAGE);
+	r.u.create.indirect[0] = to_peer[1].gref;
+	expect("indirect-granted-to-other-domain-io", &r, KNEMIF_E_IO, NULL);
+
+	/* the source: one page of our own */
+	memset(data[0].p, 0x11, PAGE);
+	src = region("grants-source-region", ind, data, 1,
+		     KNEMIF_PROT_READ | KNEMIF_PROT_WRITE, 0);
+
+	/* segments naming pages dom0 may not write: created, copies fail */
+	struct {
+		const char *name;
+		uint32_t gref;
+	} bads[] = {
+		{ "seg-gref-out-of-range", 0xfffffff0U },
+		{ "seg-gref-revoked", gone.gref },
+		{ "seg-granted-to-other-domain", to_peer[0].gref },
+		{ "seg-granted-read-only", ro.gref },
+	};
+	for (i = 0; i < sizeof(bads) / sizeof(bads[0]); i++) {
+		char name[80];
+
+		s[0].gref = bads[i].gref;
+		s[0].offset = 0;
+		s[0].len = PAGE;
+		r = create_req(ind, 1, KNEMIF_PROT_READ | KNEMIF_PROT_WRITE, 0);
+		snprintf(name, sizeof(name), "%s-region-create", bads[i].name);
+		bad = 0;
+		if (!expect(name, &r, KNEMIF_E_OK, &bad))
+			continue;
+		r = copy_req(src, 0, bad, 0, KNEMIF_LENGTH_UNBOUNDED);
+		snprintf(name, sizeof(name), "%s-write-fault", bads[i].name);
+		val = 1;
+		if (expect(name, &r, KNEMIF_E_FAULT, &val))
+			check(val == 0, name, "%llu bytes reported copied",
+			      (unsigned long long)val);
+		r = copy_req(bad, 0, src, 0, KNEMIF_LENGTH_UNBOUNDED);
+		snprintf(name, sizeof(name), "%s-read", bads[i].name);
+		/* dom0 may read a read-only grant; nothing else */
+		expect(name, &r, bads[i].gref == ro.gref ? KNEMIF_E_OK :
+							   KNEMIF_E_FAULT,
+		       NULL);
+		snprintf(name, sizeof(name), "%s-region-destroy", bads[i].name);
+		destroy(name, bad);
+	}
+	for (i = 0; i < PAGE && to_peer[0].p[i] == 0x5a && ro.p[i] == 0xa5; i++)
+		;
+	check(i == PAGE, "pages-not-granted-writable-unchanged",
+	      "byte %u changed", i);
+
+	/* the local side of an inline copy */
+	s[0].gref = 0xfffffff0U;
+	s[0].offset = 0;
+	s[0].len = PAGE;
+	r = req(KNEMIF_OP_INLINE_COPY);
+	r.nr_segs = 1;
+	r.nr_indirect = 1;
+	r.u.inline_copy.indirect[0] = ind->gref;
+	r.u.inline_copy.remote_cookie = src;
+	r.u.inline_copy.length = KNEMIF_LENGTH_UNBOUNDED;
+	expect_failed("inline-local-gref-out-of-range-fails", &r);
+	s[0].gref = ro.gref;
+	expect_failed("inline-local-read-only-fails", &r);
+	for (i = 0; i < PAGE && ro.p[i] == 0xa5; i++)
+		;
+	check(i == PAGE, "inline-read-only-page-unchanged", "byte %u changed",
+	      i);
+	if (src)
+		destroy("grants-source-destroy", src);
+}
+
+static void malformed_cookies(void)
+{
+	struct knemif_request r;
+	uint64_t forged = rand64() & ~KNEMIF_COOKIE_INVALID_BITS;
+
+	forged |= 1;
+	r = copy_req(0, 0, forged, 0, 1);
+	expect("copy-cookie-0-noent", &r, KNEMIF_E_NOENT, NULL);
+	r = copy_req(forged | KNEMIF_COOKIE_INVALID_BITS, 0, forged, 0, 1);
+	expect("copy-cookie-bit63-noent", &r, KNEMIF_E_NOENT, NULL);
+	r = copy_req(forged, 0, forged, 0, 1);
+	expect("copy-forged-cookie-noent", &r, KNEMIF_E_NOENT, NULL);
+	r = cookie_req(KNEMIF_OP_REGION_DESTROY, forged);
+	expect("destroy-forged-cookie-noent", &r, KNEMIF_E_NOENT, NULL);
+	r = cookie_req(KNEMIF_OP_REGION_MARK_STALE, forged);
+	expect("mark-stale-forged-cookie-noent", &r, KNEMIF_E_NOENT, NULL);
+	r = cookie_req(KNEMIF_OP_REGION_DESTROY, 0);
+	expect("destroy-cookie-0-noent", &r, KNEMIF_E_NOENT, NULL);
+}
+
+/* knem_xcopy.c's pattern of its exported region R1 */
+static unsigned char xcopy_pattern(unsigned int seed, uint64_t pos)
+{
+	return (unsigned char)(pos * 131 + seed * 7 + (pos >> 8) +
+			       (pos >> 17) + 1);
+}
+
+/*
+ * Guest A's regions (knem_xcopy export): R1 shared, RN private, RRO
+ * read-only.  Readable when shared in the group, never destroyable.
+ */
+static void malformed_peer(struct gpage *ind, struct gpage *data,
+			   uint64_t r1, uint64_t rn, uint64_t rro)
+{
+	struct knemif_request r;
+	uint64_t dst, val = 0;
+	size_t i;
+
+	memset(data[0].p, 0, PAGE);
+	dst = region("peer-dst-region", ind, data, 1,
+		     KNEMIF_PROT_READ | KNEMIF_PROT_WRITE, 0);
+	r = cookie_req(KNEMIF_OP_REGION_DESTROY, r1);
+	expect("destroy-other-guests-cookie-noent", &r, KNEMIF_E_NOENT, NULL);
+	r = cookie_req(KNEMIF_OP_REGION_MARK_STALE, r1);
+	expect("mark-stale-other-guests-cookie-noent", &r, KNEMIF_E_NOENT,
+	       NULL);
+	r = cookie_req(KNEMIF_OP_REGION_DESTROY, rn);
+	expect("destroy-other-guests-private-cookie-noent", &r, KNEMIF_E_NOENT,
+	       NULL);
+	r = copy_req(rn, 0, dst, 0, KNEMIF_LENGTH_UNBOUNDED);
+	expect("copy-other-guests-private-region-perm", &r, KNEMIF_E_PERM,
+	       NULL);
+	/* the uid is meaningless across domains: uid 0 gets nothing more */
+	r.u.copy.uid = 0;
+	expect("copy-other-guests-private-as-uid-0-perm", &r, KNEMIF_E_PERM,
+	       NULL);
+	r = copy_req(dst, 0, rro, 0, KNEMIF_LENGTH_UNBOUNDED);
+	expect("copy-into-other-guests-read-only-acces", &r, KNEMIF_E_ACCES,
+	       NULL);
+	/* after all that, A's region is still there and intact */
+	r = copy_req(r1, 0, dst, 0, KNEMIF_LENGTH_UNBOUNDED);
+	if (expect("copy-other-guests-shared-region", &r, KNEMIF_E_OK, &val)) {
+		for (i = 0; i < val && data[0].p[i] == xcopy_pattern(1, i);
+		     i++)
+			;
+		check(val == PAGE && i == val,
+		      "copy-other-guests-shared-bytes",
+		      "%llu bytes, mismatch at %zu", (unsigned long long)val,
+		      i);
+	}
+	if (dst)
+		destroy("peer-dst-destroy", dst);
+}
+
+static void valid_paths(struct gpage *ind, struct gpage *data,
+			struct gpage *relpage, struct gpage *ro)
+{
+	struct knemif_request r, w;
+	uint64_t a, b, su, un, val = 0;
+	size_t i;
+
+	for (i = 0; i < 2 * PAGE; i++)
+		data[i / PAGE].p[i % PAGE] = (unsigned char)(i * 13 + 1);
+	memset(data[2].p, 0, PAGE);
+	memset(data[3].p, 0, PAGE);
+	a = region("valid-create", ind, data, 2, KNEMIF_PROT_READ, 0);
+	b = region("valid-create-dst", ind, data + 2, 2,
+		   KNEMIF_PROT_READ | KNEMIF_PROT_WRITE, 0);
+	r = copy_req(a, 100, b, 7, 5000);
+	if (expect("valid-copy", &r, KNEMIF_E_OK, &val)) {
+		for (i = 0; i < 5000 &&
+		     data[2 + (7 + i) / PAGE].p[(7 + i) % PAGE] ==
+			     (unsigned char)((100 + i) * 13 + 1);
+		     i++)
+			;
+		check(val == 5000 && i == 5000, "valid-copy-bytes",
+		      "%llu bytes, mismatch at %zu", (unsigned long long)val,
+		      i);
+	}
+	r = copy_req(a, ~0ULL, b, 0, KNEMIF_LENGTH_UNBOUNDED);
+	val = 1;
+	expect("copy-offset-max-copies-nothing", &r, KNEMIF_E_OK, &val);
+	check(val == 0, "copy-offset-max-zero-bytes", "%llu bytes",
+	      (unsigned long long)val);
+	r = copy_req(a, 10, b, ~0ULL - 5, ~0ULL - 3);
+	val = 1;
+	expect("copy-offsets-overflowing-copies-nothing", &r, KNEMIF_E_OK,
+	       &val);
+	r = copy_req(b, 0, a, 0, 1);
+	expect("copy-into-read-only-region-acces", &r, KNEMIF_E_ACCES, NULL);
+
+	/* unshared: no pages, every copy refused */
+	r = req(KNEMIF_OP_REGION_CREATE);
+	r.flags = KNEMIF_F_UNSHARED;
+	r.u.create.total_len = ~0ULL;
+	r.u.create.protection = KNEMIF_PROT_MASK;
+	un = 0;
+	expect("unshared-create", &r, KNEMIF_E_OK, &un);
+	r = copy_req(un, 0, b, 0, KNEMIF_LENGTH_UNBOUNDED);
+	expect("unshared-copy-perm", &r, KNEMIF_E_PERM, NULL);
+	destroy("unshared-destroy", un);
+
+	/* WAIT_RELEASED: one parked, a second BUSY, released cookies */
+	w = req(KNEMIF_OP_WAIT_RELEASED);
+	w.u.wait_released.page_gref = relpage->gref;
+	w.id = 0x7e1ea5e;
+	push(&w);
+	publish();
+	r = req(KNEMIF_OP_WAIT_RELEASED);
+	r.u.wait_released.page_gref = relpage->gref;
+	expect("second-wait-released-busy", &r, KNEMIF_E_BUSY, NULL);
+	memset(relpage->p, 0, PAGE);
+	su = region("single-use-create", ind, data, 1, KNEMIF_PROT_READ,
+		    KNEMIF_KFLAG_SINGLEUSE);
+	r = copy_req(su, 0, b, 0, 10);
+	expect("single-use-consumed", &r, KNEMIF_E_OK, NULL);
+	/* the release is answered once the copy's response is out */
+	{
+		struct knemif_response rsp;
+		int got = next_rsp(&rsp, 20);
+
+		check(got && rsp.id == w.id && rsp.status == KNEMIF_E_OK &&
+			      rsp.val == 1 &&
+			      *(uint64_t *)relpage->p == su,
+		      "wait-released-reports-consumed",
+		      "got %d id %llx status %s val %llu", got,
+		      (unsigned long long)rsp.id, status_name(rsp.status),
+		      (unsigned long long)rsp.val);
+	}
+	r = copy_req(su, 0, b, 0, 10);
+	expect("single-use-second-use-noent", &r, KNEMIF_E_NOENT, NULL);
+	r = cookie_req(KNEMIF_OP_REGION_DESTROY, su);
+	expect("destroy-reported-single-use-noent", &r, KNEMIF_E_NOENT, NULL);
+
+	/* a WAIT_RELEASED page dom0 cannot write: IO, nothing written */
+	w.u.wait_released.page_gref = ro->gref;
+	w.id = 0x7e1ea5f;
+	push(&w);
+	publish();
+	memset(ro->p, 0xa5, PAGE);
+	su = region("single-use-create-2", ind, data, 1, KNEMIF_PROT_READ,
+		    KNEMIF_KFLAG_SINGLEUSE);
+	r = copy_req(su, 0, b, 0, 10);
+	expect("single-use-consumed-2", &r, KNEMIF_E_OK, NULL);
+	{
+		struct knemif_response rsp;
+		int got = next_rsp(&rsp, 20);
+
+		check(got && rsp.id == w.id && rsp.status == KNEMIF_E_IO &&
+			      ro->p[0] == 0xa5,
+		      "wait-released-read-only-page-io",
+		      "got %d id %llx status %s", got,
+		      (unsigned long long)rsp.id, status_name(rsp.status));
+	}
+
+	/* mark stale: later copies STALE; the cookie still destroyable */
+	r = cookie_req(KNEMIF_OP_REGION_MARK_STALE, a);
+	expect("mark-stale", &r, KNEMIF_E_OK, NULL);
+	r = copy_req(a, 0, b, 0, 1);
+	expect("copy-from-stale-region-stale", &r, KNEMIF_E_STALE, NULL);
+	destroy("stale-region-destroy", a);
+	r = cookie_req(KNEMIF_OP_REGION_DESTROY, a);
+	expect("double-destroy-noent", &r, KNEMIF_E_NOENT, NULL);
+	destroy("valid-destroy-dst", b);
+}
+
+static int cmd_malformed(int argc, char **argv)
+{
+	struct gpage ind, data[NDATA], rel, ro;
+
+	connect_be();
+	check(1, "hostile-connect", "");
+	grant(&ind, 1, 0, 0);
+	grant(data, NDATA, 0, 1);
+	grant(&rel, 1, 0, 1);
+	grant(&ro, 1, 0, 0);
+	malformed_ops();
+	malformed_counts(&ind, data);
+	malformed_builds(&ind, data);
+	malformed_grants(&ind, data);
+	malformed_cookies();
+	if (argc >= 3)
+		malformed_peer(&ind, data, strtoull(argv[0], NULL, 0),
+			       strtoull(argv[1], NULL, 0),
+			       strtoull(argv[2], NULL, 0));
+	valid_paths(&ind, data, &rel, &ro);
+	check(close_be(), "hostile-orderly-close", "backend not Closed");
+	return failures != 0;
+}
+
+/* ---- flood ------------------------------------------------------------- */
+
+static int cmd_flood(unsigned long n)
+{
+	struct gpage ind, data[2];
+	struct knemif_response rsp;
+	struct knemif_request r;
+	unsigned long sent = 0, answered = 0, wrong = 0, i;
+	uint64_t a, b, forged = (rand64() & ~KNEMIF_COOKIE_INVALID_BITS) | 1;
+	static unsigned char seen[SLOTS];
+	double t0;
+
+	connect_be();
+	grant(&ind, 1, 0, 0);
+	grant(data, 2, 0, 1);
+	a = region("flood-src-region", &ind, data, 1, KNEMIF_PROT_READ, 0);
+	b = region("flood-dst-region", &ind, data + 1, 1,
+		   KNEMIF_PROT_READ | KNEMIF_PROT_WRITE, 0);
+	t0 = now_s();
+	while (sent < n) {
+		uint64_t base = next_id;
+
+		/* 32 in flight: the whole ring, one notification */
+		memset(seen, 0, sizeof(seen));
+		for (i = 0; i < SLOTS; i++) {
+			switch (i % 4) {
+			case 0:
+				r = req(100 + i);
+				break;
+			case 1:
+				r = copy_req(forged, 0, b, 0, 1);
+				break;
+			case 2:
+				r = copy_req(a, 0, b, i, 64);
+				break;
+			default:
+				r = req(KNEMIF_OP_REGION_CREATE);
+				r.nr_indirect = 3;
+				break;
+			}
+			r.id = next_id++;
+			push(&r);
+		}
+		publish();
+		sent += SLOTS;
+		for (i = 0; i < SLOTS; i++) {
+			uint64_t k;
+			int want;
+
+			if (!next_rsp(&rsp, 30))
+				break;
+			answered++;
+			k = rsp.id - base;
+			if (k >= SLOTS || seen[k]++) {
+				wrong++;
+				continue;
+			}
+			want = k % 4 == 0 ? KNEMIF_E_NOTSUPP :
+			       k % 4 == 1 ? KNEMIF_E_NOENT :
+			       k % 4 == 2 ? KNEMIF_E_OK : KNEMIF_E_INVAL;
+			if (rsp.status != want)
+				wrong++;
+		}
+		if (i < SLOTS)
+			break;
+	}
+	check(answered == sent && !wrong, "flood-every-request-answered-once",
+	      "%lu sent, %lu answered, %lu wrong", sent, answered, wrong);
+	printf("hostile: %lu requests in %.1f s\n", sent, now_s() - t0);
+
+	/* an event storm without requests, then a request still answered */
+	for (i = 0; i < 20000; i++)
+		notify();
+	r = copy_req(a, 0, b, 0, 64);
+	expect("request-after-event-storm", &r, KNEMIF_E_OK, NULL);
+
+	/* garbage in what only the backend writes, and in req_event */
+	sr->rsp_prod = 0xdeadbeef;
+	sr->rsp_event = 0x7fffffff;
+	sr->req_event = 0x12345678;
+	r = copy_req(a, 0, b, 0, 64);
+	r.id = next_id++;
+	push(&r);
+	publish();
+	{
+		double end = now_s() + 20;
+		int ok = 0;
+
+		while (now_s() < end) {
+			if (sr->rsp_prod == rsp_cons + 1 &&
+			    sr->ring[rsp_cons % SLOTS].rsp.id == r.id) {
+				ok = sr->ring[rsp_cons % SLOTS].rsp.status ==
+				     KNEMIF_E_OK;
+				rsp_cons++;
+				break;
+			}
+			nap_ms(20);
+		}
+		check(ok, "garbage-ring-indexes-ignored",
+		      "no answer after garbage in rsp_prod/rsp_event/req_event");
+	}
+	destroy("flood-src-destroy", a);
+	destroy("flood-dst-destroy", b);
+	check(close_be(), "flood-orderly-close", "backend not Closed");
+	return failures != 0;
+}
+
+/* ---- ring indexes running ahead or back ------------------------------- */
+
+static void expect_disconnect(const char *name)
+{
+	char p[256], err[256] = "";
+	int closing = wait_be(XB_CLOSING, 20);
+
+	snprintf(p, sizeof(p), "/local/domain/0/error%s/error",
+		 be_path + strlen("/local/domain/0"));
+	xs_read(p, err, sizeof(err));
+	check(closing, name, "backend state %d", be_state());
+	printf("hostile: backend error: %s\n", err);
+	check(close_be(), "after-disconnect-closed", "backend not Closed");
+}
+
+static int cmd_ahead(void)
+{
+	struct knemif_request r;
+
+	connect_be();
+	/* 33 requests announced, none written */
+	sr->req_prod = req_prod_pvt + SLOTS + 1;
+	notify();
+	expect_disconnect("req-prod-33-ahead-disconnects");
+
+	connect_be();
+	r = req(99);
+	expect("reconnected-after-abuse", &r, KNEMIF_E_NOTSUPP, NULL);
+	sr->req_prod = req_prod_pvt - 5;
+	notify();
+	expect_disconnect("req-prod-backwards-disconnects");
+
+	/* 0xffffffff ahead: the index wraps */
+	connect_be();
+	sr->req_prod = req_prod_pvt - 1;
+	notify();
+	expect_disconnect("req-prod-wrapping-disconnects");
+	return failures != 0;
+}
+
+/* ---- bad connections --------------------------------------------------- */
+
+static void bad_connect(const char *name, const char *version,
+			const char *ring_ref, const char *evtchn)
+{
+	if (!reset_link()) {
+		check(0, name, "the backend does not come back to InitWait");
+		return;
+	}
+	xs_rm(fe_path, KNEMIF_XS_VERSION);
+	xs_rm(fe_path, KNEMIF_XS_RING_REF);
+	xs_rm(fe_path, KNEMIF_XS_EVENT_CHANNEL);
+	if (version)
+		xs_write(fe_path, KNEMIF_XS_VERSION, version);
+	if (ring_ref)
+		xs_write(fe_path, KNEMIF_XS_RING_REF, ring_ref);
+	if (evtchn)
+		xs_write(fe_path, KNEMIF_XS_EVENT_CHANNEL, evtchn);
+	{
+		char st[256], fst[32] = "?", ver[32] = "?";
+		int ok = switch_and_wait(XB_INITIALISED, XB_CLOSING, XB_CLOSED,
+					 20);
+
+		snprintf(st, sizeof(st), "%s/state", fe_path);
+		xs_read(st, fst, sizeof(fst));
+		snprintf(st, sizeof(st), "%s/version", fe_path);
+		xs_read(st, ver, sizeof(ver));
+		check(ok, name, "backend state %d, frontend state %s, version '%s'",
+		      be_state(), fst, ver);
+	}
+	switch_and_wait(XB_CLOSING, XB_CLOSED, XB_CLOSED, 20);
+	fe_state(XB_CLOSED);
+}
+
+static int cmd_badconnect(void)
+{
+	struct gpage good, ro, peer;
+	char g[16], gx[16], r[16], p[16], e[16], pe[16];
+
+	grant(&good, 1, 0, 1);
+	grant(&ro, 1, 0, 0);
+	grant(&peer, 1, peer_domid, 1);
+	snprintf(g, sizeof(g), "%u", good.gref);
+	snprintf(r, sizeof(r), "%u", ro.gref);
+	snprintf(p, sizeof(p), "%u", peer.gref);
+	snprintf(e, sizeof(e), "%u", bind_port(0));
+	snprintf(pe, sizeof(pe), "%u", bind_port(peer_domid));
+	bad_connect("connect-version-2-refused", "2", g, e);
+	bad_connect("connect-version-garbage-refused", "1x", g, e);
+	bad_connect("connect-no-nodes-refused", NULL, NULL, NULL);
+	bad_connect("connect-ring-ref-out-of-range-refused", "1", "4294967295",
+		    e);
+	snprintf(gx, sizeof(gx), "%ux", good.gref);
+	bad_connect("connect-ring-ref-garbage-refused", "1", gx, e);
+	bad_connect("connect-ring-ref-read-only-refused", "1", r, e);
+	bad_connect("connect-ring-ref-granted-to-other-refused", "1", p, e);
+	bad_connect("connect-evtchn-bogus-refused", "1", g, "100000");
+	bad_connect("connect-evtchn-for-other-domain-refused", "1", g, pe);
+	/* and a good connection afterwards */
+	connect_be();
+	{
+		struct knemif_request q = req(42);
+
+		expect("connect-after-refusals", &q, KNEMIF_E_NOTSUPP, NULL);
+	}
+	check(close_be(), "badconnect-orderly-close", "backend not Closed");
+	return failures != 0;
+}
+
+/* ---- serve: a valid region, then copies in flight until killed -------- */
+
+#define SERVE_PAGES 64
+
+static int cmd_serve(unsigned int seed, const char *file)
+{
+	struct gpage ind, data[SERVE_PAGES], rel;
+	struct knemif_request r;
+	struct knemif_response rsp;
+	char stop[256];
+	uint64_t cookie;
+	FILE *f;
+	size_t i;
+
+	connect_be();
+	grant(&ind, 1, 0, 0);
+	grant(data, SERVE_PAGES, 0, 1);
+	grant(&rel, 1, 0, 1);
+	for (i = 0; i < (size_t)SERVE_PAGES * PAGE; i++)
+		data[i / PAGE].p[i % PAGE] = attach_pattern(seed, i);
+	segs_one_per_page(&ind, data, SERVE_PAGES);
+	r = create_req(&ind, SERVE_PAGES, KNEMIF_PROT_READ | KNEMIF_PROT_WRITE,
+		       KNEMIF_KFLAG_ANY_USER_ACCESS);
+	cookie = 0;
+	if (call(&r, &cookie) != KNEMIF_E_OK)
+		die("serve: create");
+	f = fopen(file, "w");
+	if (!f)
+		die(file);
+	fprintf(f, "%llu\n", (unsigned long long)cookie);
+	fclose(f);
+	snprintf(stop, sizeof(stop), "%s.stop", file);
+
+	/* a parked WAIT_RELEASED and 31 copies within the region, forever */
+	r = req(KNEMIF_OP_WAIT_RELEASED);
+	r.u.wait_released.page_gref = rel.gref;
+	r.id = next_id++;
+	push(&r);
+	for (i = 0; i < SLOTS - 1; i++) {
+		r = copy_req(cookie, 0, cookie, 0, KNEMIF_LENGTH_UNBOUNDED);
+		r.id = next_id++;
+		push(&r);
+	}
+	publish();
+	while (access(stop, F_OK)) {
+		if (!next_rsp(&rsp, 1))
+			continue;
+		r = copy_req(cookie, 0, cookie, 0, KNEMIF_LENGTH_UNBOUNDED);
+		r.id = next_id++;
+		push(&r);
+		publish();
+	}
+	return 0;
+}
+
+/* ---- churn: a region destroyed while another guest copies from it ---- */
+
+#define CHURN_PAGES 4	/* attach_copy reads 3 pages and 100 bytes */
+
+static int cmd_churn(unsigned int seed, const char *file)
+{
+	struct gpage ind, data[CHURN_PAGES];
+	struct knemif_request r;
+	char go[256];
+	uint64_t cookie = 0;
+	FILE *f;
+	size_t i;
+	int n;
+
+	connect_be();
+	grant(&ind, 1, 0, 0);
+	grant(data, CHURN_PAGES, 0, 1);
+	for (i = 0; i < (size_t)CHURN_PAGES * PAGE; i++)
+		data[i / PAGE].p[i % PAGE] = attach_pattern(seed, i);
+	segs_one_per_page(&ind, data, CHURN_PAGES);
+	r = create_req(&ind, CHURN_PAGES, KNEMIF_PROT_READ,
+		       KNEMIF_KFLAG_ANY_USER_ACCESS);
+	if (call(&r, &cookie) != KNEMIF_E_OK)
+		die("churn: create");
+	f = fopen(file, "w");
+	if (!f)
+		die(file);
+	fprintf(f, "%llu\n", (unsigned long long)cookie);
+	fclose(f);
+	snprintf(go, sizeof(go), "%s.go", file);
+	for (n = 0; n < 1200 && access(go, F_OK); n++)
+		nap_ms(100);
+	nap_ms(3000);	/* the peer's copies run */
+	/*
+	 * Answered once no copy uses the grants: scribbling right after
+	 * must not reach a copy of the peer (it would see a mismatch).
+	 */
+	r = cookie_req(KNEMIF_OP_REGION_DESTROY, cookie);
+	n = call(&r, NULL);
+	for (i = 0; i < CHURN_PAGES; i++)
+		memset(data[i].p, 0xee, PAGE);
+	check(n == KNEMIF_E_OK, "destroy-under-peer-copies", "%s",
+	      status_name(n));
+	check(close_be(), "churn-orderly-close", "backend not Closed");
+	return failures != 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "";
+	const char *peer = getenv("HOSTILE_PEER");
+	char v[192];
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	xs_fd = open("/dev/xen/xenbus", O_RDWR);
+	gnt_fd = open("/dev/xen/gntalloc", O_RDWR);
+	evt_fd = open("/dev/xen/evtchn", O_RDWR);
+	if (xs_fd < 0 || gnt_fd < 0 || evt_fd < 0)
+		die("opening /dev/xen/{xenbus,gntalloc,evtchn}");
+	if (xs_read("domid", v, sizeof(v)))
+		die("reading domid");
+	self_domid = atoi(v);
+	peer_domid = peer ? atoi(peer) : 0;
+	snprintf(fe_path, sizeof(fe_path), "/local/domain/%u/device/knem/0",
+		 self_domid);
+	snprintf(v, sizeof(v), "%s/backend", fe_path);
+	if (xs_read(v, be_path, sizeof(be_path)))
+		die("reading the device's backend node (not attached?)");
+
+	if (!strcmp(cmd, "malformed"))
+		return cmd_malformed(argc - 2, argv + 2);
+	if (!strcmp(cmd, "flood") && argc == 3)
+		return cmd_flood(strtoul(argv[2], NULL, 0));
+	if (!strcmp(cmd, "ahead"))
+		return cmd_ahead();
+	if (!strcmp(cmd, "badconnect"))
+		return cmd_badconnect();
+	if (!strcmp(cmd, "churn") && argc == 4)
+		return cmd_churn(strtoul(argv[2], NULL, 0), argv[3]);
+	if (!strcmp(cmd, "serve") && argc == 4)
+		return cmd_serve(strtoul(argv[2], NULL, 0), argv[3]);
+	fprintf(stderr, "usage: hostile_front malformed [ACOOKIE APRIV ARO] | flood N | ahead | badconnect | churn SEED FILE | serve SEED FILE\n");
+	return 2;
+}

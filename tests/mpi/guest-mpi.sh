@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# guest-mpi.sh OMPI_DIR - inside the test VM (tests/harness/knem-vm, cwd =
+# the repository, knem.ko loaded, nothing else using it): Open MPI built
+# against our knem_io.h (tests/mpi/build-openmpi.sh's OMPI_DIR, with
+# prefix/ and the test program tests/knem_mpi_bw) runs a two-rank bandwidth
+# test over btl self,vader, and /dev/knem proves that knem carried it.
+#
+# What Open MPI 4.1 does per message (ob1 PML, vader BTL, knem single copy):
+# a message of at most the vader eager limit (4 KiB less the ob1 header) is
+# copied through the shared-memory FIFO, without knem.  A larger contiguous
+# one goes by RGET: the sender registers its buffer (a knem region, read
+# protection, created through the rcache), sends the cookie, and the
+# receiver reads the whole message with ONE synchronous INLINE_COPY
+# (write = 0, flags = 0: no DMA, no offload; btl_get_limit is unlimited for
+# knem).  So, for the knem run:
+#   submitted = processed = number of messages larger than the eager limit,
+#   every other counter (DMA, offloaded, pinned local pages for a read,
+#   rejections, failures) unchanged,
+# and the receiver checks every byte.  The same job with
+# single_copy_mechanism none must move no counter at all (the data arrive
+# intact all the same: intact data alone prove nothing), and with the
+# module unloaded Open MPI falls back silently but for a warning, which the
+# knem run must not show.
+#
+# Prints one "mpi-check: PASS|FAIL name" line per check and a last line
+# "N passed, M failed"; exits non-zero on any failure.
+set -euo pipefail
+shopt -s inherit_errexit
+
+[ $# -eq 1 ] || { echo "usage: guest-mpi.sh OMPI_DIR" >&2; exit 2; }
+readonly OMPI_DIR=$1
+readonly PREFIX=$OMPI_DIR/prefix
+readonly PROGRAM=$OMPI_DIR/tests/knem_mpi_bw
+readonly STAT=tools/knem_stat
+# Below the eager limit, just above it, page-sized, odd, large.
+readonly SIZES=(1000 8192 65537 1048576 4194305)
+readonly ITERATIONS=3 WINDOW=8
+readonly COUNTERS=(submitted processed processed_dma processed_thread
+	processed_pinlocal rejected_invalid_flags rejected_nomem
+	rejected_invalid_argument rejected_unknown_cookie rejected_pin_local
+	failed_memcpy failed_dma dma_cleanup_timeout)
+
+passed=0 failed=0
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+check() {
+	local name=$1
+	shift
+	if "$@"; then
+		echo "mpi-check: PASS $name"
+		passed=$((passed + 1))
+	else
+		echo "mpi-check: FAIL $name"
+		failed=$((failed + 1))
+	fi
+}
+
+# The counters as "name value" lines, or nothing when /dev/knem is absent.
+snapshot() {
+	"$STAT" > "$1" 2>&1 || { cat "$1" >&2; : > "$1"; }
+}
+
+counter() {
+	awk -v name="$2" '$1 == name { print $2; found = 1 } END { exit !found }' "$1"
+}
+
+# counters_moved BEFORE AFTER EXPECTED_COPIES: submitted and processed grew
+# by exactly EXPECTED_COPIES, every other counter by nothing.
+counters_moved() {
+	local before=$1 after=$2 copies=$3 name b a want ok=0
+	[ -s "$before" ] && [ -s "$after" ] || { echo "  no counters (is knem loaded?)"; return 1; }
+	for name in "${COUNTERS[@]}"; do
+		b=$(counter "$before" "$name") && a=$(counter "$after" "$name") ||
+			{ echo "  counter $name missing"; return 1; }
+		case $name in submitted | processed) want=$copies ;; *) want=0 ;; esac
+		printf '  %-26s %8d -> %8d  (+%d, expected +%d)\n' "$name" "$b" "$a" $((a - b)) "$want"
+		[ $((a - b)) -eq "$want" ] || ok=1
+	done
+	return $ok
+}
+
+# mpi_run LOG MECHANISM: the two-rank job; its status.
+mpi_run() {
+	local log=$1 mechanism=$2 status=0
+	echo "\$ mpirun -np 2 --mca btl self,vader --mca btl_vader_single_copy_mechanism $mechanism ${PROGRAM##*/} -i $ITERATIONS -w $WINDOW ${SIZES[*]}"
+	"$PREFIX/bin/mpirun" --allow-run-as-root --oversubscribe --bind-to none -np 2 \
+		--mca pml ob1 --mca btl self,vader \
+		--mca btl_vader_single_copy_mechanism "$mechanism" \
+		"$PROGRAM" -i "$ITERATIONS" -w "$WINDOW" "${SIZES[@]}" > "$log" 2>&1 || status=$?
+	sed 's/^/  | /' "$log"
+	return $status
+}
+
+# Every size's line says "data ok", and the total says no bad message.
+data_intact() {
+	local log=$1
+	[ "$(grep -c ', data ok$' "$log")" -eq ${#SIZES[@]} ] &&
+		grep -q '^messages .* bad 0$' "$log"
+}
+
+# Open MPI's help text when knem cannot be used ("knem requested but not
+# available", "fail open", "ABI mismatch"...).
+knem_warning() {
+	grep -qE '/dev/knem|[Kk]nem support' "$1"
+}
+
+no_knem_warning() {
+	! knem_warning "$1"
+}
+
+# The vader eager limit as Open MPI reports it.
+eager_limit() {
+	"$PREFIX/bin/ompi_info" --parsable --level 9 --param btl vader |
+		sed -n 's/^mca:btl:vader:param:btl_vader_eager_limit:value:\([0-9]*\)$/\1/p'
+}
+
+# The messages the job sends larger than LIMIT; a size just below the limit,
+# where the ob1 header decides, would make the expectation ambiguous.
+expected_copies() {
+	local limit=$1 size copies=0
+	for size in "${SIZES[@]}"; do
+		if [ "$size" -gt "$limit" ]; then
+			copies=$((copies + ITERATIONS * WINDOW))
+		elif [ "$size" -gt $((limit - 256)) ]; then
+			echo "guest-mpi: size $size is too close to the eager limit $limit" >&2
+			return 1
+		fi
+	done
+	echo "$copies"
+}
+
+main() {
+	local limit copies status
+	[ -x "$PROGRAM" ] && [ -x "$PREFIX/bin/mpirun" ] && [ -x "$STAT" ] ||
+		{ echo "guest-mpi: $PROGRAM, $PREFIX/bin/mpirun or $STAT missing" >&2; exit 1; }
+	ip link set lo up 2>/dev/null || true
+	# ORTE refuses the kernel's default "(none)" as a node name.
+	[ "$(hostname)" != "(none)" ] || hostname knem-vm
+	# Open MPI refuses to start as root without both.
+	export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+
+	limit=$(eager_limit) || true
+	echo "guest-mpi: btl_vader_eager_limit = ${limit:-?}"
+	check "ompi_info reports the vader eager limit" test -n "$limit"
+	copies=$(expected_copies "${limit:-4096}")
+	echo "guest-mpi: expecting $copies knem copies (messages above the eager limit)"
+
+	echo "== knem single copy"
+	snapshot "$work/before"
+	status=0
+	mpi_run "$work/knem.log" knem || status=$?
+	snapshot "$work/after"
+	check "knem run exits 0" test "$status" -eq 0
+	check "knem run: every byte of every message intact" data_intact "$work/knem.log"
+	check "knem run: no knem warning from Open MPI" no_knem_warning "$work/knem.log"
+	check "knem run: one INLINE_COPY per message above the eager limit, nothing else" \
+		counters_moved "$work/before" "$work/after" "$copies"
+
+	echo "== no single copy (single_copy_mechanism none)"
+	snapshot "$work/before"
+	status=0
+	mpi_run "$work/none.log" none || status=$?
+	snapshot "$work/after"
+	check "copy-in/copy-out run exits 0" test "$status" -eq 0
+	check "copy-in/copy-out run: every byte intact" data_intact "$work/none.log"
+	check "copy-in/copy-out run: no knem counter moved" \
+		counters_moved "$work/before" "$work/after" 0
+
+	echo "== knem requested, module unloaded"
+	check "knem.ko unloads" rmmod knem
+	status=0
+	mpi_run "$work/absent.log" knem || status=$?
+	check "without the module: the job still runs (Open MPI falls back)" test "$status" -eq 0
+	check "without the module: Open MPI warns about knem" knem_warning "$work/absent.log"
+	# shellcheck disable=SC2086 # the list of module paths
+	check "knem.ko reloads" insmod ${KNEM_VM_MODULES%% *}
+
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+}
+
+main "$@"

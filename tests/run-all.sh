@@ -4,10 +4,10 @@
 # with sudo for the first host setup):
 #   host setup, build, host unit tests (make check: GoogleTest under
 #   ASan/UBSan), the in-VM suite (tests/harness/guest-suite.sh) with
-#   dom0-backend/knem.ko in Debian's kernel under QEMU TCG, Open MPI built
-#   against our knem_io.h running a two-rank job over knem.ko in that VM
-#   (tests/mpi/run.sh; the Open MPI build is cached in .cache/mpi), then
-#   the Xen suite (tests/xen/run-suite.sh: Xen + dom0 + two PV guests under QEMU
+#   dom0-backend/knem.ko in Debian's kernel under QEMU TCG, Open MPI and
+#   UCX built against our knem_io.h running over knem.ko in that VM
+#   (tests/mpi/run.sh; the builds are cached in .cache/mpi), then the Xen
+#   suite (tests/xen/run-suite.sh: Xen + dom0 + two PV guests under QEMU
 #   TCG, knem.ko in dom0 and knem-front.ko in the guests).
 # Ends with one line "N passed, M failed" (test cases, host and VM); exits
 # non-zero on any failure, kernel-log findings included.
@@ -91,7 +91,7 @@ vm_tests() {
 		'bash tests/harness/guest-suite.sh tests/dma-provider/dma_provider_test.sh'
 }
 
-# Open MPI over knem.ko: counted from the in-VM checks' last line; a run
+# Open MPI and UCX over knem.ko: counted from the in-VM checks' last line; a run
 # that ends without it (the Open MPI build failed, the VM crashed), or fails
 # without counting a failure (a kernel-log finding), counts one.
 mpi_tests() {
@@ -136,7 +136,7 @@ main() {
 	unit_tests
 	knem_step "VM tests (Debian $KNEM_RELEASE under QEMU TCG)"
 	vm_tests
-	knem_step "Open MPI against common/knem_io.h"
+	knem_step "Open MPI and UCX against common/knem_io.h"
 	mpi_tests
 	knem_step "Xen suite (Xen + dom0 + two PV guests under QEMU TCG)"
 	xen_tests

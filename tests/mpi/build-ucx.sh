@@ -39,7 +39,7 @@ build() {
 		--prefix="$dest/prefix" \
 		--with-knem="$dest/knem" \
 		--enable-mt --disable-logging --enable-cma \
-		--disable-examples --disable-doxygen-doc \
+		--disable-examples --disable-doxygen-doc --disable-static \
 		--without-verbs --without-rdmacm --without-cuda --without-rocm \
 		--without-gdrcopy --without-xpmem --without-ugni --without-fuse3 \
 		--without-java --without-go --without-valgrind --disable-numa \

@@ -9,7 +9,7 @@
 #   ensure_deb_src SRCPKG         deb-src entries, when apt has none
 #   source_version SRCPKG         the Debian version apt-get source fetches
 #   cache_dir SRCPKG SCRIPT...    the cache directory for that version, the
-#                                 header and the scripts' contents
+#                                 header and the build scripts' contents
 #   fetch_source SRCPKG VERSION WORK LOG   apt-get source (Debian's patches
 #                                 applied); prints the source tree
 #   install_header DIR            DIR/include/knem_io.h, as knem installs it
@@ -96,7 +96,7 @@ cache_dir() {
 	version=$(source_version "$srcpkg")
 	[ -n "$version" ] || die "cannot tell the version of Debian's $srcpkg source"
 	header_key=$(sha256sum "$HEADER" | cut -c1-12)
-	recipe_key=$(cat "$@" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-8)
+	recipe_key=$(cat "$@" | sha256sum | cut -c1-8)
 	echo "$CACHE/$srcpkg-$version-knem-$header_key-$recipe_key"
 }
 

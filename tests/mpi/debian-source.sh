@@ -102,6 +102,7 @@ cache_dir() {
 
 remove_other_builds() {
 	local dest=$1 srcpkg=$2
+	mkdir -p "$CACHE"
 	find "$CACHE" -mindepth 1 -maxdepth 1 -name "$srcpkg-*" ! -name "${dest##*/}*" \
 		-exec rm -rf {} +
 }

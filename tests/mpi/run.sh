@@ -8,9 +8,9 @@
 # checked byte for byte) and ucx_perftest over UCX's knem transport, with
 # the /dev/knem counters checked exactly.
 #
-#   tests/mpi/run.sh     host setup, build, Open MPI and UCX (about 20
-#                        minutes the first time, seconds once cached), the
-#                        VM run
+#   tests/mpi/run.sh     host setup, build, Open MPI and UCX (about 15
+#                        minutes the first time, nothing once cached), the
+#                        VM run (about 75 seconds)
 #
 # Ends with "N passed, M failed" (the in-VM checks); exits non-zero on any
 # failure, a guest kernel-log finding included.  Sourced (tests/run-all.sh),

@@ -8,7 +8,7 @@
 # checked byte for byte) and ucx_perftest over UCX's knem transport, with
 # the /dev/knem counters checked exactly.
 #
-#   tests/mpi/run.sh     host setup, build, Open MPI and UCX (about 15
+#   tests/mpi/run.sh     host setup, build, Open MPI and UCX (8 to 14
 #                        minutes the first time, nothing once cached), the
 #                        VM run (about 75 seconds)
 #

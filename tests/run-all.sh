@@ -4,7 +4,9 @@
 # with sudo for the first host setup):
 #   host setup, build, host unit tests (make check: GoogleTest under
 #   ASan/UBSan), the in-VM suite (tests/harness/guest-suite.sh) with
-#   dom0-backend/knem.ko in Debian's kernel under QEMU TCG, then the Xen
+#   dom0-backend/knem.ko in Debian's kernel under QEMU TCG, Open MPI and
+#   UCX built against our knem_io.h running over knem.ko in that VM
+#   (tests/mpi/run.sh; the builds are cached in .cache/mpi), then the Xen
 #   suite (tests/xen/run-suite.sh: Xen + dom0 + two PV guests under QEMU
 #   TCG, knem.ko in dom0 and knem-front.ko in the guests), then the install
 #   paths (tests/packaging/check-packaging.sh: knem_local_install, the
@@ -18,6 +20,8 @@ shopt -s inherit_errexit
 . "$(dirname "$(readlink -f "$0")")/harness/build.sh"
 # shellcheck source=SCRIPTDIR/harness/guest-suite.sh
 . "$KNEM_HARNESS/guest-suite.sh"
+# shellcheck source=SCRIPTDIR/mpi/run.sh
+. "$KNEM_REPO/tests/mpi/run.sh"
 
 passed=0 failed=0
 
@@ -89,6 +93,24 @@ vm_tests() {
 		'bash tests/harness/guest-suite.sh tests/dma-provider/dma_provider_test.sh'
 }
 
+# Open MPI and UCX over knem.ko: counted from the in-VM checks' last line; a run
+# that ends without it (the Open MPI build failed, the VM crashed), or fails
+# without counting a failure (a kernel-log finding), counts one.
+mpi_tests() {
+	local status=0 line mpi_passed mpi_failed
+	mpi_test || status=$?
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$KNEM_LOGS/mpi.log" 2>/dev/null | tail -n 1 || true)
+	if [ -z "$line" ]; then
+		count 0 1
+		return
+	fi
+	read -r mpi_passed _ mpi_failed _ <<< "$line"
+	if [ "$status" -ne 0 ] && [ "$mpi_failed" -eq 0 ]; then
+		mpi_failed=1
+	fi
+	count "$mpi_passed" "$mpi_failed"
+}
+
 # The Xen suite: one boot per tests/xen/scenario-*.sh, counted from its
 # last line; a run that ends without it, or fails without counting a
 # failure, counts one.
@@ -130,6 +152,8 @@ main() {
 	unit_tests
 	knem_step "VM tests (Debian $KNEM_RELEASE under QEMU TCG)"
 	vm_tests
+	knem_step "Open MPI and UCX against common/knem_io.h"
+	mpi_tests
 	knem_step "Xen suite (Xen + dom0 + two PV guests under QEMU TCG)"
 	xen_tests
 	knem_step "install paths: knem_local_install, Debian packages and DKMS, RPM"

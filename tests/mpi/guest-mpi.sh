@@ -1,0 +1,266 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# guest-mpi.sh OMPI_DIR [UCX_DIR] - inside the test VM (tests/harness/knem-vm,
+# cwd = the repository, knem.ko loaded, nothing else using it): the MPI
+# libraries built against our knem_io.h (tests/mpi/build-*.sh; each
+# directory has prefix/, Open MPI's also tests/knem_mpi_bw) run over our
+# module, and /dev/knem proves that knem carried the data.
+#
+# Open MPI 4.1 (ob1 PML, vader BTL, knem single copy), per message: one of
+# at most the vader eager limit (4 KiB less the ob1 header) is copied
+# through the shared-memory FIFO, without knem.  A larger contiguous one
+# goes by RGET: the sender registers its buffer (a knem region, read
+# protection, created through the rcache), sends the cookie, and the
+# receiver reads the whole message with ONE synchronous INLINE_COPY
+# (write = 0, flags = 0: no DMA, no offload, no pinned local pages for a
+# read; btl_get_limit is unlimited for knem).  So for the knem run
+#   submitted = processed = number of messages above the eager limit,
+# every other counter (DMA, offloaded, pinned, rejections, failures)
+# unchanged, and the receiver checks every byte.  The same job with
+# single_copy_mechanism none must move no counter (the data arrive intact
+# all the same: intact data alone prove nothing), and with the module
+# unloaded Open MPI falls back silently but for a warning, which the knem
+# run must not show.
+#
+# UCX (ucx_perftest -t put_bw over the uct knem transport, zero copy, no
+# warm-up: UCX's warm-up runs for a time, not a number of iterations): the
+# sender does one put_zcopy per iteration, plus one for the sentinel that
+# tells the receiver the stream ended; UCX's scopy layer cuts each into
+# UCX_KNEM_SEG_SIZE segments (512 KiB by default), one INLINE_COPY with
+# write = 1 each.  A write copy pins the local (source) pages when
+# knem.ko's pinlocalread parameter is set, which counts
+# "processed_pinlocal" too.
+#
+# Prints one "mpi-check: PASS|FAIL name" line per check and a last line
+# "N passed, M failed"; exits non-zero on any failure.
+set -euo pipefail
+shopt -s inherit_errexit
+
+[ $# -eq 1 ] || [ $# -eq 2 ] || { echo "usage: guest-mpi.sh OMPI_DIR [UCX_DIR]" >&2; exit 2; }
+readonly PREFIX=$1/prefix PROGRAM=$1/tests/knem_mpi_bw UCX_PREFIX=${2:+$2/prefix}
+readonly STAT=tools/knem_stat
+# One below the vader eager limit, then page multiples and odd sizes above.
+readonly SIZES=(1000 8192 65537 1048576 4194305)
+readonly ITERATIONS=3 WINDOW=8
+readonly UCX_SIZE=1048576 UCX_ITERATIONS=50 UCX_PORT=13337
+readonly COUNTERS=(submitted processed processed_dma processed_thread
+	processed_pinlocal rejected_invalid_flags rejected_nomem
+	rejected_invalid_argument rejected_unknown_cookie rejected_pin_local
+	failed_memcpy failed_dma dma_cleanup_timeout)
+
+passed=0 failed=0
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+check() {
+	local name=$1
+	shift
+	if "$@"; then
+		echo "mpi-check: PASS $name"
+		passed=$((passed + 1))
+	else
+		echo "mpi-check: FAIL $name"
+		failed=$((failed + 1))
+	fi
+}
+
+# The counters as "name value" lines, or nothing when /dev/knem is absent.
+snapshot() {
+	"$STAT" > "$1" 2>&1 || { cat "$1" >&2; : > "$1"; }
+}
+
+counter() {
+	awk -v name="$2" '$1 == name { print $2; found = 1 } END { exit !found }' "$1"
+}
+
+# counters_moved BEFORE AFTER [NAME=INCREASE]...: each named counter grew
+# by exactly INCREASE, every other one by nothing.
+counters_moved() {
+	local before=$1 after=$2 name b a want ok=0
+	local -A expected=()
+	shift 2
+	while [ $# -gt 0 ]; do
+		expected[${1%%=*}]=${1#*=}
+		shift
+	done
+	if [ ! -s "$before" ] || [ ! -s "$after" ]; then
+		echo "  no counters (is knem loaded?)"
+		return 1
+	fi
+	for name in "${COUNTERS[@]}"; do
+		if ! b=$(counter "$before" "$name") || ! a=$(counter "$after" "$name"); then
+			echo "  counter $name missing"
+			return 1
+		fi
+		want=${expected[$name]:-0}
+		printf '  %-26s %8d -> %8d  (+%d, expected +%d)\n' "$name" "$b" "$a" $((a - b)) "$want"
+		[ $((a - b)) -eq "$want" ] || ok=1
+	done
+	return $ok
+}
+
+# mpi_run LOG MECHANISM: the two-rank job; its status.
+mpi_run() {
+	local log=$1 mechanism=$2 status=0
+	echo "\$ mpirun -np 2 --mca btl self,vader --mca btl_vader_single_copy_mechanism $mechanism ${PROGRAM##*/} -i $ITERATIONS -w $WINDOW ${SIZES[*]}"
+	"$PREFIX/bin/mpirun" --allow-run-as-root --oversubscribe --bind-to none -np 2 \
+		--mca pml ob1 --mca btl self,vader \
+		--mca btl_vader_single_copy_mechanism "$mechanism" \
+		"$PROGRAM" -i "$ITERATIONS" -w "$WINDOW" "${SIZES[@]}" > "$log" 2>&1 || status=$?
+	sed 's/^/  | /' "$log"
+	return $status
+}
+
+# Every size's line says "data ok", and the total says no bad message.
+data_intact() {
+	local log=$1
+	[ "$(grep -c ', data ok$' "$log")" -eq ${#SIZES[@]} ] &&
+		grep -q '^messages .* bad 0$' "$log"
+}
+
+# Open MPI's help text when knem cannot be used ("knem requested but not
+# available", "fail open", "ABI mismatch"...).
+knem_warning() {
+	grep -qE '/dev/knem|[Kk]nem support' "$1"
+}
+
+no_knem_warning() {
+	! knem_warning "$1"
+}
+
+# The vader eager limit as Open MPI reports it.
+eager_limit() {
+	"$PREFIX/bin/ompi_info" --parsable --level 9 --param btl vader |
+		sed -n 's/^mca:btl:vader:param:btl_vader_eager_limit:value:\([0-9]*\)$/\1/p'
+}
+
+# The messages the job sends larger than LIMIT; a size just below the limit,
+# where the ob1 header decides, would make the expectation ambiguous.
+expected_copies() {
+	local limit=$1 size copies=0
+	for size in "${SIZES[@]}"; do
+		if [ "$size" -gt "$limit" ]; then
+			copies=$((copies + ITERATIONS * WINDOW))
+		elif [ "$size" -gt $((limit - 256)) ]; then
+			echo "guest-mpi: size $size is too close to the eager limit $limit" >&2
+			return 1
+		fi
+	done
+	echo "$copies"
+}
+
+# ucx_run LOG: ucx_perftest's server and client, both in this VM.
+ucx_run() {
+	local log=$1 server status=0 port_hex
+	local -a args=(-t put_bw -x knem -d memory -D zcopy -s "$UCX_SIZE"
+		-n "$UCX_ITERATIONS" -w 0 -p "$UCX_PORT")
+	echo "\$ ucx_perftest ${args[*]} & ucx_perftest 127.0.0.1 ${args[*]}"
+	timeout 300 "$UCX_PREFIX/bin/ucx_perftest" "${args[@]}" > "$log.server" 2>&1 &
+	server=$!
+	# The client gives up at once if nobody listens yet; connecting to test
+	# the port would be taken for the client.  Listening sockets are state 0A.
+	port_hex=$(printf '%04X' "$UCX_PORT")
+	for _ in $(seq 100); do
+		cat /proc/net/tcp /proc/net/tcp6 2>/dev/null |
+			awk -v port=":$port_hex" '$2 ~ port"$" && $4 == "0A" { found = 1 } END { exit !found }' &&
+			break
+		sleep 0.2
+	done
+	timeout 300 "$UCX_PREFIX/bin/ucx_perftest" 127.0.0.1 "${args[@]}" > "$log" 2>&1 ||
+		status=$?
+	# A client that never connected leaves the server waiting.
+	[ "$status" -eq 0 ] || kill "$server" 2>/dev/null || true
+	wait "$server" || status=$?
+	sed 's/^/  | /' "$log"
+	sed 's/^/  | server: /' "$log.server"
+	return $status
+}
+
+open_mpi_checks() {
+	local limit copies status
+	limit=$(eager_limit) || true
+	echo "guest-mpi: btl_vader_eager_limit = ${limit:-?}"
+	check "ompi_info reports the vader eager limit" test -n "$limit"
+	copies=$(expected_copies "${limit:-4096}")
+	echo "guest-mpi: expecting $copies knem copies (messages above the eager limit)"
+
+	echo "== Open MPI, knem single copy"
+	snapshot "$work/before"
+	status=0
+	mpi_run "$work/knem.log" knem || status=$?
+	snapshot "$work/after"
+	check "knem run exits 0" test "$status" -eq 0
+	check "knem run: every byte of every message intact" data_intact "$work/knem.log"
+	check "knem run: no knem warning from Open MPI" no_knem_warning "$work/knem.log"
+	check "knem run: one INLINE_COPY per message above the eager limit, nothing else" \
+		counters_moved "$work/before" "$work/after" "submitted=$copies" "processed=$copies"
+
+	echo "== Open MPI, no single copy (single_copy_mechanism none)"
+	snapshot "$work/before"
+	status=0
+	mpi_run "$work/none.log" none || status=$?
+	snapshot "$work/after"
+	check "copy-in/copy-out run exits 0" test "$status" -eq 0
+	check "copy-in/copy-out run: every byte intact" data_intact "$work/none.log"
+	check "copy-in/copy-out run: no knem counter moved" \
+		counters_moved "$work/before" "$work/after"
+
+	echo "== Open MPI, knem requested, module unloaded"
+	check "knem.ko unloads" rmmod knem
+	status=0
+	mpi_run "$work/absent.log" knem || status=$?
+	check "without the module: the job still runs (Open MPI falls back)" test "$status" -eq 0
+	check "without the module: every byte intact" data_intact "$work/absent.log"
+	check "without the module: Open MPI warns about knem" knem_warning "$work/absent.log"
+	# shellcheck disable=SC2086 # the list of module paths
+	check "knem.ko reloads" insmod ${KNEM_VM_MODULES%% *}
+}
+
+# UCX's segment for knem zero-copy operations (UCX_KNEM_SEG_SIZE), in bytes.
+ucx_knem_seg_size() {
+	"$UCX_PREFIX/bin/ucx_info" -c -f |
+		awk -F= '$1 == "UCX_KNEM_SEG_SIZE" {
+			n = $2 + 0; unit = toupper(substr($2, length(n "") + 1, 1))
+			if (unit == "K") n *= 1024; else if (unit == "M") n *= 1048576
+			else if (unit == "G") n *= 1073741824
+			print n; found = 1
+		} END { exit !found }'
+}
+
+ucx_checks() {
+	local seg per_put copies pinned=0 status=0
+	seg=$(ucx_knem_seg_size) || true
+	echo "guest-mpi: UCX_KNEM_SEG_SIZE = ${seg:-?} bytes"
+	check "ucx_info reports the knem segment size" test -n "$seg"
+	seg=${seg:-524288}
+	per_put=$(((UCX_SIZE + seg - 1) / seg))
+	copies=$(((UCX_ITERATIONS + 1) * per_put))
+	[ "$(cat /sys/module/knem/parameters/pinlocalread)" = 0 ] || pinned=$copies
+	echo "guest-mpi: expecting $copies knem copies ($((UCX_ITERATIONS + 1)) puts of $per_put segments)"
+	echo "== UCX, ucx_perftest put_bw over the knem transport"
+	snapshot "$work/before"
+	ucx_run "$work/ucx.log" || status=$?
+	snapshot "$work/after"
+	check "ucx_perftest put_bw over knem exits 0" test "$status" -eq 0
+	check "ucx_perftest: one INLINE_COPY per segment of each put and of the sentinel, nothing else" \
+		counters_moved "$work/before" "$work/after" "submitted=$copies" \
+		"processed=$copies" "processed_pinlocal=$pinned"
+}
+
+main() {
+	local needed
+	for needed in "$PROGRAM" "$PREFIX/bin/mpirun" "$STAT" ${UCX_PREFIX:+"$UCX_PREFIX/bin/ucx_perftest"}; do
+		[ -x "$needed" ] || { echo "guest-mpi: $needed missing" >&2; exit 1; }
+	done
+	ip link set lo up 2>/dev/null || true
+	# ORTE refuses the kernel's default "(none)" as a node name.
+	[ "$(hostname)" != "(none)" ] || hostname knem-vm
+
+	open_mpi_checks
+	[ -z "$UCX_PREFIX" ] || ucx_checks
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+}
+
+main "$@"

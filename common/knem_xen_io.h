@@ -302,7 +302,9 @@ struct knemif_seg {
  *   Bytes copied: min(local length, region length - remote_offset,
  *   length).  Response val = bytes copied.  kflags and uid as for COPY.
  *   Check errors: as for COPY.  Transfer errors: FAULT (the region's
- *   memory), IO (the local segments or the indirect pages).
+ *   memory), IO (the local segments or the indirect pages); against
+ *   another guest's region a grant copy cannot tell which side failed,
+ *   and the answer is FAULT.
  *
  * KNEMIF_OP_WAIT_RELEASED
  *   Parked until the backend has released single-use regions of this

@@ -93,40 +93,36 @@ vm_tests() {
 		'bash tests/harness/guest-suite.sh tests/dma-provider/dma_provider_test.sh'
 }
 
-# Open MPI and UCX over knem.ko: counted from the in-VM checks' last line; a run
-# that ends without it (the Open MPI build failed, the VM crashed), or fails
-# without counting a failure (a kernel-log finding), counts one.
-mpi_tests() {
-	local status=0 line mpi_passed mpi_failed
-	mpi_test || status=$?
-	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$KNEM_LOGS/mpi.log" 2>/dev/null | tail -n 1 || true)
+# count_summary LOG STATUS: counts a stage from the last "N passed, M
+# failed" line of LOG; a stage that ends without one (a build failed, a VM
+# crashed) counts one failure, as does a non-zero STATUS that no counted
+# failure explains (a kernel-log finding).
+count_summary() {
+	local log=$1 status=$2 line stage_passed stage_failed
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" 2>/dev/null | tail -n 1 || true)
 	if [ -z "$line" ]; then
 		count 0 1
 		return
 	fi
-	read -r mpi_passed _ mpi_failed _ <<< "$line"
-	if [ "$status" -ne 0 ] && [ "$mpi_failed" -eq 0 ]; then
-		mpi_failed=1
+	read -r stage_passed _ stage_failed _ <<< "$line"
+	if [ "$status" -ne 0 ] && [ "$stage_failed" -eq 0 ]; then
+		stage_failed=1
 	fi
-	count "$mpi_passed" "$mpi_failed"
+	count "$stage_passed" "$stage_failed"
 }
 
-# The Xen suite: one boot per tests/xen/scenario-*.sh, counted from its
-# last line; a run that ends without it, or fails without counting a
-# failure, counts one.
+# Open MPI and UCX over knem.ko (tests/mpi/run.sh logs to mpi.log).
+mpi_tests() {
+	local status=0
+	mpi_test || status=$?
+	count_summary "$KNEM_LOGS/mpi.log" "$status"
+}
+
+# The Xen suite: one boot per tests/xen/scenario-*.sh.
 xen_tests() {
-	local log=$KNEM_LOGS/xen-suite.log status=0 line xen_passed xen_failed
+	local log=$KNEM_LOGS/xen-suite.log status=0
 	bash "$KNEM_REPO/tests/xen/run-suite.sh" 2>&1 | tee "$log" || status=${PIPESTATUS[0]}
-	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1 || true)
-	if [ -z "$line" ]; then
-		count 0 1
-		return
-	fi
-	read -r xen_passed _ xen_failed _ <<< "$line"
-	if [ "$status" -ne 0 ] && [ "$xen_failed" -eq 0 ]; then
-		xen_failed=1
-	fi
-	count "$xen_passed" "$xen_failed"
+	count_summary "$log" "$status"
 }
 
 # The install paths (tests/packaging/check-packaging.sh): each of its "ok:"

@@ -54,10 +54,15 @@
  *      Default:        0
  *      Notes:          1: the backend may keep a region's granted pages
  *                      mapped from its first use until the response to
- *                      REGION_DESTROY (or REGION_MARK_STALE).  Only used
- *                      if the frontend consents with its own
- *                      feature-persistent-map = 1.  Current backends
- *                      write 0.
+ *                      REGION_DESTROY or REGION_MARK_STALE, the
+ *                      WAIT_RELEASED response that reports the region, or
+ *                      the backend leaving Connected, whichever comes
+ *                      first; so the frontend can end the grants after
+ *                      any of those.  Indirect pages and the local pages
+ *                      of INLINE_COPY are never mapped.  Only used if the
+ *                      frontend consents with its own
+ *                      feature-persistent-map = 1.  knem.ko writes 1
+ *                      unless loaded with persistentmap=0.
  *
  * feature-dma
  *      Values:         0/1 (boolean)
@@ -65,7 +70,11 @@
  *      Notes:          1: KNEMIF_KFLAG_DMA is accepted in COPY and
  *                      INLINE_COPY (a DMA engine may do the copy).  The
  *                      frontend reports KNEM_FEATURE_DMA to its users only
- *                      when this is 1.
+ *                      when this is 1.  The flag is a hint: a DMA engine
+ *                      needs mapped pages, so knem.ko uses one for copies
+ *                      it serves from persistent mappings when dom0 has a
+ *                      channel, and writes 1 only with persistent mappings
+ *                      on and its dma parameter 1.
  *
  * max-indirect-pages
  *      Values:         1..KNEMIF_MAX_INDIRECT_PAGES

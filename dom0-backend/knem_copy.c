@@ -65,7 +65,7 @@ knem_status_t knem_copy_work_execute(struct knem_copy_work *work)
 		return knem_xen_execute(work, &status) ? KNEM_STATUS_FAILED :
 							 status;
 	}
-	if (work->flags & KNEM_FLAG_DMA) {
+	if ((work->flags & KNEM_FLAG_DMA) && !knem_xen_dma_available()) {
 		err = knem_dma_copy(&work->src, work->src_offset, &work->dst,
 				    work->dst_offset, work->length, &copied);
 		if (err) {
@@ -250,7 +250,7 @@ static int knem_copy_check(struct knem_context *ctx,
 
 	caps.nr_slots = knem_async_nr_slots(&ctx->async);
 	caps.have_status_array = caps.nr_slots != 0;
-	caps.have_dma = knem_dma_available();
+	caps.have_dma = knem_dma_available() || knem_xen_dma_available();
 
 	err = knem_flags_for_copy(&ctx->policy, req->flags, flags);
 	if (!err && req->always_async)

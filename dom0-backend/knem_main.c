@@ -169,7 +169,8 @@ static long knem_get_info(void __user *arg)
 {
 	struct knem_cmd_info info = {
 		.abi = KNEM_ABI_VERSION,
-		.features = knem_dma_available() ? KNEM_FEATURE_DMA : 0,
+		.features = knem_dma_available() || knem_xen_dma_available() ?
+			    KNEM_FEATURE_DMA : 0,
 		.ignored_flags = knem_global_policy.ignored,
 		.forced_flags = knem_global_policy.forced,
 	};

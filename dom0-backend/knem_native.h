@@ -259,6 +259,12 @@ void knem_xen_exit(void);
 /* Appends the Xen side's lines to the statistics file; returns the length. */
 size_t knem_xen_stats(char *buf, size_t size);
 /*
+ * Whether copies to other domains may ask for a DMA engine: in a guest,
+ * when dom0 offers one (feature-dma); the guest's own copies with
+ * KNEM_FLAG_DMA then run on the CPU.  Always false in dom0.
+ */
+bool knem_xen_dma_available(void);
+/*
  * A new user region, pinned, before it enters the cookie table.  Sets
  * *@cookie to the cookie the region must have, or to 0 for a random one.
  * The region is not published when it fails.

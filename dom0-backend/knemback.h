@@ -46,6 +46,9 @@
 /* Grant-copy ops per hypercall batch. */
 #define KNEMBACK_COPY_BATCH 128
 
+/* Grant map and unmap ops per hypercall batch. */
+#define KNEMBACK_MAP_BATCH 128
+
 /* Per-domain statistics, shown by `cat /dev/knem` in dom0. */
 struct knemback_stats {
 	atomic64_t requests;
@@ -54,6 +57,10 @@ struct knemback_stats {
 	atomic64_t bytes;
 	atomic64_t errors;		/* non-OK responses */
 	atomic64_t unknown_cookies;
+	/* how the copies were done */
+	atomic64_t by_grant_copy;
+	atomic64_t by_mapping;		/* CPU through persistent mappings */
+	atomic64_t by_dma;		/* DMA engine through them */
 };
 
 /* A region being built by REGION_CREATE + MORE and REGION_APPENDs. */
@@ -84,6 +91,7 @@ struct knemback_if {
 	bool irq_pending;		/* set by the interrupt handler */
 	bool broken;			/* ring abuse: stop consuming */
 	struct knemif_limits limits;
+	bool persistent;		/* both ends consent to mappings */
 
 	/* thread-private scratch */
 	struct gnttab_copy *ops;		/* KNEMBACK_COPY_BATCH */
@@ -122,6 +130,13 @@ struct knemback_region {
 	bool disowned;			/* the guest disconnects */
 	struct completion *destroyed;	/* REGION_DESTROY waits here */
 	struct rcu_work release_work;
+
+	/* its persistent mapping (knemback_map.c) */
+	spinlock_t map_lock;		/* protects the fields below */
+	struct knemback_map *map;	/* or NULL */
+	u64 grant_copied;		/* bytes, until it is mapped */
+	bool map_refused;		/* a grant did not map: never again */
+	struct work_struct unmap_work;	/* release of a mapped region */
 };
 
 static inline struct knemback_region *
@@ -139,6 +154,7 @@ struct knemback_totals {
 	atomic_t rings;		/* ring pages mapped from guests */
 	atomic_t regions;	/* struct knemback_region not yet freed */
 	atomic_t pages;		/* dom0 pages allocated for interfaces */
+	atomic_t mapped_pages;	/* guest region pages mapped in dom0 */
 };
 extern struct knemback_totals knemback_totals;
 
@@ -186,6 +202,28 @@ void knemback_builds_free(struct knemback_if *ifc);
 void knemback_build_forget(struct knemback_if *ifc, u64 handle);
 /* Takes up to @max released regions off @ifc, writing their cookies. */
 u32 knemback_released_take(struct knemback_if *ifc, u64 *cookies, u32 max);
+
+/* knemback_map.c */
+extern bool knemback_param_persistent;
+/*
+ * A mapping of all of @r's pages, for a copy of @length bytes, if the
+ * cache policy wants one (the owner consented, the region is reused,
+ * there is room); NULL means "use grant copy".  May sleep.  The caller
+ * holds a reference on @r until knemback_map_put().
+ */
+struct knemback_map *knemback_map_get(struct knemback_region *r,
+				      u64 length);
+void knemback_map_put(struct knemback_region *r, struct knemback_map *map);
+struct page **knemback_map_pages(const struct knemback_map *map);
+/* Whether @r could ever be mapped: a cheap test before knemback_map_get(). */
+bool knemback_map_possible(const struct knemback_region *r);
+/*
+ * The release of a region (its last reference is gone) takes its mapping
+ * off it, in any context, and drops it from process context.
+ */
+struct knemback_map *knemback_map_take(struct knemback_region *r);
+void knemback_map_drop(struct knemback_map *map);
+size_t knemback_map_stats(char *buf, size_t size);
 
 /* knemback_gntcopy.c */
 void knemback_copy(struct knemback_if *ifc,

@@ -156,6 +156,7 @@ enum knemback_copy_result {
 	KNEMBACK_COPY_FAILED,	/* a grant op failed */
 	KNEMBACK_COPY_STALE,	/* a region turned stale */
 	KNEMBACK_COPY_STOPPED,	/* the thread must stop */
+	KNEMBACK_COPY_ENGINE,	/* the CPU or DMA engine failed */
 };
 
 /*
@@ -214,6 +215,100 @@ knemback_gntcopy(struct gnttab_copy *ops, const struct knemback_side *src,
 	}
 }
 
+/*
+ * The pages of @side for the CPU or a DMA engine: dom0's own pages, or
+ * the persistent mapping of a guest region (returned in *@map, to put).
+ * False: the side is grant-copied.
+ */
+static bool knemback_side_pages(const struct knemback_side *side, u64 length,
+				struct knemback_map **map, struct knem_side *out)
+{
+	*map = NULL;
+	out->kind = KNEM_SIDE_PAGES;
+	out->segs = side->segs;
+	out->nr_segs = side->nr_segs;
+	if (!side->grefs) {
+		out->pages = side->pages;
+		return true;
+	}
+	*map = knemback_map_get(knemback_region_of(side->region), length);
+	if (!*map)
+		return false;
+	out->pages = knemback_map_pages(*map);
+	return true;
+}
+
+/* Dom0's pages, or a guest region the cache may map (not inline grants). */
+static bool knemback_side_mappable(const struct knemback_side *side)
+{
+	if (!side->grefs)
+		return true;
+	return side->region && side->region->ops == knemback_region_ops() &&
+	       knemback_map_possible(knemback_region_of(side->region));
+}
+
+/*
+ * Copies with the CPU, or the DMA engine if @dma and dom0 has a channel,
+ * when both sides have pages in dom0; false when they do not and the
+ * caller grant-copies.  @stats, if any, counts the engine used.
+ */
+static bool knemback_mapped_copy(const struct knemback_side *src,
+				 u64 src_offset,
+				 const struct knemback_side *dst,
+				 u64 dst_offset, u64 length, bool dma,
+				 struct knemback_stats *stats,
+				 enum knemback_copy_result *res, u64 *copied)
+{
+	struct knemback_map *src_map = NULL, *dst_map = NULL;
+	bool have_src, have_dst, done = false;
+	struct knem_side s, d;
+	int err;
+
+	if (!length || !knemback_side_mappable(src) ||
+	    !knemback_side_mappable(dst))
+		return false;
+	/* both sides count the copy toward their mapping, whatever the other */
+	have_src = knemback_side_pages(src, length, &src_map, &s);
+	have_dst = knemback_side_pages(dst, length, &dst_map, &d);
+	if (!have_src || !have_dst)
+		goto out;
+	dma = dma && knem_dma_available();
+	if (dma)
+		err = knem_dma_copy(&s, src_offset, &d, dst_offset, length,
+				    copied);
+	else
+		err = knem_cpu_copy(&s, src_offset, &d, dst_offset, length,
+				    copied);
+	if (err)
+		*res = KNEMBACK_COPY_ENGINE;
+	else if (knemback_side_stale(src) || knemback_side_stale(dst))
+		*res = KNEMBACK_COPY_STALE;
+	else
+		*res = KNEMBACK_COPY_OK;
+	if (stats)
+		atomic64_inc(dma ? &stats->by_dma : &stats->by_mapping);
+	done = true;
+out:
+	if (dst_map)
+		knemback_map_put(knemback_region_of(dst->region), dst_map);
+	if (src_map)
+		knemback_map_put(knemback_region_of(src->region), src_map);
+	return done;
+}
+
+/* The wire status of a COPY's result. */
+static u16 knemback_copy_status(enum knemback_copy_result res)
+{
+	switch (res) {
+	case KNEMBACK_COPY_OK:
+		return KNEMIF_E_OK;
+	case KNEMBACK_COPY_ENGINE:
+		return KNEMIF_E_IO;
+	default:
+		return KNEMIF_E_FAULT;
+	}
+}
+
 void knemback_copy(struct knemback_if *ifc,
 		   const struct knemif_req_checked *req)
 {
@@ -241,9 +336,14 @@ void knemback_copy(struct knemback_if *ifc,
 
 	length = knem_copy_length(src.length, c->src_offset, dst.length,
 				  c->dst_offset, c->length);
-	res = knemback_gntcopy(ifc->ops, &src, c->src_offset, &dst, c->dst_offset,
-			       length, &copied);
-	status = res == KNEMBACK_COPY_OK ? KNEMIF_E_OK : KNEMIF_E_FAULT;
+	if (!knemback_mapped_copy(&src, c->src_offset, &dst, c->dst_offset,
+				  length, c->kflags & KNEMIF_KFLAG_DMA,
+				  &ifc->stats, &res, &copied)) {
+		res = knemback_gntcopy(ifc->ops, &src, c->src_offset, &dst,
+				       c->dst_offset, length, &copied);
+		atomic64_inc(&ifc->stats.by_grant_copy);
+	}
+	status = knemback_copy_status(res);
 	atomic64_inc(&ifc->stats.copies);
 	atomic64_add(copied, &ifc->stats.bytes);
 out:
@@ -315,6 +415,7 @@ void knemback_inline_copy(struct knemback_if *ifc,
 		res = knemback_gntcopy(ifc->ops, &remote, c->remote_offset, &local,
 				       0, length, &copied);
 	}
+	atomic64_inc(&ifc->stats.by_grant_copy);
 	switch (res) {
 	case KNEMBACK_COPY_OK:
 		status = KNEMIF_E_OK;
@@ -364,25 +465,32 @@ static int knemback_work_side(const struct knem_copy_work *work,
 
 /*
  * A copy of one of dom0's processes that involves a guest's region: the
- * lookups were made by the native layer; the transfer is grant copies.
+ * lookups were made by the native layer; the transfer is grant copies,
+ * or the CPU or DMA engine through persistent mappings.
  */
 int knem_xen_execute(struct knem_copy_work *work, knem_status_t *status)
 {
+	enum knemback_copy_result res;
 	struct knemback_side src, dst;
 	struct gnttab_copy *ops;
 	u64 copied;
-	int err;
 
 	if (knemback_work_side(work, &work->src, &src) ||
 	    knemback_work_side(work, &work->dst, &dst))
 		return -EPERM;		/* an unshared region */
-	ops = kmalloc_array(KNEMBACK_COPY_BATCH, sizeof(*ops), GFP_KERNEL);
-	if (!ops)
-		return -ENOMEM;
-	err = knemback_gntcopy(ops, &src, work->src_offset, &dst,
-			       work->dst_offset, work->length, &copied);
-	kfree(ops);
-	*status = err == KNEMBACK_COPY_OK ? KNEM_STATUS_SUCCESS :
+	if (!knemback_mapped_copy(&src, work->src_offset, &dst,
+				  work->dst_offset, work->length,
+				  work->flags & KNEM_FLAG_DMA, NULL, &res,
+				  &copied)) {
+		ops = kmalloc_array(KNEMBACK_COPY_BATCH, sizeof(*ops),
+				    GFP_KERNEL);
+		if (!ops)
+			return -ENOMEM;
+		res = knemback_gntcopy(ops, &src, work->src_offset, &dst,
+				       work->dst_offset, work->length, &copied);
+		kfree(ops);
+	}
+	*status = res == KNEMBACK_COPY_OK ? KNEM_STATUS_SUCCESS :
 					    KNEM_STATUS_FAILED;
 	return 0;
 }

@@ -51,9 +51,9 @@ static void knemback_region_free(struct knemback_region *r)
 	queue_rcu_work(knem_wq, &r->release_work);
 }
 
-static void knemback_region_release(struct knem_region *core)
+/* What a region's release does once dom0 no longer maps its pages. */
+static void knemback_region_retire(struct knemback_region *r)
 {
-	struct knemback_region *r = knemback_region_of(core);
 	struct knemback_if *ifc = r->ifc;
 	bool report = false;
 	unsigned long flags;
@@ -77,6 +77,31 @@ static void knemback_region_release(struct knem_region *core)
 		knemback_kick(ifc);
 	else
 		knemback_region_free(r);
+}
+
+static void knemback_region_unmap_work(struct work_struct *work)
+{
+	struct knemback_region *r =
+		container_of(work, struct knemback_region, unmap_work);
+
+	knemback_map_drop(knemback_map_take(r));
+	knemback_region_retire(r);
+}
+
+/*
+ * The last reference is gone (any context).  With no reference left,
+ * neither a copy nor the cache's eviction can reach r->map any more.
+ */
+static void knemback_region_release(struct knem_region *core)
+{
+	struct knemback_region *r = knemback_region_of(core);
+
+	if (READ_ONCE(r->map)) {
+		INIT_WORK(&r->unmap_work, knemback_region_unmap_work);
+		queue_work(knem_wq, &r->unmap_work);
+		return;
+	}
+	knemback_region_retire(r);
 }
 
 static const struct knem_region_ops knemback_region_ops_v = {
@@ -132,6 +157,7 @@ static struct knemback_region *knemback_region_alloc(struct knemback_if *ifc,
 		return NULL;
 	}
 	atomic_inc(&knemback_totals.regions);
+	spin_lock_init(&r->map_lock);
 	/* KNEMIF_KFLAG_* and KNEMIF_PROT_* have knem's values */
 	knem_region_init(&r->core, &knemback_region_ops_v, ifc,
 			 make_kuid(&init_user_ns, uid), kflags, prot);
@@ -463,6 +489,7 @@ void knemback_region_destroy(struct knemback_if *ifc,
 void knemback_region_mark_stale(struct knemback_if *ifc,
 				const struct knemif_req_checked *req)
 {
+	struct knemback_map *map;
 	struct knemback_region *r;
 
 	r = knemback_region_get(ifc, req->u.mark_stale.cookie, NULL);
@@ -479,6 +506,10 @@ void knemback_region_mark_stale(struct knemback_if *ifc,
 	while (refcount_read(&r->core.refs) >
 	       1 + !knem_region_is_unlinked(&r->core))
 		usleep_range(50, 500);
+	/* a stale region is never mapped again: its grants may end now */
+	map = knemback_map_take(r);
+	if (map)
+		knemback_map_drop(map);
 	knem_region_put(&r->core);
 	knemback_respond(ifc, req, KNEMIF_E_OK, 0, 0);
 }

@@ -145,7 +145,7 @@ static int knemback_read_uint(struct xenbus_device *dev, const char *node,
 static int knemback_connect(struct knemback_if *ifc)
 {
 	struct xenbus_device *dev = ifc->dev;
-	unsigned int version, ring_ref, evtchn;
+	unsigned int version, ring_ref, evtchn, persistent;
 	grant_ref_t gref;
 	void *addr;
 	int err;
@@ -172,6 +172,12 @@ static int knemback_connect(struct knemback_if *ifc)
 				 dev->otherend);
 		return err;
 	}
+
+	/* absent or malformed: no consent */
+	if (knemback_read_uint(dev, KNEMIF_XS_FEATURE_PERSISTENT_MAP,
+			       &persistent))
+		persistent = 0;
+	ifc->persistent = knemback_param_persistent && persistent == 1;
 
 	err = knemback_scratch_alloc(ifc);
 	if (err) {
@@ -358,6 +364,16 @@ static void knemback_frontend_changed(struct xenbus_device *dev,
 	}
 }
 
+/*
+ * A DMA engine needs the pages mapped: DMA copies come with persistent
+ * mappings, and knem's `dma` parameter allows them (a channel may come
+ * later: until then DMA copies run on the CPU).
+ */
+static bool knemback_offers_dma(void)
+{
+	return knemback_param_persistent && knem_param_dma;
+}
+
 static int knemback_write_features(struct xenbus_device *dev)
 {
 	struct xenbus_transaction xbt;
@@ -379,11 +395,13 @@ again:
 	if (err)
 		goto abort;
 	what = KNEMIF_XS_FEATURE_PERSISTENT_MAP;
-	err = xenbus_printf(xbt, dev->nodename, what, "%u", 0);
+	err = xenbus_printf(xbt, dev->nodename, what, "%u",
+			    knemback_param_persistent);
 	if (err)
 		goto abort;
 	what = KNEMIF_XS_FEATURE_DMA;
-	err = xenbus_printf(xbt, dev->nodename, what, "%u", 0);
+	err = xenbus_printf(xbt, dev->nodename, what, "%u",
+			    knemback_offers_dma());
 	if (err)
 		goto abort;
 	what = KNEMIF_XS_MAX_INDIRECT_PAGES;
@@ -431,7 +449,7 @@ static int knemback_probe(struct xenbus_device *dev,
 	INIT_LIST_HEAD(&ifc->regions);
 	ifc->limits.max_indirect_pages = KNEMBACK_MAX_INDIRECT_PAGES;
 	ifc->limits.max_region_pages = KNEMBACK_MAX_REGION_PAGES;
-	ifc->limits.feature_dma = false;
+	ifc->limits.feature_dma = knemback_offers_dma();
 	INIT_LIST_HEAD(&ifc->released);
 	ifc->next_handle = 1;
 	dev_set_drvdata(&dev->dev, ifc);
@@ -525,6 +543,12 @@ void knem_xen_exit(void)
 	knemback_active = false;
 }
 
+/* dom0's own copies use dom0's channels: knem_dma_available(). */
+bool knem_xen_dma_available(void)
+{
+	return false;
+}
+
 size_t knem_xen_stats(char *buf, size_t size)
 {
 	struct knemback_if *ifc;
@@ -533,24 +557,30 @@ size_t knem_xen_stats(char *buf, size_t size)
 	if (!knemback_active || !size)
 		return 0;
 	len += scnprintf(buf + len, size - len,
-			 " Xen backend: interfaces %d, mapped rings %d, guest regions %d, dom0 pages %d\n",
+			 " Xen backend: interfaces %d, mapped rings %d, guest regions %d, dom0 pages %d, mapped guest pages %d\n",
 			 atomic_read(&knemback_totals.interfaces),
 			 atomic_read(&knemback_totals.rings),
 			 atomic_read(&knemback_totals.regions),
-			 atomic_read(&knemback_totals.pages));
+			 atomic_read(&knemback_totals.pages),
+			 atomic_read(&knemback_totals.mapped_pages));
+	len += knemback_map_stats(buf + len, size - len);
 	mutex_lock(&knemback_all_lock);
 	list_for_each_entry(ifc, &knemback_all, all_node) {
 		if (!READ_ONCE(ifc->ring_addr))
 			continue;
 		len += scnprintf(buf + len, size - len,
-				 " Xen domain %u: regions %u, copies %lld (%lld bytes), errors %lld, requests %lld, regions created %lld, unknown cookies %lld\n",
+				 " Xen domain %u: regions %u, copies %lld (%lld bytes), errors %lld, requests %lld, regions created %lld, unknown cookies %lld, by grant copy %lld, mapped %lld, DMA %lld%s\n",
 				 ifc->domid, READ_ONCE(ifc->nr_regions),
 				 atomic64_read(&ifc->stats.copies),
 				 atomic64_read(&ifc->stats.bytes),
 				 atomic64_read(&ifc->stats.errors),
 				 atomic64_read(&ifc->stats.requests),
 				 atomic64_read(&ifc->stats.regions),
-				 atomic64_read(&ifc->stats.unknown_cookies));
+				 atomic64_read(&ifc->stats.unknown_cookies),
+				 atomic64_read(&ifc->stats.by_grant_copy),
+				 atomic64_read(&ifc->stats.by_mapping),
+				 atomic64_read(&ifc->stats.by_dma),
+				 ifc->persistent ? ", persistent mappings" : "");
 	}
 	mutex_unlock(&knemback_all_lock);
 	return len;

@@ -38,6 +38,7 @@ struct knemfront_info {
 	bool connected;
 	u32 max_indirect;		/* backend's max-indirect-pages */
 	u32 max_region_pages;
+	bool feature_dma;		/* dom0 takes KNEMIF_KFLAG_DMA */
 	spinlock_t lock;		/* ring, shadow, connected */
 	u64 next_seq;
 	unsigned int nr_inflight;
@@ -54,6 +55,8 @@ struct knemfront_info {
 /* The one frontend device; NULL until probed (knemfront_xenbus.c). */
 extern struct knemfront_info *knemfront;
 extern struct mutex knemfront_lock;
+/* The guest consents to persistent mappings in dom0 (module parameter). */
+extern bool knemfront_param_persistent;
 
 /* knemfront_ring.c */
 irqreturn_t knemfront_interrupt(int irq, void *dev_id);
@@ -77,6 +80,7 @@ int knemfront_errno(u16 status);
 struct knemfront_grants {
 	u32 nr_grefs;
 	grant_ref_t *grefs;		/* one per page */
+	struct page **pages;		/* the caller's, granted */
 };
 
 /*
@@ -109,7 +113,10 @@ struct knemfront_region_desc {
  */
 int knemfront_grants_make(struct knemfront_grants *g, struct page **pages,
 			  u32 nr_pages, bool readonly);
-/* Ends the grants of @g; a grant still in use is left (and logged). */
+/*
+ * Ends the grants of @g; a grant dom0 still maps is ended later by Xen's
+ * deferred list, which holds a reference on its page until then.
+ */
 void knemfront_grants_end(struct knemfront_grants *g);
 
 /*

@@ -40,6 +40,13 @@ static u32 knemfront_wire_uid(const struct knem_copy_work *work)
 	return from_kuid_munged(&init_user_ns, work->uid);
 }
 
+/* KNEM_FLAG_DMA asks dom0 for its DMA engine, where dom0 offers one. */
+static u32 knemfront_wire_kflags(const struct knem_copy_work *work)
+{
+	return (work->flags & KNEM_FLAG_DMA) && knemfront->feature_dma ?
+	       KNEMIF_KFLAG_DMA : 0;
+}
+
 /*
  * A local side above one INLINE_COPY: declared in dom0 as a temporary
  * region of this user, copied with one COPY (the remote cookie is looked
@@ -87,6 +94,7 @@ static int knemfront_inline_copy_large(struct knem_copy_work *work,
 	}
 	wreq.u.copy.length = req->bound;
 	wreq.u.copy.uid = knemfront_wire_uid(work);
+	wreq.u.copy.kflags = knemfront_wire_kflags(work);
 	err = knemfront_submit(&wreq, &rsp);
 	err = knemfront_copy_result(err, &rsp, status);
 	/* answered once dom0 no longer uses the grants */
@@ -129,6 +137,7 @@ static int knemfront_inline_copy(struct knem_copy_work *work,
 	wreq.u.inline_copy.remote_offset = req->remote_offset;
 	wreq.u.inline_copy.length = req->bound;
 	wreq.u.inline_copy.uid = knemfront_wire_uid(work);
+	wreq.u.inline_copy.kflags = knemfront_wire_kflags(work);
 	for (i = 0; i < ind.nr_used; i++)
 		wreq.u.inline_copy.indirect[i] = ind.ref[i];
 	err = knemfront_submit(&wreq, &rsp);
@@ -151,6 +160,7 @@ static int knemfront_region_copy(struct knem_copy_work *work,
 	wreq.u.copy.dst_offset = req->dst_offset;
 	wreq.u.copy.length = req->bound;
 	wreq.u.copy.uid = knemfront_wire_uid(work);
+	wreq.u.copy.kflags = knemfront_wire_kflags(work);
 	err = knemfront_submit(&wreq, &rsp);
 	return knemfront_copy_result(err, &rsp, status);
 }

@@ -41,12 +41,22 @@ void knemfront_grants_end(struct knemfront_grants *g)
 {
 	u32 i;
 
-	for (i = 0; i < g->nr_grefs; i++)
-		if (!gnttab_try_end_foreign_access(g->grefs[i]))
-			pr_warn_ratelimited("grant %u still in use\n",
-					    g->grefs[i]);
+	for (i = 0; i < g->nr_grefs; i++) {
+		if (gnttab_try_end_foreign_access(g->grefs[i]))
+			continue;
+		/*
+		 * dom0 still maps it: the page must not be reused until it
+		 * stops, so the grant keeps a reference and Xen's deferred
+		 * list ends it (and puts the page) later.
+		 */
+		pr_warn_ratelimited("grant %u still in use in dom0: its page is kept until dom0 unmaps it\n",
+				    g->grefs[i]);
+		get_page(g->pages[i]);
+		gnttab_end_foreign_access(g->grefs[i], g->pages[i]);
+	}
 	kvfree(g->grefs);
 	g->grefs = NULL;
+	g->pages = NULL;
 	g->nr_grefs = 0;
 }
 
@@ -86,6 +96,7 @@ int knemfront_grants_make(struct knemfront_grants *g, struct page **pages,
 		gnttab_grant_foreign_access_ref(g->grefs[i], otherend,
 						xen_page_to_gfn(pages[i]),
 						readonly);
+	g->pages = pages;
 	g->nr_grefs = nr_pages;
 	return 0;
 }

@@ -33,6 +33,11 @@ static bool knemfront_bound;
  */
 static struct xenbus_device *knemfront_dev;
 
+bool knemfront_param_persistent = true;
+module_param_named(persistentmap, knemfront_param_persistent, bool, 0444);
+MODULE_PARM_DESC(persistentmap,
+		 "Let dom0 keep reused regions mapped (feature-persistent-map, default 1)");
+
 /* Whether the comma list @versions offers KNEMIF_VERSION. */
 static bool knemfront_version_offered(const char *versions)
 {
@@ -109,6 +114,8 @@ static int knemfront_connect(struct knemfront_info *info)
 	info->max_region_pages =
 		xenbus_read_unsigned(dev->otherend, KNEMIF_XS_MAX_REGION_PAGES,
 				     KNEMIF_DEFAULT_MAX_REGION_PAGES);
+	info->feature_dma = xenbus_read_unsigned(dev->otherend,
+						 KNEMIF_XS_FEATURE_DMA, 0) == 1;
 
 	err = xenbus_setup_ring(dev, GFP_KERNEL, (void **)&sring, 1,
 				&info->ring_ref);
@@ -145,7 +152,8 @@ again:
 	if (err)
 		goto abort;
 	what = KNEMIF_XS_FEATURE_PERSISTENT_MAP;
-	err = xenbus_printf(xbt, dev->nodename, what, "%u", 0);
+	err = xenbus_printf(xbt, dev->nodename, what, "%u",
+			    knemfront_param_persistent);
 	if (err)
 		goto abort;
 	err = xenbus_transaction_end(xbt, 0);
@@ -340,6 +348,12 @@ void knem_xen_exit(void)
 	knemfront = NULL;
 }
 
+bool knem_xen_dma_available(void)
+{
+	return knemfront && READ_ONCE(knemfront->connected) &&
+	       knemfront->feature_dma;
+}
+
 size_t knem_xen_stats(char *buf, size_t size)
 {
 	size_t len = 0;
@@ -349,12 +363,15 @@ size_t knem_xen_stats(char *buf, size_t size)
 	mutex_lock(&knemfront_lock);
 	if (knemfront_bound)
 		len = scnprintf(buf, size,
-				" Xen frontend: %s to domain %d, requests %lld, errors %lld\n",
+				" Xen frontend: %s to domain %d, requests %lld, errors %lld%s%s\n",
 				READ_ONCE(knemfront->connected) ?
 				"connected" : "not connected",
 				knemfront->dev->otherend_id,
 				atomic64_read(&knemfront->nr_requests),
-				atomic64_read(&knemfront->nr_errors));
+				atomic64_read(&knemfront->nr_errors),
+				knemfront_param_persistent ?
+				", persistent mappings allowed" : "",
+				knemfront->feature_dma ? ", DMA in dom0" : "");
 	else if (knemfront)
 		len = scnprintf(buf, size,
 				" Xen frontend: detached, requests %lld, errors %lld\n",

@@ -161,11 +161,16 @@ echo 65536 > /sys/module/knem/parameters/mapcachepages
 settle all-unmapped-after-evictions "$(grep 'mapping cache' /dev/knem)" \
 	'[ "$(cache_stat regions)" = 0 ] && [ "$(backend_mapped)" = 0 ]'
 
+# reload_front NAME [PARAMS]: knem-front of B unbound, reloaded, reconnected.
+reload_front() {
+	out=$(gr B "d=\$(ls -d /sys/bus/xen/drivers/knem/knem-* 2>/dev/null); echo \${d##*/} > /sys/bus/xen/drivers/knem/unbind && rmmod knem_front && insmod /knem-xen/modules/knem-front.ko $2 && echo reloaded")
+	check "$1" "$out" [ "$out" = reloaded ]
+	knem_xen_attach --wait --timeout 60 "$DB" >/dev/null ||
+		fail "$1-connected" "knem-xen-attach --wait: status $?"
+}
+
 progress "B's knem-front refuses persistent mappings"
-out=$(gr B 'd=$(ls -d /sys/bus/xen/drivers/knem/knem-* 2>/dev/null); echo ${d##*/} > /sys/bus/xen/drivers/knem/unbind && rmmod knem_front && insmod /knem-xen/modules/knem-front.ko persistentmap=0 && echo reloaded')
-check front-reloaded-without-consent "$out" [ "$out" = reloaded ]
-knem_xen_attach --wait --timeout 60 "$DB" >/dev/null ||
-	fail front-reconnected "knem-xen-attach --wait: status $?"
+reload_front front-reloaded-without-consent persistentmap=0
 check not-negotiated "$(grep "Xen domain $DB:" /dev/knem)" \
 	sh -c "! grep -q '^ Xen domain $DB: .*persistent mappings' /dev/knem"
 last_g=$(dom_stat "$DB" copy) last_m=$(dom_stat "$DB" mapped)
@@ -179,6 +184,7 @@ out=$(gr A "$X finish -s /tmp/hold.log")
 relay hold-once-refused $? "$out"
 
 progress "A destroyed while dom0 maps its region"
+reload_front front-reloaded-with-consent
 C=$(hold A once)
 out=$(gr B "$P pull $C $SIZE 1 3 1")
 relay pull-before-destroy $? "$out"

@@ -28,6 +28,9 @@
  *    copying, with DMA_TRANS_ABORTED for callback_result and DMA_ERROR from
  *    device_tx_status (the last KTD_FAILED_RING failed cookies per channel
  *    are remembered).
+ *  - Where the platform's DMA mappings are not direct (a Xen PV dom0), the
+ *    device sits behind an emulated IOMMU of its own; see "the emulated
+ *    IOMMU" below.
  */
 #define pr_fmt(fmt) "knem_test_dma: " fmt
 
@@ -45,6 +48,7 @@
 #include <linux/moduleparam.h>
 #include <linux/overflow.h>
 #include <linux/platform_device.h>
+#include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
@@ -254,21 +258,78 @@ static enum dma_status ktd_cookie_status_locked(struct ktd_chan *kc,
 	return ktd_cookie_failed_locked(kc, cookie) ? DMA_ERROR : DMA_COMPLETE;
 }
 
+/* --- the emulated IOMMU --------------------------------------------------- */
+
+/*
+ * In a Xen PV dom0 the platform's DMA ops are Xen's swiotlb: a DMA address
+ * is a machine address (the frame the p2m gives for the page), which is
+ * what real hardware needs but what the CPU cannot reach.  The kernel maps
+ * dom0's pseudo-physical frames, and a machine frame cannot be turned back
+ * into one: the m2p of a grant-mapped foreign frame names a page of the
+ * granting domain.  So the emulated device is given its own DMA ops, those
+ * of a device behind an IOMMU whose bus address space is dom0's
+ * pseudo-physical space: a page is mapped at page_to_phys(), which the
+ * device reaches through the kernel's direct map, whose entry for that
+ * frame is the one the CPU copy engine uses (for a grant-mapped page, the
+ * foreign frame mapped there).  The device never bounces: every page has a
+ * bus address, and it is coherent, so nothing needs syncing or unmapping
+ * (dma_unmap_*() skip a NULL method).  Coherent memory is not offered
+ * (dma_alloc_*() fail without an alloc method): no client of a memcpy
+ * channel asks for it.
+ *
+ * Real I/OAT in a Xen dom0 needs none of this: it is a PCI device whose
+ * bus addresses are machine addresses, which Xen's swiotlb computes from
+ * the p2m, foreign frames included (Xen also maps the grant into dom0's
+ * IOMMU context when there is one).
+ *
+ * Elsewhere (bare metal, KVM guests) the platform's mappings are direct
+ * and the device uses them, swiotlb bouncing included; an IOMMU does not
+ * apply to this software device, which belongs to no IOMMU group.
+ */
+static dma_addr_t ktd_iommu_map_page(struct device *dev, struct page *page,
+				     unsigned long offset, size_t size,
+				     enum dma_data_direction dir,
+				     unsigned long attrs)
+{
+	return page_to_phys(page) + offset;
+}
+
+static int ktd_iommu_map_sg(struct device *dev, struct scatterlist *sgl,
+			    int nents, enum dma_data_direction dir,
+			    unsigned long attrs)
+{
+	struct scatterlist *sg;
+	int i;
+
+	for_each_sg(sgl, sg, nents, i) {
+		sg->dma_address = sg_phys(sg);
+		sg_dma_len(sg) = sg->length;
+	}
+	return nents;
+}
+
+static const struct dma_map_ops ktd_iommu_ops = {
+	.map_page = ktd_iommu_map_page,
+	.map_sg = ktd_iommu_map_sg,
+};
+
 /* --- the "hardware" ------------------------------------------------------- */
 
 /*
- * The emulated device reaches memory through the kernel's direct map.  That
- * is right for direct DMA mappings only, which probe checks (no DMA ops: no
- * IOMMU, no Xen swiotlb): a DMA address is then a CPU physical address, up
- * to a bus offset and the SME bit that dma_to_phys() removes (the helper is
- * meant for DMA-mapping code; a device model is one).  A swiotlb bounce
- * buffer is ordinary RAM, so bounced mappings work as on real hardware.
- * An address that is not RAM fails the descriptor, as an IOMMU fault or a
- * master abort would, instead of crashing the kernel.
+ * The emulated device reaches memory through the kernel's direct map.  With
+ * direct DMA mappings (no DMA ops: no IOMMU, no Xen swiotlb), a DMA address
+ * is a CPU physical address, up to a bus offset and the SME bit that
+ * dma_to_phys() removes (the helper is meant for DMA-mapping code; a device
+ * model is one).  A swiotlb bounce buffer is ordinary RAM, so bounced
+ * mappings work as on real hardware.  Behind the emulated IOMMU, a DMA
+ * address is the physical address itself.  An address that is not RAM
+ * fails the descriptor, as an IOMMU fault or a master abort would, instead
+ * of crashing the kernel.
  */
 static void *ktd_dma_to_virt(struct device *dev, dma_addr_t addr, size_t len)
 {
-	phys_addr_t phys = dma_to_phys(dev, addr);
+	phys_addr_t phys = get_dma_ops(dev) == &ktd_iommu_ops ?
+			   (phys_addr_t)addr : dma_to_phys(dev, addr);
 	phys_addr_t last;
 	unsigned long pfn;
 
@@ -574,14 +635,14 @@ static int ktd_probe(struct platform_device *pdev)
 	unsigned int i;
 	int ret;
 
+	/* Before the mask: dma_supported() asks the device's ops. */
+	if (get_dma_ops(dev)) {
+		set_dma_ops(dev, &ktd_iommu_ops);
+		dev_info(dev, "platform DMA mappings are not direct: behind an emulated IOMMU\n");
+	}
 	ret = dma_set_mask_and_coherent(dev, DMA_BIT_MASK(64));
 	if (ret)
 		goto out;
-	if (get_dma_ops(dev)) {
-		dev_err(dev, "DMA mappings are not direct (IOMMU or Xen): cannot emulate a device\n");
-		ret = -ENODEV;
-		goto out;
-	}
 
 	kd = kzalloc(struct_size(kd, chans, channels), GFP_KERNEL);
 	if (!kd) {

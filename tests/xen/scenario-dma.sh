@@ -1,0 +1,136 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# shellcheck shell=dash # busybox sh, sourced after rootfs/dom0-lib.sh
+# run-suite-args: --domu-image-module xen-gntalloc
+#
+# dom0 script of tests/xen/run-suite.sh: knem's DMA-engine path in a Xen
+# PV dom0, with the test-only DMA provider (tests/dma-provider).  Dom0's
+# DMA ops are Xen's swiotlb (machine addresses), so the provider puts its
+# device behind an emulated IOMMU; this checks that it loads that way and
+# that knem offers its channel, runs the DMA tests of tests/vm/knem_vm_test
+# (Dma.*: data around dmamin, inline and vectorial copies, engine errors
+# and refusals, many asynchronous copies) as dom0 processes, checks that
+# knem's "processed (using DMA)" counter, the provider's counters and the
+# dmaengine core's channel counters moved, then copies with KNEM_FLAG_DMA
+# from and into pages that guest A granted to dom0 and a dom0 process
+# mapped through /dev/xen/gntdev (guest/dma_foreign.c), and at last unloads
+# knem and the provider (no descriptor leaked: the kernel log is checked).
+# One "xen-check:" line per check.
+KTD=knem_test_dma
+KTD_KO=/host$KNEM_XEN_REPO/tests/dma-provider/$KTD.ko
+PARAMS=/sys/module/$KTD/parameters
+VM_TEST=tests/vm/knem_vm_test
+X=/xt/knem_xcopy
+F=/xt/dma_foreign
+FOREIGN_PAGES=4
+rc=0
+
+pass() { echo "xen-check: PASS $1"; }
+fail() {
+	echo "xen-check: FAIL $1: $2"
+	rc=1
+}
+
+# The provider's channels: /sys/class/dma entries whose device is ours.
+provider_channels() {
+	for c in /sys/class/dma/dma*chan*; do
+		[ -e "$c/device" ] || continue
+		[ "$(basename "$(readlink -f "$c/device")")" = "$KTD" ] && echo "$c"
+	done
+}
+
+# The sum of file $1 over the provider's channels.
+channels_sum() {
+	s=0
+	for c in $(provider_channels); do
+		s=$((s + $(cat "$c/$1")))
+	done
+	echo "$s"
+}
+
+knem_dma_processed() {
+	sed -n 's/^ *processed (using DMA) *: *//p' /dev/knem
+}
+
+progress "loading $KTD in dom0"
+if ! out=$(insmod "$KTD_KO" 2>&1); then
+	fail provider-loads-in-dom0 "insmod $KTD_KO: $out"
+	dmesg | tail -n 5
+	exit 1
+fi
+pass provider-loads-in-dom0
+if dmesg | grep -q "$KTD.*behind an emulated IOMMU"; then
+	pass provider-behind-emulated-iommu
+else
+	fail provider-behind-emulated-iommu "no such line in dom0's log (are dom0's DMA mappings direct?)"
+fi
+nchan=$(provider_channels | grep -c .)
+if [ "$nchan" = "$(cat $PARAMS/channels)" ]; then
+	pass provider-channels-registered
+else
+	fail provider-channels-registered "$nchan channels in /sys/class/dma, want $(cat $PARAMS/channels)"
+fi
+if grep -q ' DMAEngine: KernelSupported Enabled ChansAvail ' /dev/knem; then
+	pass knem-offers-the-channel
+else
+	fail knem-offers-the-channel "$(grep DMAEngine /dev/knem)"
+fi
+
+copies0=$(cat $PARAMS/copies) bytes0=$(cat $PARAMS/bytes)
+processed0=$(knem_dma_processed) memcpy0=$(channels_sum memcpy_count)
+progress "knem_vm_test Dma.* in dom0"
+status=0
+out=$(host_run "$VM_TEST --gtest_filter='Dma.*' --gtest_brief=1" 2>&1) || status=$?
+printf '%s\n' "$out"
+ran=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) tests\{0,1\}\.$/\1/p')
+if [ "$status" -ne 0 ]; then
+	fail knem-vm-test-dma "exit status $status"
+elif [ "${ran:-0}" -lt 9 ] || printf '%s\n' "$out" | grep -q '^\[  SKIPPED \]'; then
+	fail knem-vm-test-dma "${ran:-no} tests passed, some skipped or missing"
+else
+	pass "knem-vm-test-dma ($ran tests)"
+fi
+copies1=$(cat $PARAMS/copies) bytes1=$(cat $PARAMS/bytes)
+processed1=$(knem_dma_processed) memcpy1=$(channels_sum memcpy_count)
+if [ "$copies1" -gt "$copies0" ] && [ "$bytes1" -gt "$bytes0" ]; then
+	pass "provider-counters-moved (copies +$((copies1 - copies0)), bytes +$((bytes1 - bytes0)))"
+else
+	fail provider-counters-moved "copies $copies0 -> $copies1, bytes $bytes0 -> $bytes1"
+fi
+if [ "$memcpy1" -eq $((memcpy0 + copies1 - copies0)) ]; then
+	pass "dmaengine-channel-counters-moved (memcpy_count +$((memcpy1 - memcpy0)))"
+else
+	fail dmaengine-channel-counters-moved "memcpy_count $memcpy0 -> $memcpy1, the provider copied $((copies1 - copies0))"
+fi
+if [ "${processed1:-0}" -gt "${processed0:-0}" ]; then
+	pass "knem-dma-counter-moved (+$((processed1 - processed0)))"
+else
+	fail knem-dma-counter-moved "processed (using DMA) $processed0 -> $processed1"
+fi
+
+progress "DMA copies with pages granted by guest A"
+start_guest A || exit $?
+grefs=$(guest_run A "$X bg /tmp/grant.log $F grant $FOREIGN_PAGES")
+case "$grefs" in
+'' | *[!0-9\ ]*)
+	fail dma-foreign-grant "guest A printed '$grefs'"
+	guest_run A "cat /tmp/grant.log"
+	;;
+*)
+	# shellcheck disable=SC2086 # one grant reference per word
+	$F map-copy "$(guest_domid A)" $grefs || rc=1
+	out=$(guest_run A "$X finish -s /tmp/grant.log")
+	status=$?
+	printf '%s\n' "$out"
+	! printf '%s\n' "$out" | grep -q '^xen-check: FAIL' || rc=1
+	[ "$status" -eq 0 ] || fail dma-foreign-guest "exit status $status"
+	;;
+esac
+destroy_guest A
+
+progress "unloading knem and $KTD"
+if rmmod knem && rmmod "$KTD"; then
+	pass provider-unloads-after-knem
+else
+	fail provider-unloads-after-knem "$(grep -E "^(knem|$KTD) " /proc/modules)"
+fi
+exit $rc

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # shellcheck shell=dash # busybox sh, sourced after rootfs/dom0-lib.sh
 # run-suite-args: --domu-image-module xen-gntalloc
+# run-suite-args: --dom0-module-params knem.ko sharinggroup=knemgrp
 #
 # dom0 script of tests/xen/run-suite.sh: knem's DMA-engine path in a Xen
 # PV dom0, with the test-only DMA provider (tests/dma-provider).  Dom0's
@@ -13,8 +14,13 @@
 # knem's "processed (using DMA)" counter, the provider's counters and the
 # dmaengine core's channel counters moved, then copies with KNEM_FLAG_DMA
 # from and into pages that guest A granted to dom0 and a dom0 process
-# mapped through /dev/xen/gntdev (guest/dma_foreign.c), and at last unloads
-# knem and the provider (no descriptor leaked: the kernel log is checked).
+# mapped through /dev/xen/gntdev (guest/dma_foreign.c).  Then copies across
+# guests with KNEM_FLAG_DMA (guest/persist_check.c): B reads A's region 4
+# times and writes it 3 times; after the first grant copy of each new pair
+# of regions, the backend copies through its persistent mappings with the
+# DMA engine (B's "DMA" counter in dom0's statistics, the provider's
+# counters), and both guests check every byte.  At last unloads knem and
+# the provider (no descriptor leaked: the kernel log is checked).
 # One "xen-check:" line per check.
 KTD=knem_test_dma
 KTD_KO=/host$KNEM_XEN_REPO/tests/dma-provider/$KTD.ko
@@ -25,7 +31,12 @@ VM_TEST_FILTER='Dma*:-DmaOff.*'
 VM_TEST_MIN=17
 X=/xt/knem_xcopy
 F=/xt/dma_foreign
+P=/xt/persist_check
 FOREIGN_PAGES=4
+GROUP=knemgrp
+SIZE=1048909	# 1 MiB + 333 bytes, at odd offsets in both guests
+# shellcheck disable=SC2034 # read by guest_run
+KNEM_XEN_RUN_TIMEOUT=180
 rc=0
 
 pass() { echo "xen-check: PASS $1"; }
@@ -53,6 +64,43 @@ channels_sum() {
 
 knem_dma_processed() {
 	sed -n 's/^ *processed (using DMA) *: *//p' /dev/knem
+}
+
+# The counter after "$2 " in dom0's statistics line of domain $1.
+dom_stat() {
+	sed -n "s/^ Xen domain $1: .*[ ,]$2 \([0-9]*\).*/\1/p" /dev/knem
+}
+
+# relay NAME STATUS OUTPUT: prints a guest program's output; a FAIL line in
+# it, or a non-zero status without one, fails the scenario.
+relay() {
+	printf '%s\n' "$3"
+	if printf '%s\n' "$3" | grep -q '^xen-check: FAIL'; then
+		rc=1
+	elif [ "$2" -ne 0 ]; then
+		fail "$1" "exit status $2"
+	fi
+}
+
+# engine_copies NAME ROUNDS WHAT: B's last guest command made one grant
+# copy then ROUNDS copies with the DMA engine through persistent mappings,
+# which moved most of their bytes through the provider (chunks up to
+# dmamin stay on the CPU).
+engine_copies() {
+	g=$(dom_stat "$DB" copy) m=$(dom_stat "$DB" mapped) d=$(dom_stat "$DB" DMA)
+	c=$(cat $PARAMS/copies) b=$(cat $PARAMS/bytes)
+	if [ "$g" = $((last_g + 1)) ] && [ "$m" = "$last_m" ] &&
+		[ "$d" = $((last_d + $2)) ]; then
+		pass "$1-grant-then-dma"
+	else
+		fail "$1-grant-then-dma" "B's grant copies $last_g -> $g (+1 expected), mapped by the CPU $last_m -> $m (+0), DMA $last_d -> $d (+$2)"
+	fi
+	if [ "$c" -gt "$last_c" ] && [ $((b - last_b)) -ge $(($2 * SIZE * 9 / 10)) ]; then
+		pass "$1-done-by-the-engine ($((c - last_c)) descriptors, $((b - last_b)) bytes)"
+	else
+		fail "$1-done-by-the-engine" "the provider's copies $last_c -> $c, bytes $last_b -> $b for $2 copies of $SIZE bytes ($3)"
+	fi
+	last_g=$g last_m=$m last_d=$d last_c=$c last_b=$b
 }
 
 progress "loading $KTD in dom0"
@@ -111,8 +159,11 @@ else
 	fail knem-dma-counter-moved "processed (using DMA) $processed0 -> $processed1"
 fi
 
+progress "starting the guests (group $GROUP)"
+start_knem_guests "$GROUP" || exit $?
+DB=$(guest_domid B)
+
 progress "DMA copies with pages granted by guest A"
-start_guest A || exit $?
 grefs=$(guest_run A "$X bg /tmp/grant.log $F grant $FOREIGN_PAGES")
 case "$grefs" in
 '' | *[!0-9\ ]*)
@@ -129,10 +180,44 @@ case "$grefs" in
 	[ "$status" -eq 0 ] || fail dma-foreign-guest "exit status $status"
 	;;
 esac
+
+progress "B reads and writes A's region with KNEM_FLAG_DMA"
+if grep -q "^ Xen domain $DB: .*, persistent mappings" /dev/knem; then
+	pass b-negotiated-persistent-mappings
+else
+	fail b-negotiated-persistent-mappings "$(grep "Xen domain $DB:" /dev/knem)"
+fi
+last_g=$(dom_stat "$DB" copy) last_m=$(dom_stat "$DB" mapped) last_d=$(dom_stat "$DB" DMA)
+last_c=$(cat $PARAMS/copies) last_b=$(cat $PARAMS/bytes)
+C=$(guest_run A "$X bg /tmp/hold.log $P hold $SIZE")
+case "$C" in
+'' | *[!0-9]*)
+	fail hold-A "$C"
+	exit 1
+	;;
+esac
+out=$(guest_run B "$P pull $C $SIZE 1 4 1 dma")
+relay pull-dma $? "$out"
+engine_copies dma-read-across-guests 3 "B reads A's region"
+out=$(guest_run A "$X signal /tmp/hold.log rewritten")
+relay rewrite $? "$out"
+out=$(guest_run B "$P push $C $SIZE 3 3 dma")
+relay push-dma $? "$out"
+engine_copies dma-write-across-guests 2 "B writes A's region"
+out=$(guest_run A "$X finish -s /tmp/hold.log")
+relay hold-check $? "$out"
+grep '^ Xen' /dev/knem
 destroy_guest A
+destroy_guest B
 
 progress "unloading knem and $KTD"
-if rmmod knem && rmmod "$KTD"; then
+# the backend lets go of the destroyed guests a little later
+n=0
+while ! rmmod knem 2>/dev/null && [ "$n" -lt 40 ]; do
+	sleep 0.5
+	n=$((n + 1))
+done
+if ! grep -q '^knem ' /proc/modules && rmmod "$KTD"; then
 	pass provider-unloads-after-knem
 else
 	fail provider-unloads-after-knem "$(grep -E "^(knem|$KTD) " /proc/modules)"

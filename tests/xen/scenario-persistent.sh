@@ -13,6 +13,8 @@
 #  - B writes into A's mapped region; A checks;
 #  - destroyed regions leave no mapping, and their guests end their grants
 #    without "still in use" (dom0 unmaps before it answers);
+#  - a mapped region whose memory its owner unmaps is unmapped in dom0
+#    too (REGION_MARK_STALE), and copies from it fail with EFAULT;
 #  - a cache limit of about two regions with three in use evicts, and the
 #    data stays right;
 #  - a guest whose knem-front refuses (persistentmap=0) gets grant copies
@@ -168,6 +170,22 @@ reload_front() {
 	knem_xen_attach --wait --timeout 60 "$DB" >/dev/null ||
 		fail "$1-connected" "knem-xen-attach --wait: status $?"
 }
+
+progress "A unmaps its mapped region: dom0 unmaps it at REGION_MARK_STALE"
+C=$(hold A drop)
+out=$(gr B "$P pull $C $SIZE 1 3 1")
+relay pull-before-drop $? "$out"
+check mapped-before-drop "$(grep 'mapping cache' /dev/knem)" \
+	[ "$(cache_stat regions)" = 1 ]
+out=$(gr A "$X signal /tmp/hold.log dropped")
+relay drop $? "$out"
+settle unmapped-when-stale "$(grep -e 'mapping cache' -e 'Xen backend' /dev/knem)" \
+	'[ "$(cache_stat regions)" = 0 ] && [ "$(backend_mapped)" = 0 ]'
+out=$(gr B "$X probe stale-region-efault $C EFAULT")
+relay stale-probe $? "$out"
+out=$(gr A "$X finish -s /tmp/hold.log")
+relay hold-drop $? "$out"
+no_unmapped_grants grants-ended-after-stale-A A
 
 progress "B's knem-front refuses persistent mappings"
 reload_front front-reloaded-without-consent persistentmap=0

@@ -1225,6 +1225,8 @@ static int parse_want(const char *s)
 		return EINVAL;
 	if (!strcmp(s, "EACCES"))
 		return EACCES;
+	if (!strcmp(s, "EFAULT"))
+		return EFAULT;
 	return -100;
 }
 

@@ -7,12 +7,16 @@
  *	xen-check: PASS <role>:<name>   or   xen-check: FAIL <role>:<name>: <why>
  * and the exit status is 1 when one failed.
  *
- *   hold SIZE [once]   declares a region of SIZE bytes (pattern 1) with
+ *   hold SIZE [once|drop]
+ *                      declares a region of SIZE bytes (pattern 1) with
  *                      KNEM_FLAG_ANY_USER_ACCESS and prints its cookie; at
  *                      the first SIGUSR1 rewrites it with pattern 2 and
  *                      prints "rewritten"; at the second checks that it
  *                      holds pattern 3 (written by a peer) and exits.
- *                      With "once", exits at the first SIGUSR1
+ *                      With "once", exits at the first SIGUSR1; with
+ *                      "drop", unmaps the region's memory at the first
+ *                      (the region turns stale), prints "dropped", and
+ *                      exits at the second
  *   pull COOKIE SIZE SEED ROUNDS NDST [dma]
  *                      declares NDST regions of SIZE bytes and copies
  *                      COOKIE into them ROUNDS times (KNEM_CMD_COPY, in
@@ -167,13 +171,14 @@ static void on_signal(int sig)
 	signals++;
 }
 
-static int hold(int fd, size_t len, int once)
+enum hold_mode { HOLD_CHECK, HOLD_ONCE, HOLD_DROP };
+
+static int hold(int fd, size_t len, enum hold_mode mode)
 {
 	struct region r;
 	sigset_t mask, old;
 	long bad;
 
-	role = "hold";
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &mask, &old);
@@ -184,8 +189,17 @@ static int hold(int fd, size_t len, int once)
 	fflush(stdout);
 	while (signals < 1)
 		sigsuspend(&old);
-	if (once)
+	if (mode == HOLD_ONCE)
 		return 0;
+	if (mode == HOLD_DROP) {
+		if (munmap(r.base - HOLD_OFFSET, len + HOLD_OFFSET) < 0)
+			die("munmap");
+		printf("dropped\n");
+		fflush(stdout);
+		while (signals < 2)
+			sigsuspend(&old);
+		return 0;
+	}
 	fill(r.base, len, 2);
 	printf("rewritten\n");
 	fflush(stdout);
@@ -211,7 +225,6 @@ static int pull(int fd, int argc, char **argv)
 	long bad = -1;
 	char name[64];
 
-	role = "pull";
 	dst = calloc(ndst ? ndst : 1, sizeof(*dst));
 	if (!dst || !ndst)
 		die("destination regions");
@@ -247,7 +260,6 @@ static int push(int fd, int argc, char **argv)
 	unsigned int i;
 	char name[64];
 
-	role = "push";
 	region_create(fd, &src, len, LOCAL_OFFSET);
 	fill(src.base, len, seed);
 	for (i = 0; i < rounds && !err; i++)
@@ -261,7 +273,7 @@ static int push(int fd, int argc, char **argv)
 static int usage(const char *program)
 {
 	fprintf(stderr,
-		"usage: %s hold SIZE [once] | pull COOKIE SIZE SEED ROUNDS NDST [dma] | push COOKIE SIZE SEED ROUNDS [dma]\n",
+		"usage: %s hold SIZE [once|drop] | pull COOKIE SIZE SEED ROUNDS NDST [dma] | push COOKIE SIZE SEED ROUNDS [dma]\n",
 		program);
 	return 2;
 }
@@ -272,12 +284,16 @@ int main(int argc, char **argv)
 
 	if (argc < 3)
 		return usage(argv[0]);
+	role = argv[1];
 	fd = open(KNEM_DEVICE_FILENAME, O_RDWR);
 	if (fd < 0)
 		die("open /dev/knem");
 	if (strcmp(argv[1], "hold") == 0)
 		return hold(fd, strtoull(argv[2], NULL, 0),
-			    argc > 3 && strcmp(argv[3], "once") == 0);
+			    argc < 4 ? HOLD_CHECK :
+			    strcmp(argv[3], "once") == 0 ? HOLD_ONCE :
+			    strcmp(argv[3], "drop") == 0 ? HOLD_DROP :
+			    HOLD_CHECK);
 	if (argc >= 7 && strcmp(argv[1], "pull") == 0)
 		return pull(fd, argc, argv);
 	if (argc >= 6 && strcmp(argv[1], "push") == 0)

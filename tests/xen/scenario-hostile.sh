@@ -22,7 +22,8 @@
 #  - destroy under load: B keeps 31 copies and a WAIT_RELEASED in flight
 #    on its region, A holds 3000 regions and copies from B's region
 #    through dom0; A is destroyed, then B: the backend's totals
-#    (interfaces, mapped rings, guest regions, dom0 pages) return to 0,
+#    (interfaces, mapped rings, guest regions, dom0 pages, mapped guest
+#    pages) return to 0,
 #    neither domain outlives its destruction, Xen's free memory returns
 #    to what it was before the guests.
 # run-suite-args: --domu-image-module xen-evtchn --domu-image-module xen-gntalloc
@@ -33,7 +34,8 @@ X=/xt/hostile_front
 GROUP=hostile
 PATTERNS=${KNEM_XEN_PATTERNS:-BUG|WARNING|Oops|general protection|Call Trace|Kernel panic}
 
-# the backend's totals: "interfaces I, mapped rings R, guest regions G, dom0 pages P"
+# the backend's totals: "interfaces I, mapped rings R, guest regions G,
+# dom0 pages P, mapped guest pages M"
 totals() { sed -n 's/^ *Xen backend: //p' /dev/knem; }
 # a counter of guest $1's statistics line (regions, copies, requests...)
 stat_of() { # DOMID NAME
@@ -102,7 +104,7 @@ after_phase() { # NAME
 
 free_mem0=$(xl info | sed -n 's/^free_memory *: *//p')
 t0=$(totals)
-[ "$t0" = "interfaces 0, mapped rings 0, guest regions 0, dom0 pages 0" ] &&
+[ "$t0" = "interfaces 0, mapped rings 0, guest regions 0, dom0 pages 0, mapped guest pages 0" ] &&
 	pass backend-totals-zero-without-guests ||
 	fail backend-totals-zero-without-guests "'$t0'"
 
@@ -224,11 +226,11 @@ while xl list | grep -q knemA && [ $i -lt 60 ]; do
 done
 xl list | grep -q knemA && fail a-domain-gone "still listed: $(xl list | tr '\n' '|')" || pass a-domain-gone
 # what B alone holds: one interface, its ring, its region, its pages
-wait_totals "interfaces 1, mapped rings 1, guest regions 1, dom0 pages 9" a-destroyed-totals-down-to-b
+wait_totals "interfaces 1, mapped rings 1, guest regions 1, dom0 pages 9, mapped guest pages 0" a-destroyed-totals-down-to-b
 grep -q "^ Xen domain $A:" /dev/knem && fail a-stats-gone "$(grep "Xen domain $A" /dev/knem)" || pass a-stats-gone
 progress "destroying B with 32 requests in flight: $(totals)"
 destroy_guest B
-wait_totals "interfaces 0, mapped rings 0, guest regions 0, dom0 pages 0" guests-destroyed-totals-zero
+wait_totals "interfaces 0, mapped rings 0, guest regions 0, dom0 pages 0, mapped guest pages 0" guests-destroyed-totals-zero
 i=0
 while xl list | grep -q knemB && [ $i -lt 60 ]; do
 	sleep 0.5

@@ -30,13 +30,26 @@ readonly TIMEOUT=600 # s per boot; a passing one takes 2-5 min
 
 say() { echo "run-suite: $*"; }
 
-# Builds the programs into $1/xt (only those whose source changed).
+# True if file $1 is newer than each of the other files.
+newer_than_all() {
+	local out=$1 f
+	shift
+	for f; do
+		[ "$out" -nt "$f" ] || return 1
+	done
+}
+
+# Builds the programs into $1/xt (only those whose source or one of the
+# project's headers it includes, guest/*.h or common/*.h, changed).
 build_programs() {
-	local xt=$1/xt src out
+	local xt=$1/xt src out deps
 	mkdir -p "$xt"
 	for src in "$HERE"/guest/*.c; do
 		out=$xt/$(basename "$src" .c)
-		[ "$out" -nt "$src" ] && [ "$out" -nt "$REPO/common/knem_io.h" ] && continue
+		# gcc -MM: the source and the headers it includes, system ones aside
+		read -ra deps <<< "$(gcc -MM -I "$REPO/common" "$src" |
+			sed -e 's/^[^:]*://' -e 's/\\$//' | tr '\n' ' ')"
+		newer_than_all "$out" "${deps[@]}" && continue
 		gcc "${CFLAGS[@]}" -I "$REPO/common" -o "$out" "$src"
 	done
 	src=$REPO/tests/abi/knem_classic_client.c

@@ -14,19 +14,8 @@ KXA="sh /host$KNEM_XEN_REPO/tools/knem-xen-attach"
 X=/xt/attach_copy
 T=/run/knem-xen-attach
 mkdir -p "$T"
-rc=0
-
-pass() { echo "xen-check: PASS $1"; }
-fail() {
-	echo "xen-check: FAIL $1: $2"
-	rc=1
-}
-# check NAME WHY COMMAND...: PASS when COMMAND succeeds
-check() {
-	name=$1 why=$2
-	shift 2
-	if "$@"; then pass "$name"; else fail "$name" "$why"; fi
-}
+# shellcheck source-path=SCRIPTDIR source=dom0-checks.sh
+. "/host$KNEM_XEN_REPO/tests/xen/dom0-checks.sh"
 # Runs the attach tool; its status in $st, its stderr in $err.
 kxa() {
 	err=$($KXA "$@" 2>&1 >/dev/null)

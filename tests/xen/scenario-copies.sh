@@ -29,43 +29,8 @@ KNEM_XEN_RUN_TIMEOUT=180
 X=/xt/knem_xcopy
 C=/xt/knem_classic_client
 GROUP=knemgrp
-rc=0
-
-pass() { echo "xen-check: PASS $1"; }
-fail() { echo "xen-check: FAIL $1: $2"; rc=1; }
-
-# relay NAME STATUS OUTPUT: prints a program's output; a FAIL line in it,
-# or a non-zero status without one, fails the scenario.
-relay() {
-	printf '%s\n' "$3"
-	if printf '%s\n' "$3" | grep -q '^xen-check: FAIL'; then
-		rc=1
-	elif [ "$2" -ne 0 ]; then
-		fail "$1" "exit status $2"
-	fi
-	stop_if_hung
-}
-
-# guest_run, but a guest that hangs (124) or is gone (125) ends the
-# scenario at the next stop_if_hung (gr runs in $(...) subshells): dom0
-# then collects the kernel logs instead of waiting on.
-gr() {
-	guest_run "$@"
-	st_gr=$?
-	if [ "$st_gr" -eq 124 ] || [ "$st_gr" -eq 125 ]; then
-		echo "xen-check: FAIL guest-$1-answers: guest_run status $st_gr; stopping here"
-		touch /tmp/guest-hung
-	fi
-	return "$st_gr"
-}
-
-# stop_if_hung [OUTPUT]: after a gr, prints OUTPUT and ends the scenario
-# if a guest hung.
-stop_if_hung() {
-	[ -e /tmp/guest-hung ] || return 0
-	[ $# -eq 0 ] || printf '%s\n' "$1"
-	exit 1
-}
+# shellcheck source-path=SCRIPTDIR source=dom0-checks.sh
+. "/host$KNEM_XEN_REPO/tests/xen/dom0-checks.sh"
 
 # cookies NAME N WORDS: true if WORDS are N numbers (a program's cookies).
 cookies() {
@@ -76,11 +41,6 @@ cookies() {
 	[ "$n" -eq "$2" ] && return 0
 	fail "$1" "expected $2 cookies, got: $3"
 	return 1
-}
-
-# The counter after "$2 " in dom0's statistics line of domain $1.
-dom0_stat() {
-	sed -n "s/^ Xen domain $1: .*[ ,]$2 \([0-9]*\).*/\1/p" /dev/knem
 }
 
 progress "starting the guests (group $GROUP)"
@@ -135,11 +95,11 @@ stats='grep -E "Requests processed \(total\)|Xen frontend" /dev/knem'
 out=$(gr A "$X bg /tmp/intra.log $X intra && $stats")
 st=$?
 stop_if_hung "$out"
-q1=$(dom0_stat "$DA" requests)
+q1=$(dom_stat "$DA" requests)
 before=$out
 out=$(gr A "$X signal /tmp/intra.log 'intra: done'; s=\$?; $stats; exit \$s")
 st2=$?
-q2=$(dom0_stat "$DA" requests)
+q2=$(dom_stat "$DA" requests)
 stop_if_hung "$out"
 gr A "$X finish -s /tmp/intra.log >/dev/null" || fail intra-exit "status $?"
 stop_if_hung
@@ -168,7 +128,7 @@ fi
 progress "dom0's statistics"
 cat /dev/knem
 for d in "$DA" "$DB"; do
-	c=$(dom0_stat "$d" copies)
+	c=$(dom_stat "$d" copies)
 	if [ -n "$c" ] && [ "$c" -gt 0 ]; then
 		pass "dom0-stats-domain-$d-copies"
 	else

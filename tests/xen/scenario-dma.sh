@@ -37,13 +37,8 @@ GROUP=knemgrp
 SIZE=1048909	# 1 MiB + 333 bytes, at odd offsets in both guests
 # shellcheck disable=SC2034 # read by guest_run
 KNEM_XEN_RUN_TIMEOUT=180
-rc=0
-
-pass() { echo "xen-check: PASS $1"; }
-fail() {
-	echo "xen-check: FAIL $1: $2"
-	rc=1
-}
+# shellcheck source-path=SCRIPTDIR source=dom0-checks.sh
+. "/host$KNEM_XEN_REPO/tests/xen/dom0-checks.sh"
 
 # The provider's channels: /sys/class/dma entries whose device is ours.
 provider_channels() {
@@ -60,26 +55,6 @@ channels_sum() {
 		s=$((s + $(cat "$c/$1")))
 	done
 	echo "$s"
-}
-
-knem_dma_processed() {
-	sed -n 's/^ *processed (using DMA) *: *//p' /dev/knem
-}
-
-# The counter after "$2 " in dom0's statistics line of domain $1.
-dom_stat() {
-	sed -n "s/^ Xen domain $1: .*[ ,]$2 \([0-9]*\).*/\1/p" /dev/knem
-}
-
-# relay NAME STATUS OUTPUT: prints a guest program's output; a FAIL line in
-# it, or a non-zero status without one, fails the scenario.
-relay() {
-	printf '%s\n' "$3"
-	if printf '%s\n' "$3" | grep -q '^xen-check: FAIL'; then
-		rc=1
-	elif [ "$2" -ne 0 ]; then
-		fail "$1" "exit status $2"
-	fi
 }
 
 # engine_copies NAME ROUNDS WHAT: B's last guest command made one grant

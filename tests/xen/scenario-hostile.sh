@@ -27,9 +27,8 @@
 #    neither domain outlives its destruction, Xen's free memory returns
 #    to what it was before the guests.
 # run-suite-args: --domu-image-module xen-evtchn --domu-image-module xen-gntalloc
-rc=0
-pass() { echo "xen-check: PASS $1"; }
-fail() { echo "xen-check: FAIL $1: $2"; rc=1; }
+# shellcheck source-path=SCRIPTDIR source=dom0-checks.sh
+. "/host$KNEM_XEN_REPO/tests/xen/dom0-checks.sh"
 X=/xt/hostile_front
 GROUP=hostile
 PATTERNS=${KNEM_XEN_PATTERNS:-BUG|WARNING|Oops|general protection|Call Trace|Kernel panic}
@@ -37,10 +36,6 @@ PATTERNS=${KNEM_XEN_PATTERNS:-BUG|WARNING|Oops|general protection|Call Trace|Ker
 # the backend's totals: "interfaces I, mapped rings R, guest regions G,
 # dom0 pages P, mapped guest pages M"
 totals() { sed -n 's/^ *Xen backend: //p' /dev/knem; }
-# a counter of guest $1's statistics line (regions, copies, requests...)
-stat_of() { # DOMID NAME
-	sed -n "s/^ Xen domain $1:.*[ ,]$2 \([0-9][0-9]*\).*/\1/p" /dev/knem
-}
 # waits up to 30 s for the totals to be $1
 wait_totals() { # WANT NAME
 	i=0
@@ -66,7 +61,7 @@ dom0_log_clean() { # NAME
 # A creates a shared region (REGION_CREATE in dom0) and closes it
 # (REGION_DESTROY): A's connection works
 a_works() { # NAME
-	before=$(stat_of "$A" requests)
+	before=$(dom_stat "$A" requests)
 	out=$(guest_run A 'rm -f /tmp/aw /tmp/aw.*
 /xt/attach_copy hold /tmp/aw 5 > /tmp/aw.out 2>&1 &
 i=0
@@ -75,7 +70,7 @@ while [ ! -s /tmp/aw ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
 touch /tmp/aw.stop
 wait
 cat /tmp/aw.out /tmp/aw.done')
-	after=$(stat_of "$A" requests)
+	after=$(dom_stat "$A" requests)
 	if echo "$out" | grep -q '^ok' && echo "$out" | grep -q released &&
 		[ "${after:-0}" -ge $((${before:-0} + 2)) ]; then
 		pass "$1"
@@ -208,13 +203,13 @@ while ! guest_run A 'cat /tmp/many.out' | grep -q "many: $NREG regions" && [ $i 
 	sleep 2
 	i=$((i + 1))
 done
-n=$(stat_of "$A" regions)
+n=$(dom_stat "$A" regions)
 [ "${n:-0}" -ge $NREG ] && pass "a-holds-$NREG-regions" ||
 	fail "a-holds-$NREG-regions" "dom0 counts ${n:-no} regions of A: $(guest_run A 'cat /tmp/many.out')"
 guest_run A "for k in 1 2; do /xt/attach_copy loop $cb 9 600 > /tmp/loop\$k.out 2>&1 & done"
-c0=$(stat_of "$A" copies)
+c0=$(dom_stat "$A" copies)
 sleep 5
-c1=$(stat_of "$A" copies)
+c1=$(dom_stat "$A" copies)
 [ "${c1:-0}" -gt "${c0:-0}" ] && pass a-copies-in-flight ||
 	fail a-copies-in-flight "A's copies in dom0: $c0 -> $c1"
 progress "destroying A with $n regions and copies in flight: $(totals)"

@@ -28,67 +28,13 @@ X=/xt/knem_xcopy
 P=/xt/persist_check
 GROUP=knemgrp
 SIZE=1048909	# 1 MiB + 333 bytes: 257 or 258 pages at the programs' offsets
-rc=0
-
-pass() { echo "xen-check: PASS $1"; }
-fail() { echo "xen-check: FAIL $1: $2"; rc=1; }
-
-# check NAME WHY CMD...: PASS if CMD succeeds, else FAIL with WHY.
-check() {
-	name=$1 why=$2
-	shift 2
-	if "$@"; then pass "$name"; else fail "$name" "$why"; fi
-}
-
-# relay NAME STATUS OUTPUT: prints a program's output; a FAIL line in it,
-# or a non-zero status without one, fails the scenario.
-relay() {
-	printf '%s\n' "$3"
-	if printf '%s\n' "$3" | grep -q '^xen-check: FAIL'; then
-		rc=1
-	elif [ "$2" -ne 0 ]; then
-		fail "$1" "exit status $2"
-	fi
-}
-
-# gr G CMD: guest_run; a guest that hangs or is gone ends the scenario.
-gr() {
-	guest_run "$@"
-	st_gr=$?
-	if [ "$st_gr" -eq 124 ] || [ "$st_gr" -eq 125 ]; then
-		echo "xen-check: FAIL guest-$1-answers: guest_run status $st_gr"
-		exit 1
-	fi
-	return "$st_gr"
-}
-
-# The counter after "$2 " in dom0's statistics line of domain $1.
-dom_stat() {
-	sed -n "s/^ Xen domain $1: .*[ ,]$2 \([0-9]*\).*/\1/p" /dev/knem
-}
-# The counter after "$1 " in dom0's mapping cache line.
-cache_stat() {
-	sed -n "s/^ Xen mapping cache:.*[ ,]$1 \([0-9]*\).*/\1/p" /dev/knem
-}
-backend_mapped() {
-	sed -n 's/^ Xen backend: .*mapped guest pages \([0-9]*\).*/\1/p' /dev/knem
-}
+# shellcheck source-path=SCRIPTDIR source=dom0-checks.sh
+. "/host$KNEM_XEN_REPO/tests/xen/dom0-checks.sh"
 
 # hold G [once]: a region of $SIZE bytes in guest G, in the background;
 # prints its cookie.
 hold() {
 	gr "$1" "$X bg /tmp/hold.log $P hold $SIZE $2"
-}
-
-# settle NAME WHY CMD...: check, after waiting up to 20 s for CMD to hold
-# (a guest releases the regions of an exited process a little later).
-settle() {
-	n=0
-	while ! eval "$3" && [ "$n" -lt 40 ]; do
-		sleep 0.5
-		n=$((n + 1))
-	done
-	check "$1" "$2" eval "$3"
 }
 
 # expect_counts NAME DOMID GRANT MAPPED: the domain's copy counters moved by

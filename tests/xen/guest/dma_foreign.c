@@ -3,7 +3,8 @@
  * dma_foreign.c - DMA-engine copies into and out of a page another domain
  * granted to dom0, for tests/xen/scenario-dma.sh.  Runs in a guest and in
  * dom0 (as /xt/dma_foreign).  Each check prints one line
- *	xen-check: PASS <name>      or      xen-check: FAIL <name>: <why>
+ *	xen-check: PASS dma-foreign-<side>:<name>   or
+ *	xen-check: FAIL dma-foreign-<side>:<name>: <why>
  * and the exit status is 1 when one failed.
  *
  *   grant PAGES        (guest) grants PAGES pages to dom0 writable through
@@ -26,7 +27,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,61 +42,13 @@ typedef uint16_t domid_t;
 #include <xen/gntdev.h>
 
 #include "knem_io.h"
+#include "xen_check.h"
+#include "xen_pattern.h"
 
 #define PAGE 4096u
 #define MAX_PAGES 64u
 #define DMA_COUNTER_LABEL "processed (using DMA)"
 #define PROVIDER_COPIES "/sys/module/knem_test_dma/parameters/copies"
-
-static int failures;
-static const char *role = "?";
-
-static void check(int ok, const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok) {
-		printf("xen-check: PASS dma-foreign-%s:%s\n", role, name);
-	} else {
-		failures++;
-		printf("xen-check: FAIL dma-foreign-%s:%s: ", role, name);
-		va_start(ap, fmt);
-		vprintf(fmt, ap);
-		va_end(ap);
-		putchar('\n');
-	}
-	fflush(stdout);
-}
-
-static void die(const char *what)
-{
-	check(0, what, "%s", strerror(errno));
-	exit(1);
-}
-
-static uint8_t pat(unsigned int seed, uint64_t pos)
-{
-	return (uint8_t)(pos * 131 + seed * 7 + (pos >> 8) + 1);
-}
-
-static void fill(uint8_t *p, size_t len, unsigned int seed)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		p[i] = pat(seed, i);
-}
-
-/* Offset of the first byte that differs from pattern @seed, or -1. */
-static long mismatch(const uint8_t *p, size_t len, unsigned int seed)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (p[i] != pat(seed, i))
-			return (long)i;
-	return -1;
-}
 
 static unsigned int pages_arg(const char *s)
 {
@@ -124,7 +76,7 @@ static int grant(unsigned int pages)
 	unsigned int i;
 	int fd;
 
-	role = "guest";
+	role = "dma-foreign-guest";
 	sigemptyset(&usr1);
 	sigaddset(&usr1, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &usr1, NULL);
@@ -248,7 +200,7 @@ static int map_copy(int argc, char **argv)
 	long bad;
 	int gnt, knem;
 
-	role = "dom0";
+	role = "dma-foreign-dom0";
 	if (pages > MAX_PAGES) {
 		fprintf(stderr, "%u grants: at most %u\n", pages, MAX_PAGES);
 		return 2;

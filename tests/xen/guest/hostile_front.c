@@ -58,6 +58,7 @@ typedef uint16_t domid_t;
 #include <xen/gntalloc.h>
 
 #include "knem_xen_io.h"
+#include "xen_pattern.h"
 
 #define PAGE 4096
 #define SLOTS KNEMIF_RING_SLOTS
@@ -927,13 +928,6 @@ static void malformed_cookies(void)
 	expect("destroy-cookie-0-noent", &r, KNEMIF_E_NOENT, NULL);
 }
 
-/* knem_xcopy.c's pattern of its exported region R1 */
-static unsigned char xcopy_pattern(unsigned int seed, uint64_t pos)
-{
-	return (unsigned char)(pos * 131 + seed * 7 + (pos >> 8) +
-			       (pos >> 17) + 1);
-}
-
 /*
  * Guest A's regions (knem_xcopy export): R1 shared, RN private, RRO
  * read-only.  Readable when shared in the group, never destroyable.
@@ -966,11 +960,10 @@ static void malformed_peer(struct gpage *ind, struct gpage *data,
 	r = copy_req(dst, 0, rro, 0, KNEMIF_LENGTH_UNBOUNDED);
 	expect("copy-into-other-guests-read-only-acces", &r, KNEMIF_E_ACCES,
 	       NULL);
-	/* after all that, A's region is still there and intact */
+	/* after all that, A's region is still there with its pattern 1 */
 	r = copy_req(r1, 0, dst, 0, KNEMIF_LENGTH_UNBOUNDED);
 	if (expect("copy-other-guests-shared-region", &r, KNEMIF_E_OK, &val)) {
-		for (i = 0; i < val && data[0].p[i] == xcopy_pattern(1, i);
-		     i++)
+		for (i = 0; i < val && data[0].p[i] == pat(1, i); i++)
 			;
 		check(val == PAGE && i == val,
 		      "copy-other-guests-shared-bytes",

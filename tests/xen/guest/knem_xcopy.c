@@ -51,7 +51,6 @@
 #include <poll.h>
 #include <stddef.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,38 +63,14 @@
 #include <unistd.h>
 
 #include "knem_io.h"
+#include "xen_check.h"
+#include "xen_pattern.h"
 
 #define R1_LEN (256 * 1024 + 333)
 #define R2_LEN (64 * 1024 + 123)
 #define SMALL_LEN (3 * 4096 + 77)
 #define PP_DATA (1024 * 1024 + 8192)
 #define DEADLINE_S 60
-
-static int failures;
-static const char *role = "?";
-
-static void check(int ok, const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok) {
-		printf("xen-check: PASS %s:%s\n", role, name);
-	} else {
-		failures++;
-		printf("xen-check: FAIL %s:%s: ", role, name);
-		va_start(ap, fmt);
-		vprintf(fmt, ap);
-		va_end(ap);
-		putchar('\n');
-	}
-	fflush(stdout);
-}
-
-static void die(const char *what)
-{
-	check(0, what, "%s", strerror(errno));
-	exit(1);
-}
 
 static double now(void)
 {
@@ -110,11 +85,6 @@ static void nap(void)
 	struct timespec ts = { 0, 2 * 1000 * 1000 };
 
 	nanosleep(&ts, NULL);
-}
-
-static uint8_t pat(unsigned seed, uint64_t pos)
-{
-	return (uint8_t)(pos * 131 + seed * 7 + (pos >> 8) + (pos >> 17) + 1);
 }
 
 static int open_knem(void)

@@ -34,7 +34,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,61 +43,14 @@
 #include <unistd.h>
 
 #include "knem_io.h"
+#include "xen_check.h"
+#include "xen_pattern.h"
 
 /* Regions start at odd offsets in their buffers: segments are unaligned. */
 #define HOLD_OFFSET 100
 #define LOCAL_OFFSET 3011
 
-static int failures;
-static const char *role = "?";
 static volatile sig_atomic_t signals;
-
-static void check(int ok, const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok) {
-		printf("xen-check: PASS %s:%s\n", role, name);
-	} else {
-		failures++;
-		printf("xen-check: FAIL %s:%s: ", role, name);
-		va_start(ap, fmt);
-		vprintf(fmt, ap);
-		va_end(ap);
-		putchar('\n');
-	}
-	fflush(stdout);
-}
-
-static void die(const char *what)
-{
-	check(0, what, "%s", strerror(errno));
-	exit(1);
-}
-
-static uint8_t pat(unsigned int seed, uint64_t pos)
-{
-	return (uint8_t)(pos * 131 + seed * 7 + (pos >> 8) + (pos >> 17) + 1);
-}
-
-static void fill(uint8_t *buf, size_t len, unsigned int seed)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		buf[i] = pat(seed, i);
-}
-
-/* -1 if @buf holds pattern @seed, else the first wrong index. */
-static long mismatch(const uint8_t *buf, size_t len, unsigned int seed)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (buf[i] != pat(seed, i))
-			return (long)i;
-	return -1;
-}
 
 struct region {
 	uint8_t *base;

@@ -34,7 +34,6 @@ shopt -s inherit_errexit
 
 readonly GROUP=xbench
 readonly CXXFLAGS=(-std=c++17 -O2 -Wall -Wextra -Werror -static)
-readonly LIBKNEM=(error.cpp iovec.cpp device.cpp region.cpp copy.cpp async.cpp stats.cpp)
 deterministic=0 quick=0 out="" timeout_s=3600
 
 usage() {
@@ -70,7 +69,7 @@ build_programs() {
 		done
 		[ "$stale" -eq 1 ] || continue
 		g++ "${CXXFLAGS[@]}" -I "$KNEM_REPO/common" -I "$KNEM_REPO/libknem" -o "$bin" \
-			"$src" "${LIBKNEM[@]/#/$KNEM_REPO/libknem/}"
+			"$src" "$KNEM_REPO"/libknem/*.cpp
 	done
 }
 
@@ -144,8 +143,8 @@ table() {
 			print line
 		}
 		END {
-			split("size|xg-single|xg-cached|xg-c-copy|tcp|ig-single|ig-cached|d0-single|d0-cached|d0-memcpy|xs/d0s|xc/d0c|xs/tcp|xc/tcp|xs/igs|xc/igc", h, "|")
-			h[0] = 16
+			split("size|xg-single|xg-cached|xg-c-copy|tcp|ig-single|ig-cached|d0-single|d0-cached|d0-memcpy|xs/d0s|xc/d0c|xcc/d0c|xs/tcp|xc/tcp|xcc/tcp|xs/igs|xc/igc", h, "|")
+			h[0] = 18
 			row(h)
 			if (format == "md") {
 				line = "|"
@@ -159,12 +158,13 @@ table() {
 				gs = mbps["in-guest/knem-single", s]; gc = mbps["in-guest/knem-cached", s]
 				ds = mbps["dom0/knem-single", s]; dc = mbps["dom0/knem-cached", s]
 				dm = mbps["dom0/memcpy", s]
-				c[0] = 16; c[1] = size_text(s)
+				c[0] = 18; c[1] = size_text(s)
 				c[2] = sprintf("%.0f", xs); c[3] = sprintf("%.0f", xc); c[4] = sprintf("%.0f", xcc)
 				c[5] = sprintf("%.0f", t); c[6] = sprintf("%.0f", gs); c[7] = sprintf("%.0f", gc)
 				c[8] = sprintf("%.0f", ds); c[9] = sprintf("%.0f", dc); c[10] = sprintf("%.0f", dm)
-				c[11] = ratio(xs, ds); c[12] = ratio(xc, dc); c[13] = ratio(xs, t)
-				c[14] = ratio(xc, t); c[15] = ratio(xs, gs); c[16] = ratio(xc, gc)
+				c[11] = ratio(xs, ds); c[12] = ratio(xc, dc); c[13] = ratio(xcc, dc)
+				c[14] = ratio(xs, t); c[15] = ratio(xc, t); c[16] = ratio(xcc, t)
+				c[17] = ratio(xs, gs); c[18] = ratio(xc, gc)
 				row(c)
 			}
 		}' "$out/results.csv"
@@ -182,30 +182,38 @@ plot() {
 		set logscale x 2
 		set xtics ($(awk '{ s = $1; u = "K"; s /= 1024; if (s >= 1024) { s /= 1024; u = "M" }
 			printf "%s\"%d%s\" %d", (NR > 1 ? ", " : ""), s, u, $1 }' "$out/plot.dat"))
+		set xrange [$(awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo / 1.25 ":" hi * 1.25 }' "$out/plot.dat")]
 		set xlabel "message size (bytes)"
 		set grid
 		set lmargin 10
-		set rmargin 34
+		set rmargin 36
+		set linetype 1 lc "#7b3294" pt 7 lw 2
+		set linetype 2 lc "#1a9641" pt 5 lw 2
+		set linetype 3 lc "#2c7bb6" pt 9 lw 2
+		set linetype 4 lc "#e66101" pt 11 lw 2
+		set linetype 5 lc "#7b3294" pt 6 lw 1 dt 2
+		set linetype 6 lc "#1a9641" pt 4 lw 1 dt 2
+		set linetype 7 lc "#000000" lw 1 dt 4
 		set multiplot layout 2,1 title "knem between two Xen guests: $label" font "sans,11"
 		set title "Bandwidth"
 		set ylabel "MB/s (bytes per us)"
 		set logscale y 10
-		plot "$out/plot.dat" using 1:2 title "across guests, single-use" with linespoints lw 2 pt 7, \\
-			"" using 1:3 title "across guests, cached" with linespoints lw 2 pt 5, \\
-			"" using 1:4 title "across guests, region to region" with linespoints lw 2 pt 9, \\
-			"" using 1:5 title "TCP between the guests" with linespoints lw 2 pt 11, \\
-			"" using 1:6 title "in guest A, single-use" with linespoints lw 1 dt 2 pt 6, \\
-			"" using 1:8 title "dom0 native, single-use" with linespoints lw 1 dt 3 pt 4, \\
-			"" using 1:10 title "dom0 memcpy" with lines lw 1 dt 4 lc "black"
-		set title "Ratios (single-use; cached)"
+		plot "$out/plot.dat" using 1:2 title "across guests, single-use" with linespoints lt 1, \\
+			"" using 1:3 title "across guests, cached" with linespoints lt 2, \\
+			"" using 1:4 title "across guests, region to region" with linespoints lt 3, \\
+			"" using 1:5 title "TCP between the guests" with linespoints lt 4, \\
+			"" using 1:8 title "dom0 native, single-use" with linespoints lt 5, \\
+			"" using 1:9 title "dom0 native, cached" with linespoints lt 6, \\
+			"" using 1:10 title "dom0 memcpy" with lines lt 7
+		set title "Ratios of the bandwidths (log scale); dashed: the targets 0.8 and 5"
 		set ylabel "ratio"
-		plot "$out/plot.dat" using 1:11 title "across/dom0 single" with linespoints lw 2 pt 7, \\
-			"" using 1:12 title "across/dom0 cached" with linespoints lw 2 pt 5, \\
-			"" using 1:13 title "across/TCP single" with linespoints lw 2 pt 9, \\
-			"" using 1:14 title "across/TCP cached" with linespoints lw 2 pt 11, \\
-			"" using 1:15 title "across/in-guest single" with linespoints lw 1 pt 6, \\
-			"" using 1:16 title "across/in-guest cached" with linespoints lw 1 pt 4, \\
-			1 with lines dt 2 lc "black" notitle
+		plot "$out/plot.dat" using 1:11 title "across/dom0, single-use" with linespoints lt 1, \\
+			"" using 1:12 title "across/dom0, cached" with linespoints lt 2, \\
+			"" using 1:13 title "across/dom0, region to region" with linespoints lt 3, \\
+			"" using 1:14 title "across/TCP, single-use" with linespoints lt 5, \\
+			"" using 1:15 title "across/TCP, cached" with linespoints lt 6, \\
+			"" using 1:17 title "across/in-guest, single-use" with linespoints lt 4 lw 1, \\
+			0.8 with lines dt 2 lc "black" notitle, 5 with lines dt 2 lc "black" notitle
 		unset multiplot
 	PLOT
 }

@@ -6,9 +6,10 @@
 #
 #   tests/xen/run-suite.sh [SCENARIO...]   (default: tests/xen/scenario-*.sh)
 #
-# Builds the static guest programs (tests/xen/guest/*.c and the classic
-# client tests/abi/knem_classic_client.c) into xt/ of a files directory
-# given to the guests and to dom0 (/xt/NAME).  A scenario's lines
+# Builds the static guest programs (tests/xen/guest/*.c, the classic
+# client tests/abi/knem_classic_client.c and tools/knem_xbench.cpp with
+# libknem) into xt/ of a files directory given to the guests and to dom0
+# (/xt/NAME).  A scenario's lines
 #   # run-suite-args: ARGS...
 # add launcher options for its boot (for example module parameters).
 # Counts the "xen-check: PASS|FAIL" lines of each scenario's output; a boot
@@ -32,7 +33,7 @@ say() { echo "run-suite: $*"; }
 
 # Builds the programs into $1/xt (only those whose source changed).
 build_programs() {
-	local xt=$1/xt src out
+	local xt=$1/xt src out f
 	mkdir -p "$xt"
 	for src in "$HERE"/guest/*.c; do
 		out=$xt/$(basename "$src" .c)
@@ -44,6 +45,14 @@ build_programs() {
 	# the classic client's own flags (tests/abi/Makefile.am), no project header
 	[ "$out" -nt "$src" ] ||
 		gcc "${CFLAGS[@]}" -std=c99 -D_DEFAULT_SOURCE -o "$out" "$src"
+	src=$REPO/tools/knem_xbench.cpp
+	out=$xt/knem-xbench
+	for f in "$src" "$REPO"/libknem/*.cpp "$REPO"/libknem/*.hpp "$REPO/common/knem_io.h"; do
+		[ "$out" -nt "$f" ] && continue
+		g++ "${CFLAGS[@]}" -std=c++17 -I "$REPO/common" -I "$REPO/libknem" -o "$out" \
+			"$src" "$REPO"/libknem/*.cpp
+		break
+	done
 }
 
 # Prints the extra launcher arguments of scenario $1, one per line.

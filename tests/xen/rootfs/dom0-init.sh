@@ -95,22 +95,16 @@ if [ -d "$RUN/in/dom0-files" ]; then
 fi
 
 # --net: bridge xenbr0 with dom0's address; netback before the guests
-# exist (xl create waits for their vifs' hotplug).  The host's hotplug
-# scripts (bash, iproute2) run in the host's root, with libxl's
-# environment.
+# exist (xl create waits for their vifs' hotplug: /etc/xen/scripts/vif-bridge).
 # shellcheck disable=SC2153 # from $RUN/in/env
 if [ "$KNEM_XEN_NET" = 1 ]; then
 	# shellcheck disable=SC2086 # module names
 	chroot /host modprobe -a $KNEM_XEN_NET_MODULES ||
 		fail "modprobe $KNEM_XEN_NET_MODULES"
-	if ! { chroot /host ip link add xenbr0 type bridge stp_state 0 forward_delay 0 &&
-		ip addr add 10.77.0.254/24 dev xenbr0 && ip link set xenbr0 up; }; then
+	# a new bridge has STP off: its ports forward at once
+	if ! { brctl addbr xenbr0 && ip addr add 10.77.0.254/24 dev xenbr0 && ip link set xenbr0 up; }; then
 		fail "creating bridge xenbr0"
 	fi
-	mkdir -p /etc/xen/scripts
-	printf '#!/bin/sh\nexec chroot /host /etc/xen/scripts/vif-bridge "$@"\n' \
-		> /etc/xen/scripts/vif-bridge
-	chmod 755 /etc/xen/scripts/vif-bridge
 fi
 
 # create_guest copies the kernel and initramfs there (lib.sh).

@@ -325,21 +325,41 @@ long long first_difference(const unsigned char* buffer, std::size_t length, std:
 	return -1;
 }
 
+class Socket {
+public:
+	explicit Socket(int fd) noexcept : fd_(fd) {}
+	Socket(Socket&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+	Socket(const Socket&) = delete;
+	Socket& operator=(const Socket&) = delete;
+	~Socket()
+	{
+		if (fd_ >= 0)
+			::close(fd_);
+	}
+
+	int get() const noexcept { return fd_; }
+
+private:
+	int fd_;
+};
+
+Socket tcp_socket()
+{
+	const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		throw_errno("socket");
+	return Socket(fd);
+}
+
+// A connected TCP socket without Nagle's delay: requests and cookies are
+// small messages that wait for an answer.
 class Connection {
 public:
-	explicit Connection(int fd) : fd_(fd)
+	explicit Connection(Socket socket) : socket_(std::move(socket)), fd_(socket_.get())
 	{
 		const int one = 1;
 		if (::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
 			throw_errno("TCP_NODELAY");
-	}
-	Connection(Connection&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-	Connection(const Connection&) = delete;
-	Connection& operator=(const Connection&) = delete;
-	~Connection()
-	{
-		if (fd_ >= 0)
-			::close(fd_);
 	}
 
 	void send(const void* data, std::size_t length) const
@@ -394,15 +414,14 @@ public:
 	}
 
 private:
+	Socket socket_;
 	int fd_;
 };
 
 Connection accept_one(std::uint16_t port)
 {
-	const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (listener < 0)
-		throw_errno("socket");
-	Connection closer(listener);
+	const Socket socket = tcp_socket();
+	const int listener = socket.get();
 	const int one = 1;
 	::setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	sockaddr_in address{};
@@ -419,7 +438,7 @@ Connection accept_one(std::uint16_t port)
 	while ((fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC)) < 0)
 		if (errno != EINTR)
 			throw_errno("accept");
-	return Connection(fd);
+	return Connection(Socket(fd));
 }
 
 // Retries while the sender is not listening yet.
@@ -432,12 +451,9 @@ Connection connect_to(const std::string& peer, std::uint16_t port)
 		bad_usage("not an IPv4 address", peer.c_str());
 	const std::uint64_t deadline = now_ns() + connect_seconds * 1000000000ULL;
 	for (;;) {
-		const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			throw_errno("socket");
-		Connection connection(fd);
-		if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0)
-			return connection;
+		Socket socket = tcp_socket();
+		if (::connect(socket.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) == 0)
+			return Connection(std::move(socket));
 		if ((errno != ECONNREFUSED && errno != EINTR && errno != ENETUNREACH &&
 		     errno != EHOSTUNREACH) ||
 		    now_ns() > deadline)

@@ -6,9 +6,10 @@
 #
 #   tests/xen/run-suite.sh [SCENARIO...]   (default: tests/xen/scenario-*.sh)
 #
-# Builds the static guest programs (tests/xen/guest/*.c and the classic
-# client tests/abi/knem_classic_client.c) into xt/ of a files directory
-# given to the guests and to dom0 (/xt/NAME).  A scenario's lines
+# Builds the static guest programs (tests/xen/guest/*.c, the classic
+# client tests/abi/knem_classic_client.c and tools/knem_xbench.cpp with
+# libknem) into xt/ of a files directory given to the guests and to dom0
+# (/xt/NAME).  A scenario's lines
 #   # run-suite-args: ARGS...
 # add launcher options for its boot (for example module parameters).
 # Counts the "xen-check: PASS|FAIL" lines of each scenario's output; a boot
@@ -57,6 +58,12 @@ build_programs() {
 	# the classic client's own flags (tests/abi/Makefile.am), no project header
 	[ "$out" -nt "$src" ] ||
 		gcc "${CFLAGS[@]}" -std=c99 -D_DEFAULT_SOURCE -o "$out" "$src"
+	src=$REPO/tools/knem_xbench.cpp
+	out=$xt/knem-xbench
+	newer_than_all "$out" "$src" "$REPO"/libknem/*.cpp "$REPO"/libknem/*.hpp \
+		"$REPO/common/knem_io.h" ||
+		g++ "${CFLAGS[@]}" -std=c++17 -I "$REPO/common" -I "$REPO/libknem" -o "$out" \
+			"$src" "$REPO"/libknem/*.cpp
 }
 
 # Prints the extra launcher arguments of scenario $1, one per line.

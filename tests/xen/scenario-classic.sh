@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # shellcheck shell=dash # busybox sh, sourced after rootfs/dom0-lib.sh
-# run-suite-args: --domu-module-params knem-front.ko forceflags=0x80
+# run-suite-args: --domu-module-params knem-front.ko forceflags=0x80 --net
 #
 # dom0 script of tests/xen/run-suite.sh: an unmodified MPI-style client
 # across two guests of one sharing group.  knem-front is loaded with
@@ -10,7 +10,12 @@
 # without the flag, and in guest B reads it, copies from it and writes its
 # second half; A checks what landed.  dom0's knem.ko has no sharinggroup
 # here: a dom0 process and the guests are refused each other's regions
-# (EPERM).  One "xen-check:" line per check.
+# (EPERM).  Then a smoke run of the benchmark between the guests
+# (tools/knem_xbench.cpp, as tools/xen-bench.sh runs it, over the guests'
+# network): B reads A's messages of 4 KiB to 256 KiB through single-use
+# and cached regions, region to region and over TCP, one checked message
+# (every byte) and one timed window each; dom0 counts B's copies.  One
+# "xen-check:" line per check.
 X=/xt/knem_xcopy
 C=/xt/knem_classic_client
 GROUP=knemgrp
@@ -46,5 +51,25 @@ check classic-across-guests-B "$?" "$out"
 $X finish -s /tmp/dom0-export.log > /dev/null
 out=$(guest_run A "$X finish /tmp/classic.log")
 check classic-across-guests-A "$?" "$out"
+
+progress "knem-xbench smoke between the guests"
+copies() { sed -n "s/^ Xen domain $1: .* copies \([0-9]*\) .*/\1/p" /dev/knem; }
+DB=$(guest_domid B)
+before=$(copies "$DB")
+guest_run A '/xt/knem-xbench sender > /tmp/xbench.log 2>&1 &'
+out=$(guest_run B '/xt/knem-xbench receiver --peer 10.77.0.1 --sizes 4K:256K --samples 1 --min-samples 1 --warmup 0')
+st=$?
+printf '%s\n' "$out" | sed -n '/^# Bandwidth/,/^$/p'
+rows=$(printf '%s\n' "$out" | grep -c '^across-machines,[a-z-]*,[0-9]*,1,')
+[ "$rows" -eq 28 ] || { printf '%s\n' "$out" | tail -n 5; st=1; }
+check xbench-across-guests-every-byte "$st" "$rows of 28 results"
+after=$(copies "$DB")
+# 7 sizes x 3 knem methods x (1 checked + a window of 16 messages)
+if [ -n "$before" ] && [ -n "$after" ] && [ "$after" -eq $((before + 357)) ]; then
+	echo "xen-check: PASS xbench-copies-counted-by-dom0"
+else
+	echo "xen-check: FAIL xbench-copies-counted-by-dom0: B's copies '$before' then '$after' (want +357)"
+	rc=1
+fi
 grep 'Xen domain' /dev/knem
 exit $rc

@@ -5,7 +5,8 @@
 # Brings up the Xen toolstack from the initramfs, mounts the host's root
 # (virtio-9p, read-only, made writable by a tmpfs overlay) at /host and the
 # run directory (virtio-9p, writable) at /run/knem-xen, loads the
-# --dom0-module modules, writes the two guests' xl configs, runs the dom0
+# --dom0-module modules, sets up the guests' network (--net: bridge xenbr0,
+# xen-netback, vif hotplug), writes the two guests' xl configs, runs the dom0
 # script with the helpers of /knem-xen/lib.sh, destroys the guests left,
 # saves the logs into the run directory, checks them (dom0's, Xen's and the
 # guests' consoles) and that no domain outlived its destruction, and powers
@@ -93,20 +94,41 @@ if [ -d "$RUN/in/dom0-files" ]; then
 	cp -a "$RUN/in/dom0-files/." / || fail "copying the --dom0-files"
 fi
 
+# --net: bridge xenbr0 with dom0's address; netback before the guests
+# exist (xl create waits for their vifs' hotplug: /etc/xen/scripts/vif-bridge).
+# shellcheck disable=SC2153 # from $RUN/in/env
+if [ "$KNEM_XEN_NET" = 1 ]; then
+	# shellcheck disable=SC2086 # module names
+	chroot /host modprobe -a $KNEM_XEN_NET_MODULES ||
+		fail "modprobe $KNEM_XEN_NET_MODULES"
+	# a new bridge has STP off: its ports forward at once
+	if ! { brctl addbr xenbr0 && ip addr add 10.77.0.254/24 dev xenbr0 && ip link set xenbr0 up; }; then
+		fail "creating bridge xenbr0"
+	fi
+fi
+
 # create_guest copies the kernel and initramfs there (lib.sh).
+host=1
 for g in A B; do
+	net="" vif=""
+	if [ "$KNEM_XEN_NET" = 1 ]; then
+		net=" knem_xen_ip=10.77.0.$host/24"
+		vif="vif = [ 'mac=00:16:3e:4b:00:0$host,bridge=xenbr0' ]"
+	fi
 	cat > "/etc/xen/knem$g.cfg" <<-CFG
 	name = "knem$g"
 	type = "pv"
 	kernel = "/var/lib/knem-xen/vmlinux"
 	ramdisk = "/var/lib/knem-xen/domu.cpio"
-	extra = "console=hvc0 loglevel=7 panic=-1 no_hash_pointers"
+	extra = "console=hvc0 loglevel=7 panic=-1 no_hash_pointers$net"
 	memory = $KNEM_XEN_DOMU_MEM
 	vcpus = 1
 	on_poweroff = "destroy"
 	on_reboot = "destroy"
 	on_crash = "destroy"
+	$vif
 	CFG
+	host=$((host + 1))
 done
 
 status=0

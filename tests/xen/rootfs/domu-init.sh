@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # shellcheck shell=dash # busybox sh
 # /init of the PV domUs (busybox sh, PID 1) in the Xen harness: loads the
-# --domu-module modules, reports "ready" (xenstore data/knem-xen/init and
+# --domu-module modules, gives eth0 the address of knem_xen_ip= on the
+# kernel command line (--net), reports "ready" (xenstore data/knem-xen/init and
 # the console), then serves dom0's guest_run requests: it watches
 # data/knem-xen/req (written by dom0), runs the base64 command of req/cmd
 # for each new req/seq and answers under data/knem-xen/rsp: the base64
@@ -39,6 +40,22 @@ while read -r m params; do
 		break
 	fi
 done < /knem-xen/modules/order
+# --net: the static address dom0 put on the kernel command line, on the
+# interface of xen-netfront (loaded above), which appears when the driver
+# binds.
+ip=$(sed -n 's/.*knem_xen_ip=\([0-9./]*\).*/\1/p' /proc/cmdline)
+if [ -n "$ip" ] && [ "$status" = ok ]; then
+	i=0
+	while [ ! -e /sys/class/net/eth0 ] && [ "$i" -lt 100 ]; do
+		usleep 100000
+		i=$((i + 1))
+	done
+	if ip link set lo up && ip addr add "$ip" dev eth0 && ip link set eth0 up; then
+		export KNEM_XEN_IP="${ip%/*}"
+	else
+		status="network: cannot set $ip on eth0 (xen-netfront)"
+	fi
+fi
 # rsp/status and rsp/chunks exist from "ready" on: dom0 reads them with
 # rsp/seq while the first command still runs.
 xenstore-write "$D/req/seq" 0 "$D/rsp/seq" 0 "$D/rsp/status" 0 \

@@ -19,8 +19,9 @@
 #    data stays right;
 #  - a guest whose knem-front refuses (persistentmap=0) gets grant copies
 #    only, for its regions and for copies involving them;
-#  - a guest destroyed while dom0 maps one of its regions: dom0 unmaps it
-#    and Xen frees the domain.
+#  - a guest destroyed while dom0 maps three of its regions and the other
+#    guest copies from them: dom0 unmaps everything, Xen frees the domain,
+#    the other guest's copies fail and end.
 # One "xen-check: PASS|FAIL" line per check; exits 1 if one failed.
 # shellcheck disable=SC2034 # read by guest_run
 KNEM_XEN_RUN_TIMEOUT=180
@@ -147,17 +148,28 @@ check nothing-mapped-when-refused "$(grep 'mapping cache' /dev/knem)" \
 out=$(gr A "$X finish -s /tmp/hold.log")
 relay hold-once-refused $? "$out"
 
-progress "A destroyed while dom0 maps its region"
+progress "A destroyed while dom0 maps 3 of its regions and B copies from them"
 reload_front front-reloaded-with-consent
-C=$(hold A once)
-out=$(gr B "$P pull $C $SIZE 1 3 1")
-relay pull-before-destroy $? "$out"
-check mapped-before-destroy "$(grep 'mapping cache' /dev/knem)" \
-	[ "$(cache_stat regions)" -ge 1 ]
+for k in 1 2 3; do
+	c=$(gr A "$X bg /tmp/hold$k.log $P hold $SIZE once")
+	out=$(gr B "$P pull $c $SIZE 1 2 1")
+	relay "pull-before-destroy-$k" $? "$out"
+	eval "C$k=\$c"
+done
+check three-mapped-before-destroy "$(grep 'mapping cache' /dev/knem)" \
+	[ "$(cache_stat regions)" -ge 3 ]
+# B copies from A's mapped regions until A is gone (then its copies fail)
+gr B "for c in $C1 $C2 $C3; do $P pull \$c $SIZE 1 100000 1 > /dev/null 2>&1 & done" >/dev/null
+m0=$(dom_stat "$DB" mapped)
+sleep 3
+check b-copies-in-flight "B's mapped copies $m0 -> $(dom_stat "$DB" mapped)" \
+	[ "$(dom_stat "$DB" mapped)" -gt "$m0" ]
 destroy_guest A
 settle unmapped-after-destroy "$(grep -e 'mapping cache' -e 'Xen backend' /dev/knem)" \
 	'[ "$(cache_stat regions)" = 0 ] && [ "$(backend_mapped)" = 0 ]'
 settle domain-A-gone "$(xl list)" "! xl list | grep -q knemA"
+settle b-copies-ended "B's copies from A's regions still running" \
+	'[ "$(gr B "pidof persist_check || echo none")" = none ]'
 
 grep '^ Xen' /dev/knem
 exit $rc

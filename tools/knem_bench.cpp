@@ -91,22 +91,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench_common.hpp"
+
 namespace {
+
+using namespace knem_bench;
 
 const char* const program = "knem-bench";
 
-constexpr std::uint64_t KiB = 1024;
-constexpr std::uint64_t MiB = 1024 * KiB;
 constexpr std::size_t page_size = 4096; // marker stride; any page size works
 constexpr unsigned max_processes = 16;
 constexpr unsigned max_window = 64;
 constexpr std::uint64_t window_bytes = 16 * MiB;
 constexpr std::size_t huge_page_size = 2 * MiB;
 
-[[noreturn]] void throw_errno(const std::string& what)
-{
-	throw std::system_error(errno, std::generic_category(), what);
-}
 
 // Thrown when another process of the benchmark failed: it said why.
 struct TeamFailed {};
@@ -182,21 +180,10 @@ void usage(std::FILE* out)
 
 std::uint64_t parse_size(const char* text)
 {
-	char* end = nullptr;
-	errno = 0;
-	const unsigned long long value = std::strtoull(text, &end, 0);
-	if (errno != 0 || end == text || text[0] == '-')
+	std::uint64_t size = 0;
+	if (!parse_size_text(text, size))
 		bad_usage("invalid size", text);
-	std::uint64_t unit = 1;
-	switch (*end) {
-	case 'k': case 'K': unit = KiB; ++end; break;
-	case 'm': case 'M': unit = MiB; ++end; break;
-	case 'g': case 'G': unit = 1024 * MiB; ++end; break;
-	default: break;
-	}
-	if (*end != '\0' || value > UINT64_MAX / unit)
-		bad_usage("invalid size", text);
-	return value * unit;
+	return size;
 }
 
 unsigned parse_count(const char* text, unsigned min, unsigned max)
@@ -207,7 +194,6 @@ unsigned parse_count(const char* text, unsigned min, unsigned max)
 	return static_cast<unsigned>(value);
 }
 
-bool power_of_two(std::uint64_t x) { return x != 0 && (x & (x - 1)) == 0; }
 
 void parse_sections(Options& options, const char* text)
 {
@@ -436,13 +422,6 @@ void fill_pattern(unsigned char* buffer, std::size_t length)
 	}
 }
 
-std::uint64_t now_ns()
-{
-	timespec ts;
-	::clock_gettime(CLOCK_MONOTONIC, &ts);
-	return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL +
-	       static_cast<std::uint64_t>(ts.tv_nsec);
-}
 
 inline void cpu_relax()
 {
@@ -971,24 +950,7 @@ struct Key {
 	}
 };
 
-struct Summary {
-	std::size_t samples = 0;
-	double median = 0; // ns
-	double low = 0;    // ns: first quartile, or the lowest run median
-	double high = 0;   // ns: third quartile, or the highest run median
 
-	double spread_percent() const { return median > 0 ? (high - low) / median * 100 : 0; }
-};
-
-double quantile(std::vector<double> values, double q)
-{
-	std::sort(values.begin(), values.end());
-	const double position = q * static_cast<double>(values.size() - 1);
-	const std::size_t below = static_cast<std::size_t>(position);
-	const std::size_t above = std::min(below + 1, values.size() - 1);
-	const double weight = position - static_cast<double>(below);
-	return values[below] * (1 - weight) + values[above] * weight;
-}
 
 class Results {
 public:
@@ -1029,19 +991,7 @@ private:
 	std::map<Key, std::vector<std::vector<double>>> samples_;
 };
 
-double megabytes_per_second(std::uint64_t bytes, double ns)
-{
-	return ns > 0 ? static_cast<double>(bytes) * 1000.0 / ns : 0;
-}
 
-std::string size_text(std::uint64_t size)
-{
-	if (size >= MiB && size % MiB == 0)
-		return std::to_string(size / MiB) + " MiB";
-	if (size >= KiB && size % KiB == 0)
-		return std::to_string(size / KiB) + " KiB";
-	return std::to_string(size) + " B";
-}
 
 // ---------------------------------------------------------------------------
 // The receiver: starts the others, measures, reports

@@ -66,29 +66,20 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "bench_common.hpp"
+
 namespace {
+
+using namespace knem_bench;
 
 const char* const program = "knem-xbench";
 
-constexpr std::uint64_t KiB = 1024;
-constexpr std::uint64_t MiB = 1024 * KiB;
 constexpr std::uint64_t window_bytes = 16 * MiB;
 constexpr unsigned max_window = 64;
 constexpr std::uint16_t default_port = 7707;
 constexpr unsigned connect_seconds = 60;
 
-[[noreturn]] void throw_errno(const std::string& what)
-{
-	throw std::system_error(errno, std::generic_category(), what);
-}
 
-std::uint64_t now_ns()
-{
-	timespec ts;
-	::clock_gettime(CLOCK_MONOTONIC, &ts);
-	return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL +
-	       static_cast<std::uint64_t>(ts.tv_nsec);
-}
 
 // ---------------------------------------------------------------------------
 // Options
@@ -156,21 +147,10 @@ void usage(std::FILE* out)
 
 std::uint64_t parse_size(const char* text)
 {
-	char* end = nullptr;
-	errno = 0;
-	const unsigned long long value = std::strtoull(text, &end, 0);
-	if (errno != 0 || end == text || text[0] == '-')
+	std::uint64_t size = 0;
+	if (!parse_size_text(text, size))
 		bad_usage("invalid size", text);
-	std::uint64_t unit = 1;
-	switch (*end) {
-	case 'k': case 'K': unit = KiB; ++end; break;
-	case 'm': case 'M': unit = MiB; ++end; break;
-	case 'g': case 'G': unit = 1024 * MiB; ++end; break;
-	default: break;
-	}
-	if (*end != '\0' || value > UINT64_MAX / unit)
-		bad_usage("invalid size", text);
-	return value * unit;
+	return size;
 }
 
 unsigned parse_count(const char* text, unsigned min, unsigned max)
@@ -181,7 +161,6 @@ unsigned parse_count(const char* text, unsigned min, unsigned max)
 	return static_cast<unsigned>(value);
 }
 
-bool power_of_two(std::uint64_t x) { return x != 0 && (x & (x - 1)) == 0; }
 
 std::vector<Method> parse_methods(const char* text)
 {
@@ -554,24 +533,7 @@ int sender_main(const Options& options)
 // ---------------------------------------------------------------------------
 // The receiver
 
-struct Summary {
-	std::size_t samples = 0;
-	double median = 0; // ns per message
-	double low = 0;    // first quartile
-	double high = 0;   // third quartile
 
-	double spread_percent() const { return median > 0 ? (high - low) / median * 100 : 0; }
-};
-
-double quantile(std::vector<double> values, double q)
-{
-	std::sort(values.begin(), values.end());
-	const double position = q * static_cast<double>(values.size() - 1);
-	const std::size_t below = static_cast<std::size_t>(position);
-	const std::size_t above = std::min(below + 1, values.size() - 1);
-	const double weight = position - static_cast<double>(below);
-	return values[below] * (1 - weight) + values[above] * weight;
-}
 
 Summary summarize(const std::vector<double>& values)
 {
@@ -585,19 +547,7 @@ Summary summarize(const std::vector<double>& values)
 	return s;
 }
 
-double megabytes_per_second(std::uint64_t bytes, double ns)
-{
-	return ns > 0 ? static_cast<double>(bytes) * 1000.0 / ns : 0;
-}
 
-std::string size_text(std::uint64_t size)
-{
-	if (size >= MiB && size % MiB == 0)
-		return std::to_string(size / MiB) + " MiB";
-	if (size >= KiB && size % KiB == 0)
-		return std::to_string(size / KiB) + " KiB";
-	return std::to_string(size) + " B";
-}
 
 class Receiver {
 public:

@@ -63,8 +63,8 @@ build_programs() {
 		src=$KNEM_REPO/tools/$tool.cpp
 		bin=$xb/${tool//_/-}
 		stale=0
-		for f in "$src" "$KNEM_REPO"/libknem/*.cpp "$KNEM_REPO"/libknem/*.hpp \
-			"$KNEM_REPO/common/knem_io.h"; do
+		for f in "$src" "$KNEM_REPO"/tools/*.hpp "$KNEM_REPO"/libknem/*.cpp \
+			"$KNEM_REPO"/libknem/*.hpp "$KNEM_REPO/common/knem_io.h"; do
 			[ "$bin" -nt "$f" ] || stale=1
 		done
 		[ "$stale" -eq 1 ] || continue

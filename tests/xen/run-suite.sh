@@ -60,8 +60,8 @@ build_programs() {
 		gcc "${CFLAGS[@]}" -std=c99 -D_DEFAULT_SOURCE -o "$out" "$src"
 	src=$REPO/tools/knem_xbench.cpp
 	out=$xt/knem-xbench
-	newer_than_all "$out" "$src" "$REPO"/libknem/*.cpp "$REPO"/libknem/*.hpp \
-		"$REPO/common/knem_io.h" ||
+	newer_than_all "$out" "$src" "$REPO"/tools/*.hpp "$REPO"/libknem/*.cpp \
+		"$REPO"/libknem/*.hpp "$REPO/common/knem_io.h" ||
 		g++ "${CFLAGS[@]}" -std=c++17 -I "$REPO/common" -I "$REPO/libknem" -o "$out" \
 			"$src" "$REPO"/libknem/*.cpp
 }

@@ -46,7 +46,8 @@
  *      Values:         0/1 (boolean)
  *      Default:        0
  *      Notes:          1: the backend copies with GNTTABOP_copy, so region
- *                      pages only need to be granted, never mapped.  A
+ *                      pages only need to be granted (they are mapped only
+ *                      with feature-persistent-map on both sides).  A
  *                      version 1 backend always writes 1.
  *
  * feature-persistent-map

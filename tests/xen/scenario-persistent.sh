@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # shellcheck shell=dash # busybox sh, sourced after rootfs/dom0-lib.sh
+# shellcheck disable=SC2016 # settle evaluates its single-quoted conditions later
 # run-suite-args: --dom0-module-params knem.ko sharinggroup=knemgrp
 #
 # dom0 script of tests/xen/run-suite.sh: the backend's persistent mappings

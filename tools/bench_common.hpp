@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// bench_common.hpp - what the benchmarks (knem-bench, knem-xbench) measure
-// and print the same way: sizes on the command line and in tables, the
-// clock, bandwidth, and the median and quartiles of timed samples.
+// bench_common.hpp - what the benchmarks (knem-bench, knem-xbench) read,
+// measure and print the same way: sizes and counts on the command line and
+// in tables, the clock, bandwidth, and the median and quartiles of timed
+// samples.
 #ifndef KNEM_BENCH_COMMON_HPP
 #define KNEM_BENCH_COMMON_HPP
 
@@ -33,15 +34,23 @@ inline std::uint64_t now_ns()
 	       static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
-// A size as "64", "4k", "16M" or "1G" (powers of 1024); false when `text`
-// is not one or overflows.
-inline bool parse_size_text(const char* text, std::uint64_t& size)
+inline bool power_of_two(std::uint64_t x) { return x != 0 && (x & (x - 1)) == 0; }
+
+// A command-line value a tool refuses: it prints `what` and `value` with
+// its usage and exits with status 2.
+struct UsageError {
+	std::string what;
+	std::string value;
+};
+
+// A size as "64", "4k", "16M" or "1G" (powers of 1024).
+inline std::uint64_t parse_size(const char* text)
 {
 	char* end = nullptr;
 	errno = 0;
 	const unsigned long long value = std::strtoull(text, &end, 0);
 	if (errno != 0 || end == text || text[0] == '-')
-		return false;
+		throw UsageError{"invalid size", text};
 	std::uint64_t unit = 1;
 	switch (*end) {
 	case 'k': case 'K': unit = KiB; ++end; break;
@@ -50,12 +59,35 @@ inline bool parse_size_text(const char* text, std::uint64_t& size)
 	default: break;
 	}
 	if (*end != '\0' || value > UINT64_MAX / unit)
-		return false;
-	size = value * unit;
-	return true;
+		throw UsageError{"invalid size", text};
+	return value * unit;
 }
 
-inline bool power_of_two(std::uint64_t x) { return x != 0 && (x & (x - 1)) == 0; }
+inline unsigned parse_count(const char* text, unsigned min, unsigned max)
+{
+	const std::uint64_t value = parse_size(text);
+	if (value < min || value > max)
+		throw UsageError{"count out of range", text};
+	return static_cast<unsigned>(value);
+}
+
+// "MIN:MAX", two powers of two with smallest <= MIN <= MAX <= 1G.
+inline void parse_size_range(const char* text, std::uint64_t smallest, std::uint64_t& min,
+			     std::uint64_t& max)
+{
+	const std::string range(text);
+	const std::size_t colon = range.find(':');
+	if (colon == std::string::npos)
+		throw UsageError{"sizes are MIN:MAX, not", text};
+	min = parse_size(range.substr(0, colon).c_str());
+	max = parse_size(range.substr(colon + 1).c_str());
+	if (!power_of_two(min) || !power_of_two(max) || min < smallest || min > max ||
+	    max > 1024 * MiB)
+		throw UsageError{"sizes must be powers of two, " +
+					 (smallest > 1 ? std::to_string(smallest) + " <= " : "") +
+					 "MIN <= MAX <= 1G, not",
+				 text};
+}
 
 // A figure and its spread, in ns (per message or per window).
 struct Summary {

@@ -178,22 +178,6 @@ void usage(std::FILE* out)
 	std::exit(2);
 }
 
-std::uint64_t parse_size(const char* text)
-{
-	std::uint64_t size = 0;
-	if (!parse_size_text(text, size))
-		bad_usage("invalid size", text);
-	return size;
-}
-
-unsigned parse_count(const char* text, unsigned min, unsigned max)
-{
-	const std::uint64_t value = parse_size(text);
-	if (value < min || value > max)
-		bad_usage("count out of range", text);
-	return static_cast<unsigned>(value);
-}
-
 
 void parse_sections(Options& options, const char* text)
 {
@@ -217,7 +201,7 @@ void parse_sections(Options& options, const char* text)
 	}
 }
 
-Options parse_options(int argc, char** argv)
+Options parse_options_or_throw(int argc, char** argv)
 {
 	static const struct option long_options[] = {
 		{"sizes", required_argument, nullptr, 's'},
@@ -257,18 +241,9 @@ Options parse_options(int argc, char** argv)
 	while ((c = getopt_long(argc, argv, "s:n:m:b:w:r:l:p:f:F:t:W:PS:qcL:h", long_options,
 				nullptr)) != -1) {
 		switch (c) {
-		case 's': {
-			std::string text(optarg);
-			const std::size_t colon = text.find(':');
-			if (colon == std::string::npos)
-				bad_usage("sizes are MIN:MAX, not", optarg);
-			options.min_size = parse_size(text.substr(0, colon).c_str());
-			options.max_size = parse_size(text.substr(colon + 1).c_str());
-			if (!power_of_two(options.min_size) || !power_of_two(options.max_size) ||
-			    options.min_size > options.max_size || options.max_size > 1024 * MiB)
-				bad_usage("sizes must be powers of two, MIN <= MAX <= 1G, not", optarg);
+		case 's':
+			parse_size_range(optarg, 1, options.min_size, options.max_size);
 			break;
-		}
 		case 'n': options.samples = parse_count(optarg, 1, 100000); break;
 		case 'm': options.min_samples = parse_count(optarg, 1, 100000); break;
 		case 'b': options.budget = parse_size(optarg); break;
@@ -299,27 +274,19 @@ Options parse_options(int argc, char** argv)
 	return options;
 }
 
+Options parse_options(int argc, char** argv)
+{
+	try {
+		return parse_options_or_throw(argc, argv);
+	} catch (const UsageError& e) {
+		bad_usage(e.what.c_str(), e.value.c_str());
+	}
+}
+
 // ---------------------------------------------------------------------------
 // Memory and files
 
-class FileDescriptor {
-public:
-	explicit FileDescriptor(int fd) noexcept : fd_(fd) {}
-	FileDescriptor(FileDescriptor&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-	FileDescriptor(const FileDescriptor&) = delete;
-	FileDescriptor& operator=(FileDescriptor&&) = delete;
-	FileDescriptor& operator=(const FileDescriptor&) = delete;
-	~FileDescriptor()
-	{
-		if (fd_ >= 0)
-			::close(fd_);
-	}
-
-	int get() const noexcept { return fd_; }
-
-private:
-	int fd_;
-};
+using FileDescriptor = knem::detail::UniqueFd;
 
 // A memfd of `length` bytes, to be shared with the processes exec'ed later.
 FileDescriptor make_memfd(const char* name, std::size_t length)

@@ -145,22 +145,6 @@ void usage(std::FILE* out)
 	std::exit(2);
 }
 
-std::uint64_t parse_size(const char* text)
-{
-	std::uint64_t size = 0;
-	if (!parse_size_text(text, size))
-		bad_usage("invalid size", text);
-	return size;
-}
-
-unsigned parse_count(const char* text, unsigned min, unsigned max)
-{
-	const std::uint64_t value = parse_size(text);
-	if (value < min || value > max)
-		bad_usage("count out of range", text);
-	return static_cast<unsigned>(value);
-}
-
 
 std::vector<Method> parse_methods(const char* text)
 {
@@ -180,7 +164,7 @@ std::vector<Method> parse_methods(const char* text)
 	return methods;
 }
 
-Options parse_options(int argc, char** argv)
+Options parse_options_or_throw(int argc, char** argv)
 {
 	static const struct option long_options[] = {
 		{"peer", required_argument, nullptr, 'a'},
@@ -216,20 +200,9 @@ Options parse_options(int argc, char** argv)
 		switch (c) {
 		case 'a': options.peer = optarg; break;
 		case 'p': options.port = static_cast<std::uint16_t>(parse_count(optarg, 1, 65535)); break;
-		case 's': {
-			const std::string text(optarg);
-			const std::size_t colon = text.find(':');
-			if (colon == std::string::npos)
-				bad_usage("sizes are MIN:MAX, not", optarg);
-			options.min_size = parse_size(text.substr(0, colon).c_str());
-			options.max_size = parse_size(text.substr(colon + 1).c_str());
-			if (!power_of_two(options.min_size) || !power_of_two(options.max_size) ||
-			    options.min_size < 8 || options.min_size > options.max_size ||
-			    options.max_size > 1024 * MiB)
-				bad_usage("sizes must be powers of two, 8 <= MIN <= MAX <= 1G, not",
-					  optarg);
+		case 's':
+			parse_size_range(optarg, 8, options.min_size, options.max_size);
 			break;
-		}
 		case 'n': options.samples = parse_count(optarg, 1, 100000); break;
 		case 'm': options.min_samples = parse_count(optarg, 1, 100000); break;
 		case 'b': options.budget = parse_size(optarg); break;
@@ -247,6 +220,15 @@ Options parse_options(int argc, char** argv)
 		bad_usage("the receiver needs --peer, got", "");
 	options.min_samples = std::min(options.min_samples, options.samples);
 	return options;
+}
+
+Options parse_options(int argc, char** argv)
+{
+	try {
+		return parse_options_or_throw(argc, argv);
+	} catch (const UsageError& e) {
+		bad_usage(e.what.c_str(), e.value.c_str());
+	}
 }
 
 // ---------------------------------------------------------------------------
@@ -304,23 +286,7 @@ long long first_difference(const unsigned char* buffer, std::size_t length, std:
 	return -1;
 }
 
-class Socket {
-public:
-	explicit Socket(int fd) noexcept : fd_(fd) {}
-	Socket(Socket&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-	Socket(const Socket&) = delete;
-	Socket& operator=(const Socket&) = delete;
-	~Socket()
-	{
-		if (fd_ >= 0)
-			::close(fd_);
-	}
-
-	int get() const noexcept { return fd_; }
-
-private:
-	int fd_;
-};
+using Socket = knem::detail::UniqueFd;
 
 Socket tcp_socket()
 {

@@ -123,6 +123,13 @@ static void on_signal(int sig)
 	signals++;
 }
 
+/* Until the @n-th SIGUSR1 (blocked outside sigsuspend: none is lost). */
+static void wait_signals(int n, const sigset_t *unblocked)
+{
+	while (signals < n)
+		sigsuspend(unblocked);
+}
+
 enum hold_mode { HOLD_CHECK, HOLD_ONCE, HOLD_DROP };
 
 static int hold(int fd, size_t len, enum hold_mode mode)
@@ -139,8 +146,7 @@ static int hold(int fd, size_t len, enum hold_mode mode)
 	fill(r.base, len, 1);
 	printf("%" PRIu64 "\n", (uint64_t)r.cookie);
 	fflush(stdout);
-	while (signals < 1)
-		sigsuspend(&old);
+	wait_signals(1, &old);
 	if (mode == HOLD_ONCE)
 		return 0;
 	if (mode == HOLD_DROP) {
@@ -148,15 +154,13 @@ static int hold(int fd, size_t len, enum hold_mode mode)
 			die("munmap");
 		printf("dropped\n");
 		fflush(stdout);
-		while (signals < 2)
-			sigsuspend(&old);
+		wait_signals(2, &old);
 		return 0;
 	}
 	fill(r.base, len, 2);
 	printf("rewritten\n");
 	fflush(stdout);
-	while (signals < 2)
-		sigsuspend(&old);
+	wait_signals(2, &old);
 	bad = mismatch(r.base, len, 3);
 	check(bad < 0, "peer-wrote-pattern-3", "byte %ld of %zu is %u", bad,
 	      len, bad < 0 ? 0 : r.base[bad]);

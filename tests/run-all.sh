@@ -24,13 +24,38 @@ shopt -s inherit_errexit
 . "$KNEM_REPO/tests/mpi/run.sh"
 
 passed=0 failed=0
+# Logs older than this run's stamp are not this run's.
+readonly run_stamp=$KNEM_LOGS/run.stamp
 
 count() {
 	passed=$((passed + $1))
 	failed=$((failed + $2))
 }
 
+# Lines that say what failed: GoogleTest's failed cases and assertions (with
+# the 6 lines after an assertion), the FAIL lines of the in-VM suite and of
+# the MPI, Xen and packaging checks, the harnesses' verdicts and errors.
+FAILURE_PATTERN='^\[  FAILED  \] [A-Z]|: Failure$|^(guest-suite|mpi-check|xen-check|run-suite): FAIL|^check-packaging: FAIL|^knem-(xen-)?vm: .*(FAIL|FINDINGS|timed out|never reported)|^error: '
+export FAILURE_PATTERN
+
+# failure_digest: those lines from every log this run wrote (once each, at
+# most 80), so that CI output showing only its end still says what failed.
+failure_digest() {
+	echo "what failed (from the logs in $KNEM_LOGS and tests/*/):"
+	# shellcheck disable=SC2016 # awk's own $0
+	find "$KNEM_LOGS" "$KNEM_REPO/tests" -name '*.log' -newer "$run_stamp" -print0 |
+		sort -z | xargs -0 -r awk '
+			FNR == 1 || /^\[/ { context = 0 }
+			context > 0 { context--; print "  " file ": " $0; next }
+			$0 ~ ENVIRON["FAILURE_PATTERN"] && !seen[$0]++ {
+				file = FILENAME; sub(/.*\//, "", file)
+				print "  " file ": " $0
+				if (/: Failure$/) context = 6
+			}' 2>/dev/null | head -n 80 || true
+}
+
 finish() {
+	[ "$failed" -eq 0 ] || failure_digest
 	echo "$passed passed, $failed failed"
 	if [ "$failed" -eq 0 ]; then exit 0; fi
 	exit 1
@@ -140,6 +165,8 @@ packaging_tests() {
 }
 
 main() {
+	mkdir -p "$KNEM_LOGS"
+	touch "$run_stamp"
 	knem_ensure_host || { echo "error: host setup failed" >&2; count 0 1; finish; }
 	knem_step "building"
 	knem_build || count 0 1

@@ -65,7 +65,12 @@ knem_status_t knem_copy_work_execute(struct knem_copy_work *work)
 		return knem_xen_execute(work, &status) ? KNEM_STATUS_FAILED :
 							 status;
 	}
-	if ((work->flags & KNEM_FLAG_DMA) && !knem_xen_dma_available()) {
+	/*
+	 * Decided now, not at submission: in a guest the flag may have been
+	 * accepted for dom0's engine, which is gone once the frontend
+	 * disconnected; the local copy then runs on the CPU.
+	 */
+	if ((work->flags & KNEM_FLAG_DMA) && knem_dma_available()) {
 		err = knem_dma_copy(&work->src, work->src_offset, &work->dst,
 				    work->dst_offset, work->length, &copied);
 		if (err) {

@@ -261,7 +261,8 @@ size_t knem_xen_stats(char *buf, size_t size);
 /*
  * Whether copies to other domains may ask for a DMA engine: in a guest,
  * when dom0 offers one (feature-dma); the guest's own copies with
- * KNEM_FLAG_DMA then run on the CPU.  Always false in dom0.
+ * KNEM_FLAG_DMA then use a DMA channel of the guest's if it has one,
+ * else the CPU.  Always false in dom0.
  */
 bool knem_xen_dma_available(void);
 /*

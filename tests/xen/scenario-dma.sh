@@ -14,7 +14,9 @@
 # knem's "processed (using DMA)" counter, the provider's counters and the
 # dmaengine core's channel counters moved, then copies with KNEM_FLAG_DMA
 # from and into pages that guest A granted to dom0 and a dom0 process
-# mapped through /dev/xen/gntdev (guest/dma_foreign.c).  Then copies across
+# mapped through /dev/xen/gntdev (guest/dma_foreign.c).  A copy of A's with
+# KNEM_FLAG_DMA between its own regions stays in A (on its CPU: dom0's
+# engine is for copies with other domains).  Then copies across
 # guests with KNEM_FLAG_DMA (guest/persist_check.c): B reads A's region 4
 # times and writes it 3 times; after the first grant copy of each new pair
 # of regions, the backend copies through its persistent mappings with the
@@ -136,7 +138,7 @@ fi
 
 progress "starting the guests (group $GROUP)"
 start_knem_guests "$GROUP" || exit $?
-DB=$(guest_domid B)
+DA=$(guest_domid A) DB=$(guest_domid B)
 
 progress "DMA copies with pages granted by guest A"
 grefs=$(guest_run A "$X bg /tmp/grant.log $F grant $FOREIGN_PAGES")
@@ -171,6 +173,13 @@ case "$C" in
 	exit 1
 	;;
 esac
+# A's own copy with the flag: dom0 offers its engine, A has none of its
+# own; the copy runs on A's CPU and never reaches dom0.
+a_copies=$(dom_stat "$DA" copies)
+out=$(guest_run A "$P pull $C $SIZE 1 1 1 dma")
+relay pull-dma-in-A $? "$out"
+check dma-flag-copy-inside-A-stays-in-A "dom0 counted A's own copy" \
+	test "$(dom_stat "$DA" copies)" = "$a_copies"
 out=$(guest_run B "$P pull $C $SIZE 1 4 1 dma")
 relay pull-dma $? "$out"
 engine_copies dma-read-across-guests 3 "B reads A's region"

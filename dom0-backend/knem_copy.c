@@ -31,6 +31,13 @@ static int knem_lookup(struct knem_copy_work *work, knem_cookie_t cookie,
 			work->cookie_unknown = true;
 	} else if ((*region)->owner_domid) {
 		work->xen = true;	/* a guest's region: grant copies */
+	} else if (((*region)->flags & KNEM_FLAG_SINGLEUSE) &&
+		   !knem_user_region_claim(*region)) {
+		/* another domain used it first: it is gone for us too */
+		knem_region_put_sleepable(*region);
+		*region = NULL;
+		knem_count(KNEM_COUNTER_REJECTED_FINDREGION);
+		err = -EINVAL;
 	}
 	return err;
 }
@@ -319,7 +326,7 @@ static int knem_copy_submit(struct knem_context *ctx,
 	if (err)
 		goto out_release;
 	/* Xen copies are grant copies, whatever the flags asked for. */
-	if ((flags & KNEM_FLAG_DMA) && !work->xen)
+	if ((flags & KNEM_FLAG_DMA) && !work->xen && knem_dma_available())
 		knem_count(KNEM_COUNTER_PROCESSED_DMA);
 
 	/* A copy of nothing produces no notify event (classic behaviour). */

@@ -113,6 +113,13 @@ int knem_user_region_create(struct knem_context *ctx,
 			    u32 flags, u32 protection, knem_cookie_t *cookie);
 
 /*
+ * A single-use region of this kernel's that a lookup just gave out (and
+ * unlinked): whether this use is the only one.  A guest's region is also
+ * reachable through dom0, so the use is claimed there first; may sleep.
+ */
+bool knem_user_region_claim(struct knem_region *core);
+
+/*
  * The caller's own iovecs for one inline copy: pinned, or reached through
  * copy_to_user/copy_from_user.
  */
@@ -274,6 +281,11 @@ int knem_xen_region_publish(struct knem_user_region *region,
 			    knem_cookie_t *cookie);
 /* The region is being freed (process context, may sleep). */
 void knem_xen_region_release(struct knem_user_region *region);
+/*
+ * A local use of the single-use @region: withdraws it from dom0 before the
+ * copy; false when another domain consumed it there first (may sleep).
+ */
+bool knem_xen_region_claim(struct knem_user_region *region);
 /*
  * The owner's memory behind @region is gone (called by the MMU notifier:
  * may not sleep); the region is already marked stale locally.

@@ -213,6 +213,14 @@ static const struct knem_region_ops knem_user_region_ops = {
 	.release_sleepable = knem_user_region_release_sleepable,
 };
 
+bool knem_user_region_claim(struct knem_region *core)
+{
+	if (core->ops != &knem_user_region_ops)
+		return true;
+	return knem_xen_region_claim(container_of(core, struct knem_user_region,
+						  core));
+}
+
 static int knem_user_region_watch(struct knem_user_region *region)
 {
 	const struct knem_region *core = &region->core;

@@ -601,6 +601,12 @@ void knem_xen_region_release(struct knem_user_region *region)
 {
 }
 
+/* dom0's table is where guests consume regions too: its lookup decided. */
+bool knem_xen_region_claim(struct knem_user_region *region)
+{
+	return true;
+}
+
 /* Guests learn of invalidations by the lookups that fail. */
 void knem_xen_region_stale(struct knem_user_region *region)
 {

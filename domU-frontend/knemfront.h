@@ -57,6 +57,11 @@ extern struct knemfront_info *knemfront;
 extern struct mutex knemfront_lock;
 /* The guest consents to persistent mappings in dom0 (module parameter). */
 extern bool knemfront_param_persistent;
+/*
+ * Connections to a backend made so far: a region declared on an earlier
+ * one is unknown to the backend of today.
+ */
+extern atomic_t knemfront_connections;
 
 /* knemfront_ring.c */
 irqreturn_t knemfront_interrupt(int irq, void *dev_id);

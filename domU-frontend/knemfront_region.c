@@ -425,6 +425,8 @@ struct knemfront_region {
 	struct hlist_node node;		/* in knemfront_shared */
 	bool hashed;			/* in knemfront_shared */
 	bool released;			/* dom0 reported it released */
+	bool withdrawn;			/* destroyed in dom0 by a claim */
+	int connection;			/* knemfront_connections when declared */
 	unsigned long stale_queued;	/* bit 0: REGION_MARK_STALE queued */
 	struct work_struct stale_work;
 };
@@ -541,6 +543,7 @@ int knem_xen_region_publish(struct knem_user_region *region,
 	xr = kzalloc(sizeof(*xr), GFP_KERNEL);
 	if (!xr)
 		return -ENOMEM;
+	xr->connection = atomic_read(&knemfront_connections);
 	err = knemfront_grants_make(&xr->grants, core->pages, core->nr_pages,
 				    !(core->protection & KNEM_PROT_WRITE));
 	if (err)
@@ -584,9 +587,13 @@ void knem_xen_region_release(struct knem_user_region *region)
 	released = xr->released;
 	spin_unlock(&knemfront_shared_lock);
 
-	/* released by dom0: nothing uses the grants, no destroy needed */
-	if (!released && !knemfront_region_undeclare(xr->cookie, &consumed) &&
-	    consumed)
+	/*
+	 * Released by dom0, withdrawn, or declared to a backend that has
+	 * gone since: nothing uses the grants any more.
+	 */
+	if (!released && !READ_ONCE(xr->withdrawn) &&
+	    xr->connection == atomic_read(&knemfront_connections) &&
+	    !knemfront_region_undeclare(xr->cookie, &consumed) && consumed)
 		atomic64_inc(&knemfront_region_stat.consumed);
 	/* dead for this guest's copies until dom0 has forgotten it */
 	spin_lock(&knemfront_shared_lock);
@@ -599,6 +606,29 @@ void knem_xen_region_release(struct knem_user_region *region)
 	atomic64_sub(xr->grants.nr_grefs, &knemfront_region_stat.grants);
 	knemfront_grants_end(&xr->grants);
 	kfree(xr);
+}
+
+/*
+ * Destroying the region in dom0 before the local copy closes the window in
+ * which another domain could use it too.  It costs no more round trips:
+ * the release then has nothing left to destroy.
+ */
+bool knem_xen_region_claim(struct knem_user_region *region)
+{
+	struct knemfront_region *xr = READ_ONCE(region->xen);
+	bool consumed;
+
+	/* dom0 dropped a region of an earlier connection: nobody else has it */
+	if (!xr || xr->connection != atomic_read(&knemfront_connections))
+		return true;
+	/* an error: not connected, so dom0 dropped it too */
+	if (knemfront_region_undeclare(xr->cookie, &consumed))
+		consumed = false;
+	WRITE_ONCE(xr->withdrawn, true);
+	if (!consumed)
+		return true;
+	atomic64_inc(&knemfront_region_stat.consumed);
+	return false;
 }
 
 /*

@@ -26,6 +26,7 @@
 struct knemfront_info *knemfront;
 /* protects knemfront_bound and knemfront_dev: probe, remove, statistics */
 DEFINE_MUTEX(knemfront_lock);
+atomic_t knemfront_connections = ATOMIC_INIT(0);
 static bool knemfront_bound;
 /*
  * The device last bound, referenced until the next probe or the unload:
@@ -198,6 +199,7 @@ static void knemfront_backend_changed(struct xenbus_device *dev,
 		if (dev->state != XenbusStateInitialised)
 			break;
 		spin_lock_irq(&info->lock);
+		atomic_inc(&knemfront_connections);
 		info->connected = true;
 		spin_unlock_irq(&info->lock);
 		xenbus_switch_state(dev, XenbusStateConnected);

@@ -10,6 +10,9 @@
 #    A's grant table (36 frames, 18432 entries) would be exhausted after
 #    ~570 of them if their grants leaked; dom0's region count of A returns
 #    to its baseline;
+#  - A and B both use each of 300 single-use regions of A at once: exactly
+#    one use of each succeeds (A's own use claims the region in dom0
+#    first), and every region is released in A and in dom0;
 #  - A munmaps a region's memory: B's next copy fails;
 #  - an 80 MiB region of A does not fit A's grant table: ENOMEM and one
 #    log line asking for a larger max_grant_frames;
@@ -138,6 +141,34 @@ else
 	fail singleuse-800-created "no mailbox cookie from B"
 fi
 progress "800 single-use regions done"
+
+# --- A and B both use each of 300 single-use regions of A at once (A in its
+# own guest, B through dom0): exactly one of the two uses succeeds
+guest_run B "$X su-sink 300 4 race >/tmp/race.out 2>&1 </dev/null &"
+if mbox=$(wait_cookie B /tmp/race.out); then
+	out_a=$(guest_run A "$X su-source 300 4 $mbox race")
+	echo "$out_a"
+	out_b=$(guest_run B 'i=0; while ! grep -q "^su-sink: used" /tmp/race.out && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done; cat /tmp/race.out')
+	echo "$out_b"
+	used_a=$(echo "$out_a" | sed -n 's/^su-source: used \([0-9]*\) of 300 .*/\1/p')
+	used_b=$(echo "$out_b" | sed -n 's/^su-sink: used \([0-9]*\) of 300 .*/\1/p')
+	if [ -n "$used_a" ] && [ -n "$used_b" ] && [ $((used_a + used_b)) -eq 300 ]; then
+		pass singleuse-race-each-used-once
+	else
+		fail singleuse-race-each-used-once "A used ${used_a:-?}, B ${used_b:-?} of 300"
+	fi
+	if s=$(wait_a_stats "Xen frontend regions: 0 shared (0 grants)"); then
+		pass singleuse-race-all-released-in-A
+	else
+		fail singleuse-race-all-released-in-A "$(echo "$s" | grep 'Xen frontend')"
+	fi
+	n=$(be_regions "$A")
+	[ "$n" = "$base" ] && pass singleuse-race-dom0-baseline ||
+		fail singleuse-race-dom0-baseline "dom0 has $n regions of A, $base before"
+else
+	fail singleuse-race-each-used-once "no mailbox cookie from B"
+fi
+progress "single-use race done"
 
 # --- A munmaps a region B holds the cookie of
 guest_run A "$X unmap-create >/tmp/unmap.out 2>&1 </dev/null &"

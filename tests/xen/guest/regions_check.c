@@ -14,9 +14,13 @@
  *   su-create               A: a single-use region, cookie on stdout; waits
  *                           for /tmp/su.stop
  *   su-use COOKIE           B: first use succeeds, the second fails (EINVAL)
- *   su-sink N PAGES         B: consumes N single-use regions of A, announced
+ *   su-sink N PAGES [race]  B: consumes N single-use regions of A, announced
  *                           in its mailbox region (cookie on stdout)
- *   su-source N PAGES MBOX  A: creates them, at most WINDOW unconsumed
+ *   su-source N PAGES MBOX [race]  A: creates them, at most WINDOW
+ *                           unconsumed.  With "race" A also uses each
+ *                           region itself as soon as it announced it; each
+ *                           side counts its uses (EINVAL: the other one
+ *                           had it), the two counts must add up to N
  *   unmap-create            A: a region, cookie on stdout; munmaps its memory
  *                           once /tmp/unmap.go exists, then waits for
  *                           /tmp/unmap.stop
@@ -375,14 +379,48 @@ static void entry_write(uint64_t box, uint64_t off, uint64_t cookie,
 	inline_ok("mailbox write", box, off, &iov, 1, 1);
 }
 
-static int cmd_su_sink(unsigned int n, unsigned int pages)
+/*
+ * One use of single-use region @i (pattern i * 7 + 1); in a race, EINVAL
+ * (the other guest used it) is an answer too.  1 when it was this use.
+ */
+static int su_consume(const char *who, uint64_t cookie, unsigned int i,
+		      unsigned char *buf, size_t len, int race)
+{
+	struct knem_cmd_param_iovec iov = { (uintptr_t)buf, len };
+	unsigned char want = (unsigned char)(i * 7 + 1);
+	unsigned int status = 0;
+	size_t k;
+	int err;
+
+	if (!race) {
+		inline_ok("consume", cookie, 0, &iov, 1, 0);
+	} else {
+		err = inline_copy(cookie, 0, &iov, 1, 0, &status);
+		if (err == -EINVAL)
+			return 0;
+		if (err || status != KNEM_STATUS_SUCCESS) {
+			printf("FAIL %s: region %u: %s, status %u\n", who, i,
+			       err ? strerror(-err) : "copied", status);
+			exit(1);
+		}
+	}
+	for (k = 0; k < len; k++) {
+		if (buf[k] != want) {
+			printf("FAIL %s: region %u: byte %zu is %u, not %u\n",
+			       who, i, k, buf[k], want);
+			exit(1);
+		}
+	}
+	return 1;
+}
+
+static int cmd_su_sink(unsigned int n, unsigned int pages, int race)
 {
 	struct mbox *box = map(sizeof(*box));
 	size_t len = (size_t)pages * PAGE;
 	unsigned char *buf = map(len);
-	struct knem_cmd_param_iovec iov = { (uintptr_t)buf, len };
 	uint64_t mine, ack_box, cookie;
-	unsigned int i;
+	unsigned int i, used = 0;
 	int err;
 
 	err = create_region(box, sizeof(*box), 0,
@@ -394,29 +432,29 @@ static int cmd_su_sink(unsigned int n, unsigned int pages)
 	print_cookie(mine);
 	ack_box = entry_read(&box->ack_box, 0, 0);
 	for (i = 0; i < n; i++) {
-		unsigned char want = (unsigned char)(i * 7 + 1);
-
+		memset(buf, 0, len);
 		cookie = entry_read(&box->slot[i % MBOX_SLOTS], i + 1, 0);
-		inline_ok("consume", cookie, 0, &iov, 1, 0);
-		if (buf[0] != want || buf[len - 1] != want) {
-			printf("FAIL region %u: bytes %u %u, not %u\n", i,
-			       buf[0], buf[len - 1], want);
-			return 1;
-		}
+		used += su_consume("su-sink", cookie, i, buf, len, race);
 		entry_write(ack_box, 0, i + 1, 0);
 	}
-	printf("su-sink: consumed %u single-use regions of %u pages\n", n,
-	       pages);
+	if (race)
+		printf("su-sink: used %u of %u single-use regions, EINVAL for %u\n",
+		       used, n, n - used);
+	else
+		printf("su-sink: consumed %u single-use regions of %u pages\n",
+		       n, pages);
 	return 0;
 }
 
-static int cmd_su_source(unsigned int n, unsigned int pages, uint64_t sink)
+static int cmd_su_source(unsigned int n, unsigned int pages, uint64_t sink,
+			 int race)
 {
 	struct mbox_entry *ack = map(PAGE);
 	size_t len = (size_t)pages * PAGE;
 	unsigned char *buf = map(WINDOW * len);
+	unsigned char *own = map(len);
 	uint64_t mine, cookie = 0, acked = 0;
-	unsigned int i;
+	unsigned int i, used = 0;
 	int err;
 
 	err = create_region(ack, PAGE, 0, KNEM_PROT_READ | KNEM_PROT_WRITE,
@@ -443,11 +481,19 @@ static int cmd_su_source(unsigned int n, unsigned int pages, uint64_t sink)
 		entry_write(sink,
 			    sizeof(struct mbox_entry) *
 			    (1 + i % MBOX_SLOTS), cookie, i + 1);
+		if (race) {
+			memset(own, 0, len);
+			used += su_consume("su-source", cookie, i, own, len, 1);
+		}
 	}
 	while (acked < n)
 		acked = entry_read(ack, 0, acked);
-	printf("su-source: %u single-use regions of %u pages consumed by B\n",
-	       n, pages);
+	if (race)
+		printf("su-source: used %u of %u single-use regions, EINVAL for %u\n",
+		       used, n, n - used);
+	else
+		printf("su-source: %u single-use regions of %u pages consumed by B\n",
+		       n, pages);
 	return 0;
 }
 
@@ -565,13 +611,15 @@ int main(int argc, char **argv)
 		return cmd_su_create();
 	if (!strcmp(cmd, "su-use") && argc == 3)
 		return cmd_su_use(strtoull(argv[2], NULL, 0));
-	if (!strcmp(cmd, "su-sink") && argc == 4)
+	if (!strcmp(cmd, "su-sink") && (argc == 4 || argc == 5))
 		return cmd_su_sink(strtoul(argv[2], NULL, 0),
-				   strtoul(argv[3], NULL, 0));
-	if (!strcmp(cmd, "su-source") && argc == 5)
+				   strtoul(argv[3], NULL, 0),
+				   argc == 5 && !strcmp(argv[4], "race"));
+	if (!strcmp(cmd, "su-source") && (argc == 5 || argc == 6))
 		return cmd_su_source(strtoul(argv[2], NULL, 0),
 				     strtoul(argv[3], NULL, 0),
-				     strtoull(argv[4], NULL, 0));
+				     strtoull(argv[4], NULL, 0),
+				     argc == 6 && !strcmp(argv[5], "race"));
 	if (!strcmp(cmd, "unmap-create") && argc == 2)
 		return cmd_unmap_create();
 	if (!strcmp(cmd, "unmap-read") && argc == 4)

@@ -610,14 +610,18 @@ void knem_xen_region_release(struct knem_user_region *region)
 
 /*
  * Destroying the region in dom0 before the local copy closes the window in
- * which another domain could use it too.  It costs no more round trips:
- * the release then has nothing left to destroy.
+ * which another domain could use it too.  It costs no more round trips
+ * (the release then has nothing left to destroy), but the copy waits for
+ * this one.  Without KNEM_FLAG_ANY_USER_ACCESS no other domain may use
+ * the region at all: nothing to claim.
  */
 bool knem_xen_region_claim(struct knem_user_region *region)
 {
 	struct knemfront_region *xr = READ_ONCE(region->xen);
 	bool consumed;
 
+	if (!(region->core.flags & KNEM_FLAG_ANY_USER_ACCESS))
+		return true;
 	/* dom0 dropped a region of an earlier connection: nobody else has it */
 	if (!xr || xr->connection != atomic_read(&knemfront_connections))
 		return true;

@@ -414,6 +414,12 @@ static int su_consume(const char *who, uint64_t cookie, unsigned int i,
 	return 1;
 }
 
+static void race_result(const char *who, unsigned int used, unsigned int n)
+{
+	printf("%s: used %u of %u single-use regions, EINVAL for %u\n", who,
+	       used, n, n - used);
+}
+
 static int cmd_su_sink(unsigned int n, unsigned int pages, int race)
 {
 	struct mbox *box = map(sizeof(*box));
@@ -438,8 +444,7 @@ static int cmd_su_sink(unsigned int n, unsigned int pages, int race)
 		entry_write(ack_box, 0, i + 1, 0);
 	}
 	if (race)
-		printf("su-sink: used %u of %u single-use regions, EINVAL for %u\n",
-		       used, n, n - used);
+		race_result("su-sink", used, n);
 	else
 		printf("su-sink: consumed %u single-use regions of %u pages\n",
 		       n, pages);
@@ -489,8 +494,7 @@ static int cmd_su_source(unsigned int n, unsigned int pages, uint64_t sink,
 	while (acked < n)
 		acked = entry_read(ack, 0, acked);
 	if (race)
-		printf("su-source: used %u of %u single-use regions, EINVAL for %u\n",
-		       used, n, n - used);
+		race_result("su-source", used, n);
 	else
 		printf("su-source: %u single-use regions of %u pages consumed by B\n",
 		       n, pages);

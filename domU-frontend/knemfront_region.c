@@ -440,6 +440,12 @@ struct knemfront_region {
 static DEFINE_SPINLOCK(knemfront_shared_lock);
 static DEFINE_HASHTABLE(knemfront_shared, 10);
 
+/* Whether the backend of today knows @xr: cookies do not outlive a backend. */
+static bool knemfront_region_of_this_connection(const struct knemfront_region *xr)
+{
+	return xr->connection == atomic_read(&knemfront_connections);
+}
+
 bool knemfront_cookie_is_dead(u64 cookie)
 {
 	struct knemfront_region *xr;
@@ -592,7 +598,7 @@ void knem_xen_region_release(struct knem_user_region *region)
 	 * gone since: nothing uses the grants any more.
 	 */
 	if (!released && !READ_ONCE(xr->withdrawn) &&
-	    xr->connection == atomic_read(&knemfront_connections) &&
+	    knemfront_region_of_this_connection(xr) &&
 	    !knemfront_region_undeclare(xr->cookie, &consumed) && consumed)
 		atomic64_inc(&knemfront_region_stat.consumed);
 	/* dead for this guest's copies until dom0 has forgotten it */
@@ -623,9 +629,12 @@ bool knem_xen_region_claim(struct knem_user_region *region)
 	if (!(region->core.flags & KNEM_FLAG_ANY_USER_ACCESS))
 		return true;
 	/* dom0 dropped a region of an earlier connection: nobody else has it */
-	if (!xr || xr->connection != atomic_read(&knemfront_connections))
+	if (!xr || !knemfront_region_of_this_connection(xr))
 		return true;
-	/* an error: not connected, so dom0 dropped it too */
+	/*
+	 * An error: not connected (dom0 dropped the region too), or a refusal
+	 * that was logged; either way no other domain consumed it.
+	 */
 	if (knemfront_region_undeclare(xr->cookie, &consumed))
 		consumed = false;
 	WRITE_ONCE(xr->withdrawn, true);

@@ -36,7 +36,6 @@ count() {
 # the 6 lines after an assertion), the FAIL lines of the in-VM suite and of
 # the MPI, Xen and packaging checks, the harnesses' verdicts and errors.
 FAILURE_PATTERN='^\[  FAILED  \] [A-Z]|: Failure$|^(guest-suite|mpi-check|xen-check|run-suite): FAIL|^check-packaging: FAIL|^knem-(xen-)?vm: .*(FAIL|FINDINGS|timed out|never reported)|^error: '
-export FAILURE_PATTERN
 
 # failure_digest: those lines from every log this run wrote (once each, at
 # most 80), so that CI output showing only its end still says what failed.
@@ -44,7 +43,7 @@ failure_digest() {
 	echo "what failed (from the logs in $KNEM_LOGS and tests/*/):"
 	# shellcheck disable=SC2016 # awk's own $0
 	find "$KNEM_LOGS" "$KNEM_REPO/tests" -name '*.log' -newer "$run_stamp" -print0 |
-		sort -z | xargs -0 -r awk '
+		sort -z | FAILURE_PATTERN=$FAILURE_PATTERN xargs -0 -r awk '
 			FNR == 1 || /^\[/ { context = 0 }
 			context > 0 { context--; print "  " file ": " $0; next }
 			$0 ~ ENVIRON["FAILURE_PATTERN"] && !seen[$0]++ {

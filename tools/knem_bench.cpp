@@ -178,7 +178,6 @@ void usage(std::FILE* out)
 	std::exit(2);
 }
 
-
 void parse_sections(Options& options, const char* text)
 {
 	options.bandwidth = options.region = options.latency = options.broadcast = false;

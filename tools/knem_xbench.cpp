@@ -145,7 +145,6 @@ void usage(std::FILE* out)
 	std::exit(2);
 }
 
-
 std::vector<Method> parse_methods(const char* text)
 {
 	std::vector<Method> methods;

@@ -19,10 +19,10 @@ knem_ensure_host() {
 	KNEM_RELEASE=${image##*/}
 }
 
-# True unless configured, with the modules built for the kernel the VM boots.
+# True unless configured with arguments "$@".
 knem_needs_configure() {
 	[ -x config.status ] && [ -f Makefile ] || return 0
-	[ "$(./config.status --config)" != "--with-linux-release=$KNEM_RELEASE" ]
+	[ "$(./config.status --config)" != "$*" ]
 }
 
 # Runs "$@" with its output in the build log; shows the log's end on failure.
@@ -34,22 +34,26 @@ knem_logged() {
 	fi
 }
 
-# Builds everything, including the check programs (tests), in the source
-# tree; automake's rebuild rules regenerate what configure.ac or a
+# Builds everything, including the check programs (tests) and the knemxen
+# UCX transport (against the source of the installed UCX,
+# libknem/uct/ucx-source.sh), in the source tree, for the kernel the VM
+# boots; automake's rebuild rules regenerate what configure.ac or a
 # Makefile.am change affects.
 knem_build() {
-	local jobs
+	local jobs ucx_source
 	jobs=$(nproc)
 	mkdir -p "$KNEM_LOGS"
 	: > "$KNEM_LOGS/build.log"
+	ucx_source=$(bash "$KNEM_REPO/libknem/uct/ucx-source.sh") || return 1
 	(
 		cd "$KNEM_REPO" || exit 1
 		if [ ! -x configure ]; then
 			# no configure left behind by a failed run: it would be reused
 			knem_logged ./autogen.sh || { rm -f configure; exit 1; }
 		fi
-		if knem_needs_configure; then
-			knem_logged ./configure "--with-linux-release=$KNEM_RELEASE" || exit 1
+		set -- "--with-linux-release=$KNEM_RELEASE" "--with-ucx-source=$ucx_source"
+		if knem_needs_configure "$@"; then
+			knem_logged ./configure "$@" || exit 1
 		fi
 		knem_logged make -j"$jobs" || exit 1
 		knem_logged make -j"$jobs" check TESTS= || exit 1

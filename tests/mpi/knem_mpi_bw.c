@@ -110,6 +110,16 @@ static int parse(int argc, char **argv, struct options *opt)
 }
 
 /*
+ * The requests of a window of messages and their statuses: MPICH's
+ * MPI_STATUSES_IGNORE is a constant pointer, which GCC 12 takes for an
+ * array of size 0 that MPI_Waitall writes past.
+ */
+struct window {
+	MPI_Request *requests;
+	MPI_Status *statuses;
+};
+
+/*
  * One size: returns the number of bad messages (receiver) or 0.  Each
  * window starts when the receiver, its buffers poisoned and its receives
  * posted, says it is ready; the sender times from its first MPI_Isend to the
@@ -118,7 +128,7 @@ static int parse(int argc, char **argv, struct options *opt)
  * the check is in the figure.
  */
 static unsigned run_size(int rank, const struct options *opt, size_t size,
-			 uint8_t *arena, MPI_Request *requests, uint64_t *seq)
+			 uint8_t *arena, const struct window *w, uint64_t *seq)
 {
 	const size_t stride = size + buffer_skew;
 	unsigned bad = 0;
@@ -137,17 +147,17 @@ static unsigned run_size(int rank, const struct options *opt, size_t size,
 			started = MPI_Wtime();
 			for (unsigned m = 0; m < opt->window; m++)
 				MPI_Isend(arena + 1 + m * stride, (int)size, MPI_BYTE, RECEIVER,
-					  DATA_TAG, MPI_COMM_WORLD, &requests[m]);
-			MPI_Waitall((int)opt->window, requests, MPI_STATUSES_IGNORE);
+					  DATA_TAG, MPI_COMM_WORLD, &w->requests[m]);
+			MPI_Waitall((int)opt->window, w->requests, w->statuses);
 			seconds += MPI_Wtime() - started;
 		} else {
 			for (unsigned m = 0; m < opt->window; m++) {
 				memset(arena + 1 + m * stride, POISON, size);
 				MPI_Irecv(arena + 1 + m * stride, (int)size, MPI_BYTE, SENDER,
-					  DATA_TAG, MPI_COMM_WORLD, &requests[m]);
+					  DATA_TAG, MPI_COMM_WORLD, &w->requests[m]);
 			}
 			MPI_Send(NULL, 0, MPI_BYTE, SENDER, READY_TAG, MPI_COMM_WORLD);
-			MPI_Waitall((int)opt->window, requests, MPI_STATUSES_IGNORE);
+			MPI_Waitall((int)opt->window, w->requests, w->statuses);
 			for (unsigned m = 0; m < opt->window; m++) {
 				const uint8_t *buf = arena + 1 + m * stride;
 				const size_t at = first_mismatch(buf, size, first + m);
@@ -178,7 +188,7 @@ int main(int argc, char **argv)
 	uint64_t seq = 1, messages = 0, bytes = 0;
 	size_t largest = 0;
 	uint8_t *arena;
-	MPI_Request *requests;
+	struct window w;
 
 	MPI_Init(&argc, &argv);
 	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -197,14 +207,15 @@ int main(int argc, char **argv)
 		if (opt.sizes[i] > largest)
 			largest = opt.sizes[i];
 	arena = malloc(1 + opt.window * (largest + buffer_skew));
-	requests = calloc(opt.window, sizeof(*requests));
-	if (!arena || !requests) {
+	w.requests = calloc(opt.window, sizeof(*w.requests));
+	w.statuses = calloc(opt.window, sizeof(*w.statuses));
+	if (!arena || !w.requests || !w.statuses) {
 		fprintf(stderr, "knem_mpi_bw: out of memory\n");
 		MPI_Abort(MPI_COMM_WORLD, 1);
 	}
 
 	for (int i = 0; i < opt.nsizes; i++) {
-		int bad = (int)run_size(rank, &opt, opt.sizes[i], arena, requests, &seq);
+		int bad = (int)run_size(rank, &opt, opt.sizes[i], arena, &w, &seq);
 		int bad_for_size = 0;
 
 		/* The sender prints the verdict the receiver reached. */
@@ -221,7 +232,8 @@ int main(int argc, char **argv)
 		printf("messages %" PRIu64 " bytes %" PRIu64 " bad %d\n", messages, bytes,
 		       bad_total);
 
-	free(requests);
+	free(w.statuses);
+	free(w.requests);
 	free(arena);
 	free(opt.sizes);
 	MPI_Bcast(&bad_total, 1, MPI_INT, SENDER, MPI_COMM_WORLD);

@@ -135,11 +135,15 @@ count_summary() {
 	count "$stage_passed" "$stage_failed"
 }
 
-# Open MPI and UCX over knem.ko (tests/mpi/run.sh logs to mpi.log).
+# Open MPI and UCX over knem.ko (tests/mpi/run.sh logs to mpi.log), then
+# Debian's stock MPI with the knemxen transport (stock-mpi.log).
 mpi_tests() {
 	local status=0
 	mpi_test || status=$?
 	count_summary "$KNEM_LOGS/mpi.log" "$status"
+	status=0
+	stock_mpi_test || status=$?
+	count_summary "$KNEM_LOGS/stock-mpi.log" "$status"
 }
 
 # The Xen suite: one boot per tests/xen/scenario-*.sh.

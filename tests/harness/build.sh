@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # shellcheck shell=bash
 # Sourced by tests/run-all.sh and tools/demo.sh: host setup and the
-# idempotent build.  Defines KNEM_REPO, KNEM_HARNESS, KNEM_LOGS and:
+# idempotent build.  Defines KNEM_REPO, KNEM_HARNESS, KNEM_LOGS,
+# KNEM_TRANSPORT and:
 #   knem_step MSG        prints a progress line "==> MSG"
 #   knem_ensure_host     installs what is missing, sets KNEM_RELEASE
 #   knem_build           autogen/configure when needed, make, test programs
@@ -9,6 +10,9 @@
 KNEM_HARNESS=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd -P)
 KNEM_REPO=$(cd "$KNEM_HARNESS/../.." && pwd -P)
 KNEM_LOGS=${KNEM_CACHE:-$KNEM_REPO/.cache}/logs
+# The knemxen UCX transport as knem_build leaves it (libtool's build dir).
+# shellcheck disable=SC2034 # for the scripts that source this one
+KNEM_TRANSPORT=$KNEM_REPO/libknem/uct/.libs/libuct_knemxen.so
 KNEM_RELEASE=
 
 knem_step() { echo "==> $*"; }

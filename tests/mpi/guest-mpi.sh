@@ -39,66 +39,15 @@ shopt -s inherit_errexit
 
 [ $# -eq 1 ] || [ $# -eq 2 ] || { echo "usage: guest-mpi.sh OMPI_DIR [UCX_DIR]" >&2; exit 2; }
 readonly PREFIX=$1/prefix PROGRAM=$1/tests/knem_mpi_bw UCX_PREFIX=${2:+$2/prefix}
-readonly STAT=tools/knem_stat
 # One below the vader eager limit, then page multiples and odd sizes above.
 readonly SIZES=(1000 8192 65537 1048576 4194305)
 readonly ITERATIONS=3 WINDOW=8
 readonly UCX_SIZE=1048576 UCX_ITERATIONS=50 UCX_PORT=13337
-readonly COUNTERS=(submitted processed processed_dma processed_thread
-	processed_pinlocal rejected_invalid_flags rejected_nomem
-	rejected_invalid_argument rejected_unknown_cookie rejected_pin_local
-	failed_memcpy failed_dma dma_cleanup_timeout)
 
-passed=0 failed=0
+# shellcheck source=SCRIPTDIR/checks.sh
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/checks.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-
-check() {
-	local name=$1
-	shift
-	if "$@"; then
-		echo "mpi-check: PASS $name"
-		passed=$((passed + 1))
-	else
-		echo "mpi-check: FAIL $name"
-		failed=$((failed + 1))
-	fi
-}
-
-# The counters as "name value" lines, or nothing when /dev/knem is absent.
-snapshot() {
-	"$STAT" > "$1" 2>&1 || { cat "$1" >&2; : > "$1"; }
-}
-
-counter() {
-	awk -v name="$2" '$1 == name { print $2; found = 1 } END { exit !found }' "$1"
-}
-
-# counters_moved BEFORE AFTER [NAME=INCREASE]...: each named counter grew
-# by exactly INCREASE, every other one by nothing.
-counters_moved() {
-	local before=$1 after=$2 name b a want ok=0
-	local -A expected=()
-	shift 2
-	while [ $# -gt 0 ]; do
-		expected[${1%%=*}]=${1#*=}
-		shift
-	done
-	if [ ! -s "$before" ] || [ ! -s "$after" ]; then
-		echo "  no counters (is knem loaded?)"
-		return 1
-	fi
-	for name in "${COUNTERS[@]}"; do
-		if ! b=$(counter "$before" "$name") || ! a=$(counter "$after" "$name"); then
-			echo "  counter $name missing"
-			return 1
-		fi
-		want=${expected[$name]:-0}
-		printf '  %-26s %8d -> %8d  (+%d, expected +%d)\n' "$name" "$b" "$a" $((a - b)) "$want"
-		[ $((a - b)) -eq "$want" ] || ok=1
-	done
-	return $ok
-}
 
 # mpi_run LOG MECHANISM: the two-rank job; its status.
 mpi_run() {
@@ -113,10 +62,8 @@ mpi_run() {
 }
 
 # Every size's line says "data ok", and the total says no bad message.
-data_intact() {
-	local log=$1
-	[ "$(grep -c ', data ok$' "$log")" -eq ${#SIZES[@]} ] &&
-		grep -q '^messages .* bad 0$' "$log"
+all_sizes_intact() {
+	data_intact "$1" ${#SIZES[@]}
 }
 
 # Open MPI's help text when knem cannot be used ("knem requested but not
@@ -152,21 +99,13 @@ expected_copies() {
 
 # ucx_run LOG: ucx_perftest's server and client, both in this VM.
 ucx_run() {
-	local log=$1 server status=0 port_hex
+	local log=$1 server status=0
 	local -a args=(-t put_bw -x knem -d memory -D zcopy -s "$UCX_SIZE"
 		-n "$UCX_ITERATIONS" -w 0 -p "$UCX_PORT")
 	echo "\$ ucx_perftest ${args[*]} & ucx_perftest 127.0.0.1 ${args[*]}"
 	timeout 300 "$UCX_PREFIX/bin/ucx_perftest" "${args[@]}" > "$log.server" 2>&1 &
 	server=$!
-	# The client gives up at once if nobody listens yet; connecting to test
-	# the port would be taken for the client.  Listening sockets are state 0A.
-	port_hex=$(printf '%04X' "$UCX_PORT")
-	for _ in $(seq 100); do
-		cat /proc/net/tcp /proc/net/tcp6 2>/dev/null |
-			awk -v port=":$port_hex" '$2 ~ port"$" && $4 == "0A" { found = 1 } END { exit !found }' &&
-			break
-		sleep 0.2
-	done
+	wait_listening "$UCX_PORT" || true
 	timeout 300 "$UCX_PREFIX/bin/ucx_perftest" 127.0.0.1 "${args[@]}" > "$log" 2>&1 ||
 		status=$?
 	# A client that never connected leaves the server waiting.
@@ -191,7 +130,7 @@ open_mpi_checks() {
 	mpi_run "$work/knem.log" knem || status=$?
 	snapshot "$work/after"
 	check "knem run exits 0" test "$status" -eq 0
-	check "knem run: every byte of every message intact" data_intact "$work/knem.log"
+	check "knem run: every byte of every message intact" all_sizes_intact "$work/knem.log"
 	check "knem run: no knem warning from Open MPI" no_knem_warning "$work/knem.log"
 	check "knem run: one INLINE_COPY per message above the eager limit, nothing else" \
 		counters_moved "$work/before" "$work/after" "submitted=$copies" "processed=$copies"
@@ -202,7 +141,7 @@ open_mpi_checks() {
 	mpi_run "$work/none.log" none || status=$?
 	snapshot "$work/after"
 	check "copy-in/copy-out run exits 0" test "$status" -eq 0
-	check "copy-in/copy-out run: every byte intact" data_intact "$work/none.log"
+	check "copy-in/copy-out run: every byte intact" all_sizes_intact "$work/none.log"
 	check "copy-in/copy-out run: no knem counter moved" \
 		counters_moved "$work/before" "$work/after"
 
@@ -211,7 +150,7 @@ open_mpi_checks() {
 	status=0
 	mpi_run "$work/absent.log" knem || status=$?
 	check "without the module: the job still runs (Open MPI falls back)" test "$status" -eq 0
-	check "without the module: every byte intact" data_intact "$work/absent.log"
+	check "without the module: every byte intact" all_sizes_intact "$work/absent.log"
 	check "without the module: Open MPI warns about knem" knem_warning "$work/absent.log"
 	# shellcheck disable=SC2086 # the list of module paths
 	check "knem.ko reloads" insmod ${KNEM_VM_MODULES%% *}

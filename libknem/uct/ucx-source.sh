@@ -12,7 +12,7 @@ set -euo pipefail
 shopt -s inherit_errexit
 
 readonly NAME=ucx-source
-# shellcheck source=../../tests/mpi/debian-source.sh
+# shellcheck source=SCRIPTDIR/../../tests/mpi/debian-source.sh
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tests/mpi/debian-source.sh"
 
 readonly PACKAGES=(libucx-dev dpkg-dev autoconf automake libtool pkg-config)

@@ -16,7 +16,7 @@ shopt -s inherit_errexit
 
 readonly PACKAGES=(build-essential autoconf automake libtool pkg-config g++
 	libgtest-dev linux-headers-amd64 qemu-system-x86 busybox-static cpio
-	kmod gzip)
+	kmod gzip libucx-dev ucx-utils)
 # Only for the benchmark's plot: not needed by the tests.
 readonly PLOT_PACKAGES=(gnuplot-nox)
 wanted=("${PACKAGES[@]}")

@@ -5,7 +5,9 @@
 # KNEM_TRANSPORT and:
 #   knem_step MSG        prints a progress line "==> MSG"
 #   knem_ensure_host     installs what is missing, sets KNEM_RELEASE
-#   knem_build           autogen/configure when needed, make, test programs
+#   knem_build           autogen/configure when needed, make, test programs;
+#                        sets KNEM_UCX_SOURCE (the UCX tree the transport
+#                        was built against)
 
 KNEM_HARNESS=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd -P)
 KNEM_REPO=$(cd "$KNEM_HARNESS/../.." && pwd -P)
@@ -14,6 +16,7 @@ KNEM_LOGS=${KNEM_CACHE:-$KNEM_REPO/.cache}/logs
 # shellcheck disable=SC2034 # for the scripts that source this one
 KNEM_TRANSPORT=$KNEM_REPO/libknem/uct/.libs/libuct_knemxen.so
 KNEM_RELEASE=
+KNEM_UCX_SOURCE=
 
 knem_step() { echo "==> $*"; }
 
@@ -44,18 +47,18 @@ knem_logged() {
 # boots; automake's rebuild rules regenerate what configure.ac or a
 # Makefile.am change affects.
 knem_build() {
-	local jobs ucx_source
+	local jobs
 	jobs=$(nproc)
 	mkdir -p "$KNEM_LOGS"
 	: > "$KNEM_LOGS/build.log"
-	ucx_source=$(bash "$KNEM_REPO/libknem/uct/ucx-source.sh") || return 1
+	KNEM_UCX_SOURCE=$(bash "$KNEM_REPO/libknem/uct/ucx-source.sh") || return 1
 	(
 		cd "$KNEM_REPO" || exit 1
 		if [ ! -x configure ]; then
 			# no configure left behind by a failed run: it would be reused
 			knem_logged ./autogen.sh || { rm -f configure; exit 1; }
 		fi
-		set -- "--with-linux-release=$KNEM_RELEASE" "--with-ucx-source=$ucx_source"
+		set -- "--with-linux-release=$KNEM_RELEASE" "--with-ucx-source=$KNEM_UCX_SOURCE"
 		if knem_needs_configure "$@"; then
 			knem_logged ./configure "$@" || exit 1
 		fi

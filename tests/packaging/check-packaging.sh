@@ -6,16 +6,19 @@
 #      and the udev rule land where modprobe and udev look, depmod runs, a
 #      modified file is set aside, and --uninstall leaves the root exactly
 #      as it was (listing, modes and checksums of every file);
-#   2. dpkg-buildpackage -us -uc from the unpacked tarball, with a version
-#      of its own (2.0.0+pkgcheck.DATE), so nothing collides with it;
-#   3. the .debs installed with apt in that chroot: dkms builds knem.ko and
-#      knem-front.ko for Debian's kernel headers; a program compiled against
-#      libknem-dev through pkg-config;
+#   2. dpkg-buildpackage -us -uc -Ppkg.knem-xen.ucx from the unpacked
+#      tarball (the UCX transport against the tree knem_build used), with a
+#      version of its own (2.0.0+pkgcheck.DATE), so nothing collides with it;
+#   3. the .debs installed with apt in that chroot, with Debian's ucx-utils:
+#      dkms builds knem.ko and knem-front.ko for Debian's kernel headers; a
+#      program compiled against libknem-dev through pkg-config;
 #   4. Debian's kernel under QEMU (tests/harness/knem-vm) runs the chroot:
 #      modprobe knem finds the DKMS module, cat /dev/knem shows the driver
-#      and its ABI, the packaged knem_pingpong and the compiled program run;
-#   5. rpmbuild -tb on the tarball (--nodeps: this host's rpm database
-#      knows none of Debian's packages).
+#      and its ABI, the packaged knem_pingpong and the compiled program run,
+#      and Debian's ucx_perftest with knem-ucx's transport preloaded copies
+#      through /dev/knem;
+#   5. rpmbuild -tb --with ucx on the tarball (--nodeps: this host's rpm
+#      database knows none of Debian's packages).
 #   check-packaging.sh [TARBALL]    default: make dist in this tree
 # Logs: .cache/packaging/logs/.  The Debian chroot is built once with
 # mmdebstrap and cached as a tarball; each run unpacks a fresh copy.
@@ -160,10 +163,11 @@ build_debs() {
 	} > "$WORK/changelog" && mv "$WORK/changelog" "$dir/debian/changelog"
 	# nocheck: make check is the unit tests' own layer (tests/run-all.sh)
 	(cd "$dir" && logged dpkg-buildpackage.log \
-		env DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" dpkg-buildpackage -us -uc)
+		env DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" KNEM_UCX_SOURCE="$KNEM_UCX_SOURCE" \
+		dpkg-buildpackage -us -uc -Ppkg.knem-xen.ucx)
 	DEBS=()
 	local p
-	for p in knem-dkms knem-utils libknem0 libknem-dev; do
+	for p in knem-dkms knem-utils libknem0 libknem-dev knem-ucx; do
 		DEBS+=("$(find "$src" -maxdepth 1 -name "${p}_${version}_*.deb")")
 		[ -n "${DEBS[-1]}" ] || fail "no $p package was built"
 	done
@@ -176,7 +180,7 @@ check_debs() {
 	mkdir -p "$ROOT/tmp/debs"
 	cp "${DEBS[@]}" "$ROOT/tmp/debs/"
 	logged apt-install.log in_root sh -c \
-		'DEBIAN_FRONTEND=noninteractive apt-get install -y /tmp/debs/*.deb'
+		'DEBIAN_FRONTEND=noninteractive apt-get install -y /tmp/debs/*.deb ucx-utils'
 	in_root dkms status -k "$KNEM_RELEASE" | grep -q '^knem/.*: installed' ||
 		fail "dkms status shows no installed knem for $KNEM_RELEASE"
 	for f in knem.ko knem-front.ko; do
@@ -217,6 +221,21 @@ echo "\\\$ knem_pingpong -q"
 in_root knem_pingpong -q
 echo "\\\$ /tmp/abi_client"
 in_root /tmp/abi_client
+ip link set lo up
+transport=\$(in_root sh -c 'echo /usr/lib/*/knem-xen/libuct_knemxen.so')
+perftest() { in_root env LD_PRELOAD="\$transport" ucx_perftest "\$@" -t put_bw -x knemxen -d memory -D zcopy -s 1048576 -n 10 -w 0 -p 13339; }
+echo "\\\$ LD_PRELOAD=\$transport ucx_perftest -t put_bw -x knemxen ... (server and client)"
+processed() { in_root knem_stat | awk '\$1 == "processed" { print \$2 }'; }
+before=\$(processed)
+perftest > /tmp/perf-server 2>&1 &
+server=\$!
+# until the server listens (port 13339 = 0x341B, state 0A)
+for i in \$(seq 150); do grep -q ':341B [0-9A-F:]* 0A' /proc/net/tcp && break; sleep 0.2; done
+perftest 127.0.0.1 | tail -n 3
+wait "\$server"
+after=\$(processed)
+echo "knem copies: \$((after - before)), expected 22 (11 puts of 2 segments)"
+test "\$((after - before))" -eq 22
 in_root modprobe -r knem
 EOF
 }
@@ -228,18 +247,21 @@ check_in_vm() {
 		fail "the packaged module in the VM (log: $LOGS/vm.log)"
 	fi
 	sed -n '/^\$ cat/,/^\$ knem_pingpong/p' "$LOGS/vm.log" | sed 's/^/  | /'
-	ok "modprobe knem loaded the DKMS module; /dev/knem, knem_pingpong and the client work"
+	ok "modprobe knem loaded the DKMS module; /dev/knem, knem_pingpong, the client and ucx_perftest over knem-ucx's transport work"
 }
 
 check_rpm() {
 	local top=$WORK/rpm
 	knem_step "rpmbuild -tb --nodeps $(basename "$TARBALL")"
-	logged rpmbuild.log rpmbuild -tb --nodeps --define "_topdir $top" "$TARBALL"
-	for p in knem knem-devel knem-dkms; do
+	logged rpmbuild.log rpmbuild -tb --nodeps --define "_topdir $top" \
+		--with ucx --define "ucx_source $KNEM_UCX_SOURCE" "$TARBALL"
+	for p in knem knem-devel knem-dkms knem-ucx; do
 		find "$top/RPMS" -name "$p-$KNEM_VERSION-*.rpm" | grep -q . || fail "no $p rpm"
 	done
 	rpm -qlp "$(find "$top/RPMS" -name "knem-dkms-$KNEM_VERSION-*.rpm")" |
 		grep -q "^/usr/src/knem-$KNEM_VERSION/dkms.conf\$" || fail "knem-dkms has no dkms.conf"
+	rpm -qlp "$(find "$top/RPMS" -name "knem-ucx-$KNEM_VERSION-*.rpm")" |
+		grep -q "/knem-xen/libuct_knemxen.so\$" || fail "knem-ucx has no libuct_knemxen.so"
 	ok "$(cd "$top/RPMS" && find . -name '*.rpm' -printf '%f ')"
 }
 

@@ -107,6 +107,20 @@
  *                      value counts as "".  The backend watches the node:
  *                      a change applies to later lookups.
  *
+ * sharing-id
+ *      Values:         16 lowercase hex digits (a 64-bit value, never 0),
+ *                      or "none"
+ *      Default:        "none"
+ *      Notes:          written by the backend driver when it connects and
+ *                      each time it reads sharing-group again: a keyed hash
+ *                      of the guest's group under a key the backend draws
+ *                      when it loads, "none" without a valid group.
+ *                      Equal values mean the same group of the same backend
+ *                      instance; dom0's own processes have the value of
+ *                      dom0's group.  Removed when the backend disconnects.
+ *                      Only a hint that copies may be allowed: it grants
+ *                      nothing, access control still decides every lookup.
+ *
  * max-ring-page-order, multi-queue-max-queues
  *      Reserved for a later version (multi-page rings, several rings), with
  *      blkif's meaning.  A version 1 backend does not write them.
@@ -188,12 +202,17 @@
 #define KNEMIF_XS_MAX_INDIRECT_PAGES "max-indirect-pages"
 #define KNEMIF_XS_MAX_REGION_PAGES "max-region-pages"
 #define KNEMIF_XS_SHARING_GROUP "sharing-group"
+#define KNEMIF_XS_SHARING_ID "sharing-id"
 /* reserved for a later version */
 #define KNEMIF_XS_MAX_RING_PAGE_ORDER "max-ring-page-order"
 #define KNEMIF_XS_RING_PAGE_ORDER "ring-page-order"
 
 /* Longest sharing-group value, in characters. */
 #define KNEMIF_SHARING_GROUP_MAX 64
+
+/* sharing-id: this many lowercase hex digits, or KNEMIF_SHARING_ID_NONE. */
+#define KNEMIF_SHARING_ID_DIGITS 16
+#define KNEMIF_SHARING_ID_NONE "none"
 
 /* max-region-pages when the backend does not write it: 14 MiB. */
 #define KNEMIF_DEFAULT_MAX_REGION_PAGES 3584

@@ -10,6 +10,7 @@
 #include <linux/poll.h>
 
 #include "knem_native.h"
+#include "knem_xen_io.h"
 
 unsigned int knem_param_debug;
 module_param_named(debug, knem_param_debug, uint, 0644);
@@ -310,10 +311,34 @@ static const struct file_operations knem_fops = {
 	.llseek = noop_llseek,
 };
 
+/*
+ * /sys/class/misc/knem/sharing_id: two processes, in different domains of
+ * a Xen host, compare their values to learn without privilege whether a
+ * copy between them may be allowed (doc/xen-setup.md).  It grants
+ * nothing: the sharing policy in dom0 still decides every copy.
+ */
+static ssize_t sharing_id_show(struct device *dev,
+			       struct device_attribute *attr, char *buf)
+{
+	u64 id = knem_xen_sharing_id();
+
+	if (!id)
+		return sysfs_emit(buf, KNEMIF_SHARING_ID_NONE "\n");
+	return sysfs_emit(buf, "%016llx\n", id);
+}
+static DEVICE_ATTR_RO(sharing_id);
+
+static struct attribute *knem_attrs[] = {
+	&dev_attr_sharing_id.attr,
+	NULL
+};
+ATTRIBUTE_GROUPS(knem);
+
 static struct miscdevice knem_miscdev = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = KNEM_DEVICE_NAME,
 	.fops = &knem_fops,
+	.groups = knem_groups,
 	.mode = 0600,
 };
 

@@ -273,6 +273,13 @@ size_t knem_xen_stats(char *buf, size_t size);
  */
 bool knem_xen_dma_available(void);
 /*
+ * The sharing id of this domain's processes, 0 for none: in dom0 the
+ * value of its sharinggroup under this load's key, in a guest the
+ * backend's sharing-id node while connected, else 0.  Never sleeps (sysfs
+ * reads it, also while the module unloads).
+ */
+u64 knem_xen_sharing_id(void);
+/*
  * A new user region, pinned, before it enters the cookie table.  Sets
  * *@cookie to the cookie the region must have, or to 0 for a random one.
  * The region is not published when it fails.

@@ -239,6 +239,8 @@ void knemback_policy_exit(void);
 /* Sets (or, with NULL/invalid, clears) the sharing group of @domid. */
 int knemback_policy_set(u32 domid, const char *group);
 void knemback_policy_forget(u32 domid);
+/* The sharing id of @group under this load's key; 0 for NULL or invalid. */
+u64 knemback_sharing_id(const char *group);
 
 /* knem_xen_init(), knem_xen_exit() and the other hooks: knem_native.h */
 

@@ -9,12 +9,19 @@
  * are non-empty and equal.  The cookie table asks under RCU, so the
  * domid-to-group table is an RCU-published immutable array, replaced
  * (copy, update, publish, free after a grace period) under a mutex.
+ *
+ * Each group also has a sharing id (sysfs sharing_id, xenstore
+ * sharing-id): SipHash of its name under a key drawn at load time, so
+ * that equal ids mean the same group of this very backend instance, and
+ * another host, or this one after a reload, gives other ids.
  */
 #define pr_fmt(fmt) "knemback: " fmt
 
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/random.h>
 #include <linux/rcupdate.h>
+#include <linux/siphash.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -41,6 +48,9 @@ static struct knemback_group_table __rcu *knemback_groups;
 static DEFINE_MUTEX(knemback_groups_lock);
 /* dom0's group, fixed at load time ("" if the parameter is malformed). */
 static char knemback_dom0_group[KNEMIF_SHARING_GROUP_MAX + 1];
+static siphash_key_t knemback_sharing_key;
+/* Of dom0's group; 0 (none) until knemback_policy_init() and off Xen. */
+static u64 knemback_dom0_sharing_id;
 
 /* Group of @domid, or NULL; under RCU. */
 static const char *knemback_group_of(const struct knemback_group_table *t,
@@ -109,6 +119,22 @@ static int knemback_policy_update(u32 domid, const char *group)
 	return 0;
 }
 
+u64 knemback_sharing_id(const char *group)
+{
+	u64 id;
+
+	if (!group || !knemif_sharing_group_valid(group))
+		return 0;
+	id = siphash(group, strlen(group), &knemback_sharing_key);
+	/* 0 means "none" */
+	return id ? id : 1;
+}
+
+u64 knem_xen_sharing_id(void)
+{
+	return READ_ONCE(knemback_dom0_sharing_id);
+}
+
 int knemback_policy_set(u32 domid, const char *group)
 {
 	if (!group || !knemif_sharing_group_valid(group))
@@ -134,6 +160,9 @@ int knemback_policy_init(void)
 		else
 			pr_warn("malformed sharinggroup parameter ignored\n");
 	}
+	get_random_bytes(&knemback_sharing_key, sizeof(knemback_sharing_key));
+	WRITE_ONCE(knemback_dom0_sharing_id,
+		   knemback_sharing_id(knemback_dom0_group));
 	knem_cookies.domains_share = knemback_domains_share;
 	return 0;
 }

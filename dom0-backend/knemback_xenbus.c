@@ -32,21 +32,66 @@ void knemback_if_put(struct knemback_if *ifc)
 	kref_put(&ifc->kref, knemback_if_free);
 }
 
+/*
+ * Writes @id (0: none) into the guest's sharing-id node, unless the
+ * toolstack removed the backend directory (a forced detach): a plain
+ * write would create it again.
+ */
+static void knemback_sharing_id_write(struct knemback_if *ifc, u64 id)
+{
+	const char *dir = ifc->dev->nodename;
+	struct xenbus_transaction xbt;
+	int err;
+
+again:
+	err = xenbus_transaction_start(&xbt);
+	if (err)
+		goto fail;
+	if (!xenbus_exists(xbt, dir, "")) {
+		xenbus_transaction_end(xbt, 1);
+		return;
+	}
+	if (id)
+		err = xenbus_printf(xbt, dir, KNEMIF_XS_SHARING_ID, "%016llx",
+				    id);
+	else
+		err = xenbus_write(xbt, dir, KNEMIF_XS_SHARING_ID,
+				   KNEMIF_SHARING_ID_NONE);
+	if (err) {
+		xenbus_transaction_end(xbt, 1);
+		goto fail;
+	}
+	err = xenbus_transaction_end(xbt, 0);
+	if (err == -EAGAIN)
+		goto again;
+	if (!err)
+		return;
+fail:
+	pr_warn("domain %u: cannot write its %s (%d)\n", ifc->domid,
+		KNEMIF_XS_SHARING_ID, err);
+}
+
 static void knemback_group_changed(struct xenbus_watch *watch,
 				   const char *path, const char *token)
 {
 	struct knemback_if *ifc =
 		container_of(watch, struct knemback_if, group_watch);
 	char *group;
+	u64 id;
 
 	group = xenbus_read(XBT_NIL, ifc->dev->nodename,
 			    KNEMIF_XS_SHARING_GROUP, NULL);
 	if (IS_ERR(group))
 		group = NULL;
-	if (knemback_policy_set(ifc->table_domid, group))
+	id = knemback_sharing_id(group);
+	if (knemback_policy_set(ifc->table_domid, group)) {
 		pr_warn("domain %u: cannot record its sharing group\n",
 			ifc->domid);
+		/* the policy may keep the old group: promise no sharing */
+		id = 0;
+	}
 	kfree(group);
+	knemback_sharing_id_write(ifc, id);
 }
 
 static irqreturn_t knemback_interrupt(int irq, void *dev_id)
@@ -106,6 +151,11 @@ static void knemback_disconnect(struct knemback_if *ifc)
 		kfree(ifc->group_watch.node);
 		ifc->group_watch.node = NULL;
 		ifc->group_watch_active = false;
+		/*
+		 * The policy forgets the group below: so does xenstore.  The
+		 * directory may be gone already (a forced detach).
+		 */
+		xenbus_rm(XBT_NIL, ifc->dev->nodename, KNEMIF_XS_SHARING_ID);
 	}
 	/* the thread answers a parked WAIT_RELEASED with 0 before it stops */
 	knemback_ring_stop(ifc);

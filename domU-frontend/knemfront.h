@@ -50,6 +50,9 @@ struct knemfront_info {
 	struct task_struct *released_task;
 	struct page *released_page;	/* receives the cookies */
 	grant_ref_t released_ref;	/* granted writable */
+	/* the backend's sharing-id node, followed while connected */
+	struct xenbus_watch sharing_id_watch;
+	bool sharing_id_watched;
 };
 
 /* The one frontend device; NULL until probed (knemfront_xenbus.c). */

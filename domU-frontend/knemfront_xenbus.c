@@ -6,6 +6,7 @@
  */
 #define pr_fmt(fmt) "knem-front: " fmt
 
+#include <linux/ctype.h>
 #include <linux/interrupt.h>
 #include <linux/module.h>
 #include <linux/rcupdate.h>
@@ -33,6 +34,13 @@ static bool knemfront_bound;
  * knemfront->dev stays readable after the device is removed.
  */
 static struct xenbus_device *knemfront_dev;
+
+/*
+ * This guest's sharing id (0: none), the backend's sharing-id node while
+ * connected.  Not in knemfront: sysfs may read it after knem_xen_exit()
+ * freed knemfront, until misc_deregister().
+ */
+static u64 knemfront_sharing_id;
 
 bool knemfront_param_persistent = true;
 module_param_named(persistentmap, knemfront_param_persistent, bool, 0444);
@@ -175,9 +183,87 @@ fail:
 	return err;
 }
 
+/*
+ * The value of a sharing-id node: exactly KNEMIF_SHARING_ID_DIGITS
+ * lowercase hex digits, not all 0; anything else is 0 (none).
+ */
+static u64 knemfront_sharing_id_parse(const char *text)
+{
+	unsigned int i;
+	u64 id;
+
+	if (strlen(text) != KNEMIF_SHARING_ID_DIGITS)
+		return 0;
+	for (i = 0; i < KNEMIF_SHARING_ID_DIGITS; i++)
+		if (!isdigit(text[i]) && !(text[i] >= 'a' && text[i] <= 'f'))
+			return 0;
+	if (kstrtou64(text, 16, &id))
+		return 0;
+	return id;
+}
+
+static void knemfront_sharing_id_changed(struct xenbus_watch *watch,
+					 const char *path, const char *token)
+{
+	struct knemfront_info *info =
+		container_of(watch, struct knemfront_info, sharing_id_watch);
+	char *text;
+	u64 id = 0;
+
+	/* absent (a backend without it, or disconnecting): none */
+	text = xenbus_read(XBT_NIL, info->dev->otherend, KNEMIF_XS_SHARING_ID,
+			   NULL);
+	if (!IS_ERR(text)) {
+		id = knemfront_sharing_id_parse(text);
+		if (!id && strcmp(text, KNEMIF_SHARING_ID_NONE))
+			dev_warn_ratelimited(&info->dev->dev,
+					     "malformed %s/%s, taken as none\n",
+					     info->dev->otherend,
+					     KNEMIF_XS_SHARING_ID);
+		kfree(text);
+	}
+	WRITE_ONCE(knemfront_sharing_id, id);
+}
+
+/*
+ * Reads the backend's sharing-id and follows it until the disconnect.
+ * On failure xenbus_watch_pathfmt() has reported it and gone Closing.
+ */
+static int knemfront_sharing_id_follow(struct knemfront_info *info)
+{
+	struct xenbus_device *dev = info->dev;
+	int err;
+
+	err = xenbus_watch_pathfmt(dev, &info->sharing_id_watch, NULL,
+				   knemfront_sharing_id_changed, "%s/%s",
+				   dev->otherend, KNEMIF_XS_SHARING_ID);
+	if (err)
+		return err;
+	info->sharing_id_watched = true;
+	/*
+	 * The watch's first event comes later on this very xenwatch thread:
+	 * read the node now, so that the value is there once connected.
+	 */
+	knemfront_sharing_id_changed(&info->sharing_id_watch, NULL, NULL);
+	return 0;
+}
+
+static void knemfront_sharing_id_forget(struct knemfront_info *info)
+{
+	if (!info->sharing_id_watched)
+		return;
+	/* waits for a callback in progress: none writes the id after this */
+	unregister_xenbus_watch(&info->sharing_id_watch);
+	kfree(info->sharing_id_watch.node);
+	info->sharing_id_watch.node = NULL;
+	info->sharing_id_watched = false;
+	WRITE_ONCE(knemfront_sharing_id, 0);
+}
+
 /* The backend is going away, or the device is removed. */
 static void knemfront_disconnect(struct knemfront_info *info)
 {
+	knemfront_sharing_id_forget(info);
 	knemfront_fail_all(info);
 	knemfront_released_stop(info);
 	knemfront_free_ring(info);
@@ -197,6 +283,8 @@ static void knemfront_backend_changed(struct xenbus_device *dev,
 		break;
 	case XenbusStateConnected:
 		if (dev->state != XenbusStateInitialised)
+			break;
+		if (knemfront_sharing_id_follow(info))
 			break;
 		spin_lock_irq(&info->lock);
 		atomic_inc(&knemfront_connections);
@@ -348,6 +436,11 @@ void knem_xen_exit(void)
 	knemfront_dev = NULL;
 	kfree(knemfront);
 	knemfront = NULL;
+}
+
+u64 knem_xen_sharing_id(void)
+{
+	return READ_ONCE(knemfront_sharing_id);
 }
 
 bool knem_xen_dma_available(void)

@@ -30,6 +30,32 @@ TEST(Info, ModuleLoadedAndDevicePresent)
 		<< "/sys/module/knem/parameters is missing";
 }
 
+// The sharing id of the device (doc/xen-setup.md): "none" off Xen, where
+// no other domain exists, and readable by everyone.
+TEST(Info, SharingIdIsNoneOffXenAndReadableByAll)
+{
+	const char *path = "/sys/class/misc/knem/sharing_id";
+	struct stat st;
+	ASSERT_EQ(0, ::stat(path, &st)) << path << ": " << strerror(errno);
+	EXPECT_TRUE(S_ISREG(st.st_mode));
+	EXPECT_EQ(0444u, st.st_mode & 07777) << std::oct << st.st_mode;
+
+	Fd fd(::open(path, O_RDONLY | O_CLOEXEC));
+	ASSERT_TRUE(fd.valid()) << path << ": " << strerror(errno);
+	EXPECT_EQ("none\n", ReadAll(fd.get()));
+
+	EXPECT_EQ("", RunInChild([&]() -> std::string {
+		std::string err = BecomeNobody();
+		if (!err.empty())
+			return err;
+		Fd nobody(::open(path, O_RDONLY | O_CLOEXEC));
+		if (!nobody.valid())
+			return std::string("open as nobody: ") + strerror(errno);
+		std::string text = ReadAll(nobody.get());
+		return text == "none\n" ? "" : "nobody reads '" + text + "'";
+	}));
+}
+
 TEST(Info, AbiIs0xdWithoutFeatures)
 {
 	KNEM_OPEN_OR_FAIL(fd, O_RDWR);

@@ -40,8 +40,13 @@ static ucs_status_t uct_knemxen_iface_query(uct_iface_h tl_iface,
     uct_scopy_iface_query(&iface->super, attr);
     attr->device_addr_len     = sizeof(uct_knemxen_device_addr_t);
     attr->iface_addr_len      = 0;
-    attr->bandwidth.shared    = iface->super.super.config.bandwidth;
-    attr->bandwidth.dedicated = 0;
+    /*
+     * The copy runs on the calling process's CPU, as CMA's does: rated the
+     * same way (dedicated, not divided among the processes of the node),
+     * so that UCX compares the two single copies like with like.
+     */
+    attr->bandwidth.dedicated = iface->super.super.config.bandwidth;
+    attr->bandwidth.shared    = 0;
     return UCS_OK;
 }
 

@@ -9,8 +9,8 @@
 #   2. dpkg-buildpackage -us -uc -Ppkg.knem-xen.ucx from the unpacked
 #      tarball (the UCX transport against the tree knem_build used), with a
 #      version of its own (2.0.0+pkgcheck.DATE), so nothing collides with it;
-#   3. the .debs installed with apt in that chroot, with Debian's ucx-utils:
-#      dkms builds knem.ko and knem-front.ko for Debian's kernel headers; a
+#   3. the .debs installed with apt in that chroot (which has Debian's
+#      ucx-utils): dkms builds knem.ko and knem-front.ko for Debian's kernel headers; a
 #      program compiled against libknem-dev through pkg-config;
 #   4. Debian's kernel under QEMU (tests/harness/knem-vm) runs the chroot:
 #      modprobe knem finds the DKMS module, cat /dev/knem shows the driver
@@ -63,12 +63,13 @@ ensure_host_packages() {
 in_root() { chroot "$ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
 	LANG=C.UTF-8 HOME=/root "$@"; }
 
-# The cached Debian 12 root: kernel headers for the VM's kernel, dkms and
-# what the checks compile with, as an installed system has them.  Sets
+# The cached Debian 12 root: kernel headers for the VM's kernel, dkms,
+# what the checks compile with and Debian's UCX tools (knem-ucx's
+# transport goes into them), as an installed system has them.  Sets
 # CHROOT_TAR.
 ensure_chroot_tarball() {
 	local packages key
-	packages="dkms,linux-headers-$KNEM_RELEASE,kmod,adduser,g++,pkg-config"
+	packages="dkms,linux-headers-$KNEM_RELEASE,kmod,adduser,g++,pkg-config,ucx-utils"
 	key=$( { echo "$packages"; cat /etc/apt/sources.list.d/debian.sources; } |
 		sha256sum | cut -c1-12)
 	CHROOT_TAR=$CACHE/bookworm-$key.tar
@@ -180,7 +181,7 @@ check_debs() {
 	mkdir -p "$ROOT/tmp/debs"
 	cp "${DEBS[@]}" "$ROOT/tmp/debs/"
 	logged apt-install.log in_root sh -c \
-		'DEBIAN_FRONTEND=noninteractive apt-get install -y /tmp/debs/*.deb ucx-utils'
+		'DEBIAN_FRONTEND=noninteractive apt-get install -y /tmp/debs/*.deb'
 	in_root dkms status -k "$KNEM_RELEASE" | grep -q '^knem/.*: installed' ||
 		fail "dkms status shows no installed knem for $KNEM_RELEASE"
 	for f in knem.ko knem-front.ko; do

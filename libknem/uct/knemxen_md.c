@@ -141,7 +141,11 @@ static ucs_status_t uct_knemxen_md_query(uct_md_h tl_md, uct_md_attr_t *attr)
     return UCS_OK;
 }
 
-/* Declares [address, address + length) as a knem region. */
+/*
+ * Declares [address, address + length) as a knem region: one that peers may
+ * read and write, or, when the memory cannot be written (a send buffer in
+ * read-only memory), one they may only read.
+ */
 static ucs_status_t uct_knemxen_region_create(uct_knemxen_md_t *md,
                                               void *address, size_t length,
                                               int report,
@@ -158,7 +162,14 @@ static ucs_status_t uct_knemxen_region_create(uct_knemxen_md_t *md,
         .protection  = PROT_READ | PROT_WRITE
     };
 
-    if (ioctl(md->fd, KNEM_CMD_CREATE_REGION, &create) < 0) {
+    int ret;
+
+    ret = ioctl(md->fd, KNEM_CMD_CREATE_REGION, &create);
+    if ((ret < 0) && (errno == EFAULT)) {
+        create.protection = PROT_READ;
+        ret = ioctl(md->fd, KNEM_CMD_CREATE_REGION, &create);
+    }
+    if (ret < 0) {
         if (report) {
             ucs_warn(UCT_KNEMXEN_NAME ": cannot declare a region of %zu bytes "
                      "at %p (%m): copies into it are given inline", length,

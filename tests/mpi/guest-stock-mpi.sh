@@ -61,15 +61,16 @@ expected_copies() {
 	echo "$copies"
 }
 
-# mpi_job MPI LOG [TRANSPORT]: knem_mpi_bw's two ranks with Debian's MPI
-# (openmpi: mpirun --mca pml ucx; mpich: hydra's mpiexec, ch4:ucx), UCX's
-# lane choice printed (UCX_LOG_LEVEL=info), the transport preloaded when
-# given; the ioctls of each rank's threads are traced into $work/strace.MPI.PID.
+# mpi_job MPI LOG [TRANSPORT [OPTION]]: knem_mpi_bw's two ranks with
+# Debian's MPI (openmpi: mpirun --mca pml ucx; mpich: hydra's mpiexec,
+# ch4:ucx), UCX's lane choice printed (UCX_LOG_LEVEL=info), the transport
+# preloaded when given (not when empty), with knem_mpi_bw's OPTION; the
+# ioctls of each rank's threads are traced into $work/strace.MPI.PID.
 mpi_job() {
 	local mpi=$1 log=$2 transport=${3:-} status=0
 	local -a env=(UCX_LOG_LEVEL=info ${transport:+LD_PRELOAD="$transport"})
 	local -a run=(strace -ff -X raw -e trace=ioctl -o "$work/strace.$mpi"
-		"$PROGRAMS/bw-$mpi" -i "$ITERATIONS" -w "$WINDOW" "${SIZES[@]}")
+		"$PROGRAMS/bw-$mpi" -i "$ITERATIONS" -w "$WINDOW" ${4:+"$4"} "${SIZES[@]}")
 	local v
 	rm -f "$work/strace.$mpi."*
 	case $mpi in
@@ -180,6 +181,21 @@ perftest_checks() {
 		counters_moved "$work/before" "$work/after" "submitted=$copies" "processed=$copies"
 }
 
+# A program that sends from read-only memory: the sender's buffers cannot
+# be pinned for writing, so their regions are declared read-only.
+read_only_checks() {
+	local copies=$1 status=0
+	echo "== Debian's MPICH, knemxen preloaded, send buffers read-only (-r)"
+	snapshot "$work/before"
+	mpi_job mpich "$work/read-only.log" "$TRANSPORT" -r || status=$?
+	snapshot "$work/after"
+	check "read-only send buffers: exits 0" test "$status" -eq 0
+	check "read-only send buffers: every byte intact" \
+		data_intact "$work/read-only.log" ${#SIZES[@]}
+	check "read-only send buffers: one knem copy per segment, region to region" \
+		counters_moved "$work/before" "$work/after" "submitted=$copies" "processed=$copies"
+}
+
 no_knem_checks() {
 	local status=0
 	echo "== knemxen preloaded, knem.ko unloaded"
@@ -212,6 +228,7 @@ main() {
 	echo "guest-stock-mpi: expecting $copies knem copies per job"
 	stock_mpi_checks openmpi "$copies"
 	stock_mpi_checks mpich "$copies"
+	read_only_checks "$copies"
 	perftest_checks "$seg"
 	no_knem_checks
 	echo "$passed passed, $failed failed"

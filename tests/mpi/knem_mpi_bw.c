@@ -2,28 +2,32 @@
 /*
  * knem_mpi_bw - a two-rank MPI bandwidth test that checks every byte.
  *
- *   mpirun -np 2 knem_mpi_bw [-i ITERATIONS] [-w WINDOW] SIZE...
+ *   mpirun -np 2 knem_mpi_bw [-i ITERATIONS] [-w WINDOW] [-r] SIZE...
  *
  * For each SIZE, rank 0 sends ITERATIONS windows of WINDOW messages
  * (MPI_Isend, one buffer per message) and rank 1 receives them (MPI_Irecv
  * into buffers filled with a poison byte) and checks every byte of every
  * message against a pattern unique to that message.  The buffers start at
- * odd offsets, so that the copies are not page aligned.
+ * odd offsets, so that the copies are not page aligned.  With -r, the
+ * sender's buffers are read-only while their messages are in flight (as
+ * when a program sends constant data), writable only to be filled.
  *
  * Prints one line per size ("size S: N messages, B bytes, X MB/s, data ok",
  * the bandwidth of the transfers alone) and a last line "messages N bytes B
  * bad K"; exits 0 only if every byte of every message arrived (K = 0).
  */
-#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* POSIX 2008 and MAP_ANONYMOUS */
 
 #include <mpi.h>
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 enum { SENDER = 0, RECEIVER = 1, DATA_TAG = 1, READY_TAG = 2, POISON = 0xa5 };
@@ -35,6 +39,7 @@ static const size_t buffer_skew = 4099;
 struct options {
 	unsigned iterations;
 	unsigned window;
+	bool read_only;
 	size_t *sizes;
 	int nsizes;
 };
@@ -67,7 +72,7 @@ static size_t first_mismatch(const uint8_t *buf, size_t len, uint64_t seq)
 static int usage(int rank)
 {
 	if (rank == 0)
-		fprintf(stderr, "usage: knem_mpi_bw [-i ITERATIONS] [-w WINDOW] SIZE...\n");
+		fprintf(stderr, "usage: knem_mpi_bw [-i ITERATIONS] [-w WINDOW] [-r] SIZE...\n");
 	return 2;
 }
 
@@ -87,7 +92,12 @@ static int parse(int argc, char **argv, struct options *opt)
 
 	opt->iterations = 4;
 	opt->window = 8;
-	while ((c = getopt(argc, argv, "i:w:")) != -1) {
+	opt->read_only = false;
+	while ((c = getopt(argc, argv, "i:w:r")) != -1) {
+		if (c == 'r') {
+			opt->read_only = true;
+			continue;
+		}
 		if (c == '?' || parse_number(optarg, &value) || value > 100000)
 			return -1;
 		if (c == 'i')
@@ -110,14 +120,25 @@ static int parse(int argc, char **argv, struct options *opt)
 }
 
 /*
- * The requests of a window of messages and their statuses: MPICH's
- * MPI_STATUSES_IGNORE is a constant pointer, which GCC 12 takes for an
- * array of size 0 that MPI_Waitall writes past.
+ * The buffers of a window of messages (one mapping, so that -r can make it
+ * read-only), the requests and their statuses: MPICH's MPI_STATUSES_IGNORE
+ * is a constant pointer, which GCC 12 takes for an array of size 0 that
+ * MPI_Waitall writes past.
  */
 struct window {
+	uint8_t *arena;
+	size_t arena_len;
 	MPI_Request *requests;
 	MPI_Status *statuses;
 };
+
+static void protect(const struct window *w, int prot)
+{
+	if (mprotect(w->arena, w->arena_len, prot)) {
+		perror("knem_mpi_bw: mprotect");
+		MPI_Abort(MPI_COMM_WORLD, 1);
+	}
+}
 
 /*
  * One size: returns the number of bad messages (receiver) or 0.  Each
@@ -128,8 +149,9 @@ struct window {
  * the check is in the figure.
  */
 static unsigned run_size(int rank, const struct options *opt, size_t size,
-			 uint8_t *arena, const struct window *w, uint64_t *seq)
+			 const struct window *w, uint64_t *seq)
 {
+	uint8_t *const arena = w->arena;
 	const size_t stride = size + buffer_skew;
 	unsigned bad = 0;
 	double seconds = 0;
@@ -140,8 +162,12 @@ static unsigned run_size(int rank, const struct options *opt, size_t size,
 		if (rank == SENDER) {
 			double started;
 
+			if (opt->read_only)
+				protect(w, PROT_READ | PROT_WRITE);
 			for (unsigned m = 0; m < opt->window; m++)
 				fill(arena + 1 + m * stride, size, first + m);
+			if (opt->read_only)
+				protect(w, PROT_READ);
 			MPI_Recv(NULL, 0, MPI_BYTE, RECEIVER, READY_TAG, MPI_COMM_WORLD,
 				 MPI_STATUS_IGNORE);
 			started = MPI_Wtime();
@@ -187,7 +213,6 @@ int main(int argc, char **argv)
 	int rank, nranks, bad_total = 0;
 	uint64_t seq = 1, messages = 0, bytes = 0;
 	size_t largest = 0;
-	uint8_t *arena;
 	struct window w;
 
 	MPI_Init(&argc, &argv);
@@ -206,16 +231,18 @@ int main(int argc, char **argv)
 	for (int i = 0; i < opt.nsizes; i++)
 		if (opt.sizes[i] > largest)
 			largest = opt.sizes[i];
-	arena = malloc(1 + opt.window * (largest + buffer_skew));
+	w.arena_len = 1 + opt.window * (largest + buffer_skew);
+	w.arena = mmap(NULL, w.arena_len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	w.requests = calloc(opt.window, sizeof(*w.requests));
 	w.statuses = calloc(opt.window, sizeof(*w.statuses));
-	if (!arena || !w.requests || !w.statuses) {
+	if (w.arena == MAP_FAILED || !w.requests || !w.statuses) {
 		fprintf(stderr, "knem_mpi_bw: out of memory\n");
 		MPI_Abort(MPI_COMM_WORLD, 1);
 	}
 
 	for (int i = 0; i < opt.nsizes; i++) {
-		int bad = (int)run_size(rank, &opt, opt.sizes[i], arena, &w, &seq);
+		int bad = (int)run_size(rank, &opt, opt.sizes[i], &w, &seq);
 		int bad_for_size = 0;
 
 		/* The sender prints the verdict the receiver reached. */
@@ -234,7 +261,7 @@ int main(int argc, char **argv)
 
 	free(w.statuses);
 	free(w.requests);
-	free(arena);
+	munmap(w.arena, w.arena_len);
 	free(opt.sizes);
 	MPI_Bcast(&bad_total, 1, MPI_INT, SENDER, MPI_COMM_WORLD);
 	MPI_Finalize();

@@ -68,7 +68,7 @@ fi
 {
 	echo '127.0.0.1 localhost'
 	if [ -n "${KNEM_XEN_IP:-}" ]; then
-		printf '10.77.0.1 knemA\n10.77.0.2 knemB\n10.77.0.254 dom0\n'
+		printf '10.77.0.1 knemA\n10.77.0.2 knemB\n'
 	else
 		echo "127.0.1.1 $name"
 	fi

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # shellcheck shell=dash # busybox sh, sourced after rootfs/dom0-lib.sh
 # run-suite-args: --net --domu-mem 512 --mem 2304
-# (TCP between the guests runs at 0.2 to 3 MB/s under TCG: a boot takes
-# 6 to 8 minutes, more than the suite's 600 s on a loaded host)
+# (TCP between the guests moves 0.2 to 6 MB/s under TCG: a boot took 4
+# to 5 minutes at load 5 to 7, near the suite's 600 s)
 # run-suite-args: --timeout 1200
 # run-suite-domu-files: tests/xen/stage-mpi.sh
 #
@@ -22,9 +22,9 @@
 #   - the same with both ranks in A, for each library.
 # UCX prints each endpoint's lanes (UCX_LOG_LEVEL=info); each run's lane
 # lines must match $MPI_LANES, and across the guests one of them must not
-# use tcp/lo (the loopback is reachable only within one system, and
-# Open MPI's endpoint from a rank to itself uses it): which transport
-# carried the messages is checked, not assumed.
+# use tcp/lo (the loopback is reachable only within one system, and a
+# rank's endpoint to itself uses it): which transport carried the
+# messages is checked, not assumed.
 # Both guests are attached to knem (group knemgrp), as a knem transport
 # for UCX will need them; nothing here uses knem yet.
 # shellcheck source-path=SCRIPTDIR source=dom0-checks.sh

@@ -17,7 +17,7 @@
 # libraries all of these load, with the dynamic loader.  Open MPI's Open
 # SHMEM components and those for hardware a guest has not (verbs, OFI,
 # PSM), UCX's ib and rdmacm modules and hwloc's plugins (OpenCL, X11,
-# libxml2 and ICU: 40 MB) are left out: these stacks run without them,
+# libxml2 and ICU: 38 MB) are left out: these stacks run without them,
 # and each MB staged is guest memory twice (the initramfs and its copy).
 # Also /mpi/rsh-agent, Open MPI's remote shell between the guests
 # (tests/xen/mpi-rsh-agent.sh).

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # shellcheck shell=dash # busybox sh, sourced after rootfs/dom0-lib.sh
 # run-suite-args: --net --domu-mem 512 --mem 2304
-# (TCP between the guests moves 0.2 to 6 MB/s under TCG: a boot took 4
-# to 5 minutes at load 5 to 7, near the suite's 600 s)
+# (TCP between the guests moves 0.2 to 6 MB/s under TCG: a boot took 3.5
+# to 6 minutes at load 4 to 7, near the suite's 600 s)
 # run-suite-args: --timeout 1200
 # run-suite-domu-files: tests/xen/stage-mpi.sh
 #

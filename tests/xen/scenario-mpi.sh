@@ -32,9 +32,11 @@
 
 # The environment of every UCX and MPI process below, as NAME=VALUE words
 # (no blanks in a value): the one place to change it.  A UCX transport is
-# switched on here, for example
-#   MPI_ENV="LD_PRELOAD=/mpi/libuct_knem.so UCX_TLS=tcp,knem"
-#   MPI_LANES='knem'
+# switched on here, for example the knemxen transport (libknem/uct, its
+# library staged at /mpi/libuct_knemxen.so with one more
+# run-suite-domu-files line):
+#   MPI_ENV="LD_PRELOAD=/mpi/libuct_knemxen.so UCX_TLS=tcp,knemxen"
+#   MPI_LANES='knemxen/'
 # (a scenario may set both and source this file).
 : "${MPI_ENV:=UCX_TLS=tcp}"
 # info: UCX prints the lanes it chose ("ep_cfg[0]: tag(tcp/eth0)")

@@ -11,6 +11,12 @@
 #   ensure-host.sh --print-image-dir  same, then print the unpacked image dir
 #                                     (<cache>/kernel/<release>) on stdout
 #   ensure-host.sh --plot [...]       also install gnuplot (tools/bench.sh)
+#   ensure-host.sh --mpi [...]        also install Debian's own MPI stacks
+#                                     (tests/xen/stage-mpi.sh)
+#
+# apt-get waits up to $APT_LOCK_WAIT s for the dpkg lock: other jobs on a
+# shared machine install packages too, and failing on their lock would
+# fail a test for nothing.
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -19,6 +25,10 @@ readonly PACKAGES=(build-essential autoconf automake libtool pkg-config g++
 	kmod gzip libucx-dev ucx-utils)
 # Only for the benchmark's plot: not needed by the tests.
 readonly PLOT_PACKAGES=(gnuplot-nox)
+# Debian's binary MPI and UCX, as users have them: run between the Xen
+# guests by tests/xen/scenario-mpi.sh.
+readonly MPI_PACKAGES=(openmpi-bin libopenmpi-dev mpich libmpich-dev ucx-utils libucx0)
+readonly APT_LOCK_WAIT=900
 wanted=("${PACKAGES[@]}")
 
 repo=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd -P)
@@ -31,7 +41,7 @@ say() { echo "ensure-host: $*" >&2; }
 die() { say "error: $*"; exit 1; }
 
 usage() {
-	echo "usage: ${0##*/} [--plot] [--print-image-dir]" >&2
+	echo "usage: ${0##*/} [--plot] [--mpi] [--print-image-dir]" >&2
 	exit 2
 }
 
@@ -68,7 +78,7 @@ apt_update_once() {
 	[ "$apt_updated" -eq 1 ] && return 0
 	need_root "run apt-get update"
 	say "apt-get update"
-	apt-get update -qq >&2 || die "apt-get update failed"
+	apt-get update -qq -o DPkg::Lock::Timeout=$APT_LOCK_WAIT >&2 || die "apt-get update failed"
 	apt_updated=1
 }
 
@@ -80,7 +90,7 @@ install_packages() {
 	apt_update_once
 	say "installing ${missing[*]}"
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		"${missing[@]}" >&2 || die "apt-get install ${missing[*]} failed"
+		-o DPkg::Lock::Timeout=$APT_LOCK_WAIT "${missing[@]}" >&2 || die "apt-get install ${missing[*]} failed"
 }
 
 # Downloads linux-image-<release>[-unsigned] into the current directory.
@@ -121,6 +131,7 @@ main() {
 		case "$1" in
 		--print-image-dir) print_dir=1 ;;
 		--plot) wanted+=("${PLOT_PACKAGES[@]}") ;;
+		--mpi) wanted+=("${MPI_PACKAGES[@]}") ;;
 		*) usage ;;
 		esac
 		shift

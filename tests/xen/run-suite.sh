@@ -11,7 +11,12 @@
 # libknem) into xt/ of a files directory given to the guests and to dom0
 # (/xt/NAME).  A scenario's lines
 #   # run-suite-args: ARGS...
-# add launcher options for its boot (for example module parameters).
+# add launcher options for its boot (for example module parameters); its
+# lines
+#   # run-suite-domu-files: SCRIPT [ARGS...]
+# run SCRIPT (a path in the repository, for example tests/xen/stage-mpi.sh)
+# before the boot, and give the directory it prints to the guests as one
+# more --domu-files.
 # Counts the "xen-check: PASS|FAIL" lines of each scenario's output; a boot
 # that ends non-zero without a FAIL line, or with 97-99 (module load,
 # kernel-log finding, crash or timeout), counts one more failure.  Run
@@ -75,9 +80,21 @@ scenario_args() {
 	done < <(grep '^# run-suite-args:' "$1" || true)
 }
 
+# Prints "--domu-files DIR" (one word per line) for each
+# "# run-suite-domu-files:" line of scenario $1, running its script from
+# the repository; fails if one fails.
+scenario_files() {
+	local line words dir
+	while IFS= read -r line; do
+		read -ra words <<< "${line#\# run-suite-domu-files:}"
+		dir=$(cd "$REPO" && "${words[@]}") || return 1
+		printf '%s\n' --domu-files "$dir"
+	done < <(grep '^# run-suite-domu-files:' "$1" || true)
+}
+
 main() {
 	local files=$CACHE/xen-suite/files scenario name log run status st t0 t
-	local passed=0 failed=0 p f checks extra=()
+	local passed=0 failed=0 p f checks extra=() more
 	local -a scenarios=("$@")
 	[ $# -gt 0 ] || scenarios=("$HERE"/scenario-*.sh)
 	for f in dom0-backend/knem.ko domU-frontend/knem-front.ko; do
@@ -93,6 +110,12 @@ main() {
 		mapfile -t extra < <(scenario_args "$scenario")
 		say "=== $name ${extra[*]}"
 		t=$SECONDS
+		if ! more=$(scenario_files "$scenario"); then
+			say "FAIL $name (its run-suite-domu-files script failed; no boot)"
+			failed=$((failed + 1))
+			continue
+		fi
+		[ -z "$more" ] || mapfile -t -O "${#extra[@]}" extra <<< "$more"
 		status=0
 		"$HERE/knem-xen-vm" --timeout "$TIMEOUT" \
 			--dom0-module "$REPO/dom0-backend/knem.ko" \

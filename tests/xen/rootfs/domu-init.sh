@@ -3,7 +3,8 @@
 # shellcheck shell=dash # busybox sh
 # /init of the PV domUs (busybox sh, PID 1) in the Xen harness: loads the
 # --domu-module modules, gives eth0 the address of knem_xen_ip= on the
-# kernel command line (--net), reports "ready" (xenstore data/knem-xen/init and
+# kernel command line (--net), names the guest (host name, /etc/hosts with
+# both guests' names, root in /etc/passwd), reports "ready" (xenstore data/knem-xen/init and
 # the console), then serves dom0's guest_run requests: it watches
 # data/knem-xen/req (written by dom0), runs the base64 command of req/cmd
 # for each new req/seq and answers under data/knem-xen/rsp: the base64
@@ -30,6 +31,12 @@ mount -t tmpfs -o mode=755 tmpfs /run
 mkdir -p "$W"
 
 name=$(xenstore-read name) || say "error: cannot read xenstore (name)"
+# What dynamically linked programs (Debian's MPI, tests/xen/stage-mpi.sh)
+# look up: their launchers compare host names, and ask for the user's
+# name and home.
+hostname "$name"
+echo "root:x:0:0:root:$HOME:/bin/sh" > /etc/passwd
+echo 'root:x:0:' > /etc/group
 export KNEM_XEN=1 KNEM_XEN_GUEST="$name" KNEM_XEN_DOMU_MODULES=""
 status=ok
 # shellcheck disable=SC2086 # the parameters are words
@@ -56,6 +63,16 @@ if [ -n "$ip" ] && [ "$status" = ok ]; then
 		status="network: cannot set $ip on eth0 (xen-netfront)"
 	fi
 fi
+# The guests' names resolve to the addresses dom0-init.sh gives them with
+# --net, else the guest's own to itself.
+{
+	echo '127.0.0.1 localhost'
+	if [ -n "${KNEM_XEN_IP:-}" ]; then
+		printf '10.77.0.1 knemA\n10.77.0.2 knemB\n'
+	else
+		echo "127.0.1.1 $name"
+	fi
+} > /etc/hosts
 # rsp/status and rsp/chunks exist from "ready" on: dom0 reads them with
 # rsp/seq while the first command still runs.
 xenstore-write "$D/req/seq" 0 "$D/rsp/seq" 0 "$D/rsp/status" 0 \

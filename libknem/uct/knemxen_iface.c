@@ -136,8 +136,28 @@ static UCS_CLASS_DEFINE_NEW_FUNC(uct_knemxen_iface_t, uct_iface_t, uct_md_h,
                                  const uct_iface_config_t *);
 static UCS_CLASS_DEFINE_DELETE_FUNC(uct_knemxen_iface_t, uct_iface_t);
 
+/*
+ * One device, "memory".  With a sharing id it reaches other domains as a
+ * network does, and is typed so: MPI libraries give the processes of other
+ * nodes an address of network devices alone (UCP_WORKER_ADDRESS_FLAG_NET_ONLY,
+ * as Open MPI's pml ucx does), which would leave a shared-memory device out.
+ */
+static ucs_status_t
+uct_knemxen_query_tl_devices(uct_md_h tl_md,
+                             uct_tl_device_resource_t **tl_devices_p,
+                             unsigned *num_tl_devices_p)
+{
+    uct_knemxen_md_t *md = ucs_derived_of(tl_md, uct_knemxen_md_t);
+
+    return uct_single_device_resource(tl_md, UCT_SM_DEVICE_NAME,
+                                      md->sharing_id ? UCT_DEVICE_TYPE_NET :
+                                                       UCT_DEVICE_TYPE_SHM,
+                                      UCS_SYS_DEVICE_ID_UNKNOWN, tl_devices_p,
+                                      num_tl_devices_p);
+}
+
 UCT_TL_DEFINE_ENTRY(&uct_knemxen_component, knemxen,
-                    uct_sm_base_query_tl_devices, uct_knemxen_iface_t,
+                    uct_knemxen_query_tl_devices, uct_knemxen_iface_t,
                     "KNEMXEN_", uct_knemxen_iface_config_table,
                     uct_knemxen_iface_config_t);
 

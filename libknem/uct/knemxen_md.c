@@ -193,23 +193,37 @@ static void uct_knemxen_region_destroy(uct_knemxen_md_t *md,
     }
 }
 
+/*
+ * A registration: a region of the registration cache, or of its own when
+ * the cache is disabled; a memh without region when knem refuses it.
+ */
 static ucs_status_t uct_knemxen_mem_reg(uct_md_h tl_md, void *address,
                                         size_t length, unsigned flags,
                                         uct_mem_h *memh_p)
 {
     uct_knemxen_md_t *md = ucs_derived_of(tl_md, uct_knemxen_md_t);
+    ucs_rcache_region_t *rregion;
     uct_knemxen_key_t *key;
 
+    *memh_p = &md->unregistered;
+    if (md->rcache != NULL) {
+        if (ucs_rcache_get(md->rcache, address, length,
+                           PROT_READ | PROT_WRITE, &flags,
+                           &rregion) == UCS_OK) {
+            *memh_p = &ucs_derived_of(rregion,
+                                      uct_knemxen_rcache_region_t)->key;
+        }
+        return UCS_OK;
+    }
     key = ucs_malloc(sizeof(*key), "uct_knemxen_key_t");
     if (key == NULL) {
-        *memh_p = &md->unregistered;
         return UCS_OK;
     }
     if (uct_knemxen_region_create(md, address, length,
                                   !(flags & UCT_MD_MEM_FLAG_HIDE_ERRORS),
                                   key) != UCS_OK) {
         ucs_free(key);
-        key = &md->unregistered;
+        return UCS_OK;
     }
     *memh_p = key;
     return UCS_OK;
@@ -223,41 +237,17 @@ uct_knemxen_mem_dereg(uct_md_h tl_md, const uct_md_mem_dereg_params_t *params)
 
     UCT_MD_MEM_DEREG_CHECK_PARAMS(params, 0);
     key = params->memh;
-    if (key != &md->unregistered) {
-        uct_knemxen_region_destroy(md, key);
-        ucs_free(key);
-    }
-    return UCS_OK;
-}
-
-static ucs_status_t uct_knemxen_mem_rcache_reg(uct_md_h tl_md, void *address,
-                                               size_t length, unsigned flags,
-                                               uct_mem_h *memh_p)
-{
-    uct_knemxen_md_t *md = ucs_derived_of(tl_md, uct_knemxen_md_t);
-    ucs_rcache_region_t *rregion;
-
-    if (ucs_rcache_get(md->rcache, address, length, PROT_READ | PROT_WRITE,
-                       &flags, &rregion) != UCS_OK) {
-        *memh_p = &md->unregistered;
+    if (key == &md->unregistered) {
         return UCS_OK;
     }
-    *memh_p = &ucs_derived_of(rregion, uct_knemxen_rcache_region_t)->key;
-    return UCS_OK;
-}
-
-static ucs_status_t
-uct_knemxen_mem_rcache_dereg(uct_md_h tl_md,
-                             const uct_md_mem_dereg_params_t *params)
-{
-    uct_knemxen_md_t *md = ucs_derived_of(tl_md, uct_knemxen_md_t);
-    uct_knemxen_rcache_region_t *region;
-
-    UCT_MD_MEM_DEREG_CHECK_PARAMS(params, 0);
-    if (params->memh != &md->unregistered) {
-        region = ucs_container_of(params->memh, uct_knemxen_rcache_region_t,
-                                  key);
-        ucs_rcache_region_put(md->rcache, &region->super);
+    if (md->rcache != NULL) {
+        ucs_rcache_region_put(md->rcache,
+                              &ucs_container_of(key,
+                                                uct_knemxen_rcache_region_t,
+                                                key)->super);
+    } else {
+        uct_knemxen_region_destroy(md, key);
+        ucs_free(key);
     }
     return UCS_OK;
 }
@@ -362,15 +352,6 @@ static uct_md_ops_t uct_knemxen_md_ops = {
     .detect_memory_type = ucs_empty_function_return_unsupported,
 };
 
-static uct_md_ops_t uct_knemxen_md_rcache_ops = {
-    .close              = uct_knemxen_md_close,
-    .query              = uct_knemxen_md_query,
-    .mkey_pack          = uct_knemxen_rkey_pack,
-    .mem_reg            = uct_knemxen_mem_rcache_reg,
-    .mem_dereg          = uct_knemxen_mem_rcache_dereg,
-    .detect_memory_type = ucs_empty_function_return_unsupported,
-};
-
 /* The registration cache, unless disabled; UCX goes on without it on "try". */
 static ucs_status_t
 uct_knemxen_md_rcache_create(uct_knemxen_md_t *md,
@@ -394,8 +375,7 @@ uct_knemxen_md_rcache_create(uct_knemxen_md_t *md,
         md->rcache = NULL;
         return (config->rcache_enable == UCS_YES) ? status : UCS_OK;
     }
-    md->super.ops = &uct_knemxen_md_rcache_ops;
-    md->reg_cost  = ucs_linear_func_make(
+    md->reg_cost = ucs_linear_func_make(
             uct_md_rcache_overhead(&config->rcache), 0);
     return UCS_OK;
 }

@@ -12,7 +12,7 @@
 #                                     (<cache>/kernel/<release>) on stdout
 #   ensure-host.sh --plot [...]       also install gnuplot (tools/bench.sh)
 #   ensure-host.sh --mpi [...]        also install Debian's own MPI stacks
-#                                     (tests/xen/stage-mpi.sh)
+#                                     (tests/mpi/build-stock.sh)
 #
 # apt-get waits up to $APT_LOCK_WAIT s for the dpkg lock: other jobs on a
 # shared machine install packages too, and failing on their lock would
@@ -25,9 +25,11 @@ readonly PACKAGES=(build-essential autoconf automake libtool pkg-config g++
 	kmod gzip libucx-dev ucx-utils)
 # Only for the benchmark's plot: not needed by the tests.
 readonly PLOT_PACKAGES=(gnuplot-nox)
-# Debian's binary MPI and UCX, as users have them: run between the Xen
-# guests by tests/xen/scenario-mpi.sh.
-readonly MPI_PACKAGES=(openmpi-bin libopenmpi-dev mpich libmpich-dev ucx-utils libucx0)
+# Debian's binary MPI and UCX, as users have them: run over knem.ko by
+# tests/mpi/guest-stock-mpi.sh (which traces the ranks' ioctls) and
+# between the Xen guests by tests/xen/scenario-mpi.sh.
+readonly MPI_PACKAGES=(openmpi-bin libopenmpi-dev mpich libmpich-dev ucx-utils libucx0
+	strace)
 readonly APT_LOCK_WAIT=900
 wanted=("${PACKAGES[@]}")
 

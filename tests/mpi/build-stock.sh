@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
-# Installs Debian's own MPI and UCX packages when missing (openmpi-bin,
-# mpich, ucx-utils and their -dev packages) and builds tests/mpi/knem_mpi_bw
-# with each MPI's compiler wrapper (mpicc.openmpi, mpicc.mpich); prints the
+# Installs Debian's own MPI and UCX packages when missing
+# (tests/harness/ensure-host.sh --mpi) and builds tests/mpi/knem_mpi_bw with
+# each MPI's compiler wrapper (mpicc.openmpi, mpicc.mpich); prints the
 # directory holding bw-openmpi and bw-mpich on stdout.  Rebuilt only when
 # the source changed.
 set -euo pipefail
@@ -12,13 +12,11 @@ readonly NAME=build-stock
 # shellcheck source=SCRIPTDIR/debian-source.sh
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/debian-source.sh"
 
-readonly PACKAGES=(openmpi-bin libopenmpi-dev mpich libmpich-dev ucx-utils
-	libucx-dev strace)
 readonly SOURCE=$REPO/tests/mpi/knem_mpi_bw.c
 
 main() {
 	local dest=$CACHE/stock mpi out
-	ensure_packages "${PACKAGES[@]}"
+	bash "$REPO/tests/harness/ensure-host.sh" --mpi || die "host setup failed"
 	mkdir -p "$dest"
 	for mpi in openmpi mpich; do
 		out=$dest/bw-$mpi

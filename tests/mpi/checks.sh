@@ -10,6 +10,9 @@
 #   data_intact LOG N            knem_mpi_bw's LOG has N "data ok" sizes and
 #                                no bad message
 #   wait_listening PORT          until a TCP socket listens on PORT (20 s)
+#   config_bytes NAME            the value of UCX's memory-units variable NAME
+#                                in the `ucx_info -c -f` output on stdin, in
+#                                bytes
 
 readonly STAT=tools/knem_stat
 readonly COUNTERS=(submitted processed processed_dma processed_thread
@@ -83,4 +86,13 @@ wait_listening() {
 		sleep 0.2
 	done
 	return 1
+}
+
+config_bytes() {
+	awk -F= -v name="$1" '$1 == name {
+		n = $2 + 0; unit = toupper(substr($2, length(n "") + 1, 1))
+		if (unit == "K") n *= 1024; else if (unit == "M") n *= 1048576
+		else if (unit == "G") n *= 1073741824
+		print n; found = 1
+	} END { exit !found }'
 }

@@ -158,13 +158,7 @@ open_mpi_checks() {
 
 # UCX's segment for knem zero-copy operations (UCX_KNEM_SEG_SIZE), in bytes.
 ucx_knem_seg_size() {
-	"$UCX_PREFIX/bin/ucx_info" -c -f |
-		awk -F= '$1 == "UCX_KNEM_SEG_SIZE" {
-			n = $2 + 0; unit = toupper(substr($2, length(n "") + 1, 1))
-			if (unit == "K") n *= 1024; else if (unit == "M") n *= 1048576
-			else if (unit == "G") n *= 1073741824
-			print n; found = 1
-		} END { exit !found }'
+	"$UCX_PREFIX/bin/ucx_info" -c -f | config_bytes UCX_KNEM_SEG_SIZE
 }
 
 ucx_checks() {

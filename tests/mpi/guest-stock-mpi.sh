@@ -43,13 +43,7 @@ trap 'rm -rf "$work"' EXIT
 
 # UCX_KNEMXEN_SEG_SIZE in bytes, as UCX reads it with the transport loaded.
 seg_size() {
-	LD_PRELOAD=$TRANSPORT ucx_info -c -f |
-		awk -F= '$1 == "UCX_KNEMXEN_SEG_SIZE" {
-			n = $2 + 0; unit = toupper(substr($2, length(n "") + 1, 1))
-			if (unit == "K") n *= 1024; else if (unit == "M") n *= 1048576
-			else if (unit == "G") n *= 1073741824
-			print n; found = 1
-		} END { exit !found }'
+	LD_PRELOAD=$TRANSPORT ucx_info -c -f | config_bytes UCX_KNEMXEN_SEG_SIZE
 }
 
 # The knem copies of one job: rendezvous messages times their segments.

@@ -7,9 +7,10 @@
 #
 #   tests/xen/stage-mpi.sh    prints the staged directory on stdout
 #
-# Installs Debian's packages when missing (tests/harness/ensure-host.sh
-# --mpi), builds tests/mpi/knem_mpi_bw.c with Debian's Open MPI and MPICH
-# into /mpi/knem_mpi_bw.openmpi and /mpi/knem_mpi_bw.mpich, and copies, at
+# Installs Debian's packages when missing and builds tests/mpi/knem_mpi_bw.c
+# with Debian's Open MPI and MPICH (tests/mpi/build-stock.sh), stages these
+# as /mpi/knem_mpi_bw.openmpi and /mpi/knem_mpi_bw.mpich, the knemxen UCX
+# transport (libknem/uct, built by make) as /mpi/libuct_knemxen.so, and copies, at
 # their own paths, the programs (ucx_perftest, ucx_info, mpirun.openmpi,
 # orted, mpiexec.hydra, hydra_pmi_proxy), what they dlopen() (UCX's cma
 # module, Open MPI's components, PMIx's plugins), the data they read
@@ -43,12 +44,7 @@ readonly PMIX_PLUGINS=$LIBDIR/pmix2/lib/pmix
 readonly UCX_MODULES=(libuct_cma.so.0)
 # Components that link one of these are left out (see the head).
 readonly SKIP_LIBS='lib(ibverbs|fabric|psm|infinipath|rdmacm|oshmem)'
-readonly SOURCE=$REPO/tests/mpi/knem_mpi_bw.c
-readonly CFLAGS=(-O2 -Wall -Wextra -Werror -std=c11)
-# MPICH 4.0.2's mpi.h defines MPI_STATUSES_IGNORE as (MPI_Status *)1 and
-# declares MPI_Waitall's statuses as an array: GCC 12 then warns that
-# MPI_Waitall(..., MPI_STATUSES_IGNORE) writes into "a region of size 0".
-readonly MPICH_CFLAGS=(-Wno-stringop-overflow)
+readonly TRANSPORT=$REPO/libknem/uct/.libs/libuct_knemxen.so
 tmp="" # the stage being built, removed on exit
 trap '[ -z "$tmp" ] || rm -rf "$tmp"' EXIT
 
@@ -73,44 +69,50 @@ host_files() {
 
 # Digest of what the stage is made of: the staged host files' names, sizes
 # and times (manifest $1), the directories whose plugins are chosen here,
-# this script, the agent and the test's source.
+# this script, the agent, the test programs (directory $2) and the
+# transport.
 inputs_digest() {
 	{
 		xargs -d '\n' stat -L -c '%n %s %Y' < "$1"
 		ls "$OMPI_COMPONENTS" "$PMIX_PLUGINS"
-		sha256sum "${BASH_SOURCE[0]}" "$HERE/lib-closure.sh" "$HERE/mpi-rsh-agent.sh" "$SOURCE"
+		sha256sum "${BASH_SOURCE[0]}" "$HERE/lib-closure.sh" "$HERE/mpi-rsh-agent.sh" \
+			"$2"/bw-* "$TRANSPORT"
 	} | sha256sum | cut -c1-16
 }
 
-# Builds the stage into directory $1 and its manifest (the host files
-# copied) into file $2.
+# Builds the stage into directory $1, from the test programs of directory
+# $3, and its manifest (the host files copied) into file $2.
 build_stage() {
-	local stage=$1 manifest=$2 files elves libs
+	local stage=$1 manifest=$2 programs=$3 mpi files elves libs
 	mkdir -p "$stage/mpi"
-	mpicc.openmpi "${CFLAGS[@]}" -o "$stage/mpi/knem_mpi_bw.openmpi" "$SOURCE"
-	mpicc.mpich "${CFLAGS[@]}" "${MPICH_CFLAGS[@]}" -o "$stage/mpi/knem_mpi_bw.mpich" "$SOURCE"
+	for mpi in openmpi mpich; do
+		install -m 755 "$programs/bw-$mpi" "$stage/mpi/knem_mpi_bw.$mpi"
+	done
+	install -m 755 "$TRANSPORT" "$stage/mpi/libuct_knemxen.so"
 	install -m 755 "$HERE/mpi-rsh-agent.sh" "$stage/mpi/rsh-agent"
 	mapfile -t files < <(host_files)
 	mapfile -t elves < <(printf '%s\n' "${files[@]}" | grep -E '\.so(\.[0-9]+)?$|^/usr/bin/')
-	mapfile -t libs < <(lib_closure "${elves[@]}" "$stage"/mpi/knem_mpi_bw.*)
+	mapfile -t libs < <(lib_closure "${elves[@]}" "$stage"/mpi/knem_mpi_bw.* \
+		"$stage/mpi/libuct_knemxen.so")
 	copy_into "$stage" "${files[@]}" "${libs[@]}"
-	printf '%s\n' "${files[@]}" "${libs[@]}" /usr/bin/mpicc.openmpi /usr/bin/mpicc.mpich > "$manifest"
+	printf '%s\n' "${files[@]}" "${libs[@]}" > "$manifest"
 }
 
 main() {
 	local dir=$CACHE/stage manifest=$CACHE/stage.manifest digest=$CACHE/stage.digest
-	local new
-	bash "$REPO/tests/harness/ensure-host.sh" --mpi || die "host setup failed"
+	local new programs
+	programs=$(bash "$REPO/tests/mpi/build-stock.sh") || die "cannot build the test programs"
+	[ -f "$TRANSPORT" ] || die "$TRANSPORT is not built (make)"
 	if [ -d "$dir" ] && [ -f "$manifest" ] && [ -f "$digest" ] &&
-		[ "$(inputs_digest "$manifest")" = "$(cat "$digest")" ]; then
+		[ "$(inputs_digest "$manifest" "$programs")" = "$(cat "$digest")" ]; then
 		echo "$dir"
 		return
 	fi
 	say "staging Debian's Open MPI, MPICH and UCX for the Xen guests"
 	mkdir -p "$CACHE"
 	tmp=$(mktemp -d "$CACHE/.stage.XXXXXX")
-	build_stage "$tmp/stage" "$tmp/manifest"
-	new=$(inputs_digest "$tmp/manifest")
+	build_stage "$tmp/stage" "$tmp/manifest" "$programs"
+	new=$(inputs_digest "$tmp/manifest" "$programs")
 	rm -rf "$dir" "$digest"
 	mv "$tmp/stage" "$dir"
 	mv "$tmp/manifest" "$manifest"

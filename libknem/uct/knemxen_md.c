@@ -161,7 +161,6 @@ static ucs_status_t uct_knemxen_region_create(uct_knemxen_md_t *md,
         .flags       = md->region_flags,
         .protection  = PROT_READ | PROT_WRITE
     };
-
     int ret;
 
     ret = ioctl(md->fd, KNEM_CMD_CREATE_REGION, &create);

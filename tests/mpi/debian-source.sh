@@ -38,8 +38,10 @@ ensure_packages() {
 	say "installing ${missing[*]} (log: $CACHE/apt.log)"
 	mkdir -p "$CACHE"
 	{
-		as_root apt-get update -qq &&
+		# waits for the dpkg lock of another apt, as ensure-host.sh does
+		as_root apt-get update -qq -o DPkg::Lock::Timeout=900 &&
 			as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+				-o DPkg::Lock::Timeout=900 \
 				--no-install-recommends "${missing[@]}"
 	} > "$CACHE/apt.log" 2>&1 || { tail -n 20 "$CACHE/apt.log" >&2; die "apt-get failed"; }
 }
@@ -78,7 +80,8 @@ ensure_deb_src() {
 	rm -f "$tmp" "$tmp.out"
 	# A third-party repository without sources makes apt-get update fail;
 	# what counts is that apt finds this package's source afterwards.
-	as_root apt-get update -qq || say "apt-get update reported errors; going on"
+	as_root apt-get update -qq -o DPkg::Lock::Timeout=900 ||
+		say "apt-get update reported errors; going on"
 	apt-get source --print-uris "$srcpkg" > /dev/null 2>&1 ||
 		die "apt-get source $srcpkg still fails after enabling deb-src"
 }

@@ -55,8 +55,10 @@ ensure_host_packages() {
 	done
 	[ "${#missing[@]}" -eq 0 ] && return 0
 	knem_step "installing ${missing[*]}"
-	apt-get update -qq
+	# waits for the dpkg lock of another apt, as ensure-host.sh does
+	apt-get update -qq -o DPkg::Lock::Timeout=900
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		-o DPkg::Lock::Timeout=900 \
 		"${missing[@]}" > /dev/null
 }
 

@@ -45,12 +45,13 @@ install_packages() {
 		exec sudo -- env ${KNEM_CACHE:+"KNEM_CACHE=$KNEM_CACHE"} bash "$(readlink -f "$0")" "${ARGS[@]}"
 	fi
 	say "apt-get update"
-	apt-get update -qq >&2 || die "apt-get update failed"
+	# waits for the dpkg lock of another apt, as ensure-host.sh does
+	apt-get update -qq -o DPkg::Lock::Timeout=900 >&2 || die "apt-get update failed"
 	say "installing ${missing[*]}"
 	# The packages' maintainer scripts complain that this host runs no Xen
 	# ("Can't find hypervisor information in sysfs"): harmless.
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		"${missing[@]}" >&2 || die "apt-get install ${missing[*]} failed"
+		-o DPkg::Lock::Timeout=900 "${missing[@]}" >&2 || die "apt-get install ${missing[*]} failed"
 }
 
 main() {

@@ -81,10 +81,6 @@ typedef struct uct_knemxen_ep {
 } uct_knemxen_ep_t;
 
 extern uct_component_t uct_knemxen_component;
-extern uct_tl_t uct_knemxen_tl;
-
-/* The sharing id of this domain (0 for "none" or an older module). */
-uint64_t uct_knemxen_read_sharing_id(void);
 
 UCS_CLASS_DECLARE_NEW_FUNC(uct_knemxen_ep_t, uct_ep_t, const uct_ep_params_t *);
 UCS_CLASS_DECLARE_DELETE_FUNC(uct_knemxen_ep_t, uct_ep_t);

@@ -48,16 +48,16 @@ static ucs_status_t uct_knemxen_tx_failed(uct_scopy_tx_op_t tx_op,
                                           int ret, unsigned status)
 {
     if ((ret < 0) && (errno == EPERM)) {
-        ucs_error(UCT_KNEMXEN_NAME ": %s of %zu bytes from region 0x%" PRIx64
+        ucs_error(UCT_KNEMXEN_NAME ": %s of %zu bytes with region 0x%" PRIx64
                   " refused (EPERM): the peer's domain is no longer in this "
                   "domain's sharing group", uct_knemxen_tx_op_name[tx_op],
                   length, cookie);
     } else if (ret < 0) {
-        ucs_error(UCT_KNEMXEN_NAME ": %s of %zu bytes from region 0x%" PRIx64
+        ucs_error(UCT_KNEMXEN_NAME ": %s of %zu bytes with region 0x%" PRIx64
                   " failed: %m", uct_knemxen_tx_op_name[tx_op], length,
                   cookie);
     } else {
-        ucs_error(UCT_KNEMXEN_NAME ": %s of %zu bytes from region 0x%" PRIx64
+        ucs_error(UCT_KNEMXEN_NAME ": %s of %zu bytes with region 0x%" PRIx64
                   " ended with knem status %u", uct_knemxen_tx_op_name[tx_op],
                   length, cookie, status);
     }

@@ -48,7 +48,8 @@ static ucs_config_field_t uct_knemxen_md_config_table[] = {
     {NULL}
 };
 
-uint64_t uct_knemxen_read_sharing_id(void)
+/* The sharing id of this domain (0 for "none" or an older module). */
+static uint64_t uct_knemxen_read_sharing_id(void)
 {
     char text[32] = "";
     uint64_t id;

@@ -85,6 +85,14 @@ out:
 	return err;
 }
 
+/* The largest status array: maxslots, whole pages, at most 2^32. */
+static u64 knem_async_max_slots(void)
+{
+	u64 max = min_t(u64, READ_ONCE(knem_param_maxslots), KNEM_MAX_SLOTS);
+
+	return max_t(u64, round_down(max, PAGE_SIZE), PAGE_SIZE);
+}
+
 int knem_async_mmap(struct knem_context *ctx, struct vm_area_struct *vma)
 {
 	struct knem_async *async = &ctx->async;
@@ -93,13 +101,22 @@ int knem_async_mmap(struct knem_context *ctx, struct vm_area_struct *vma)
 
 	if (vma->vm_pgoff != KNEM_STATUS_ARRAY_FILE_OFFSET)
 		return -EINVAL;
-	if (size > KNEM_MAX_SLOTS)
+	/*
+	 * The length sizes two allocations: it is bounded before either,
+	 * far below kvmalloc()'s INT_MAX.
+	 */
+	if (size > knem_async_max_slots()) {
+		knem_debug("status array of %lu slots, more than %llu\n", size,
+			   knem_async_max_slots());
 		return -EINVAL;
+	}
 	if (atomic_cmpxchg(&async->mapped, 0, 1))
 		return -EBUSY;
 
 	async->status_array = vmalloc_user(size);
-	async->notify_ring = kvmalloc_array(size, sizeof(u32), GFP_KERNEL);
+	async->notify_ring = kvmalloc_array(size, sizeof(u32),
+					    GFP_KERNEL_ACCOUNT);
+
 	if (!async->status_array || !async->notify_ring) {
 		err = -ENOMEM;
 		goto out_free;

@@ -175,7 +175,21 @@ static int knem_prepare_inline(const struct knem_copy_req *req,
 	work->regions[0] = remote;
 	knem_count(KNEM_COUNTER_PROCESSED);
 
+	if (req->write)
+		work->length = knem_copy_length(local->length, 0,
+						remote->length,
+						req->remote_offset, req->bound);
+	else
+		work->length = knem_copy_length(remote->length,
+						req->remote_offset,
+						local->length, 0, req->bound);
 	if (knem_must_pin_local(req, work)) {
+		/*
+		 * The local iovecs are the caller's word: only what the copy
+		 * reaches (at most the region) is pinned, so that their size
+		 * never sizes an allocation.
+		 */
+		knem_local_iovecs_trim(local, work->length);
 		err = knem_local_iovecs_pin(local, !req->write);
 		if (err) {
 			knem_count(KNEM_COUNTER_REJECTED_PIN_LOCAL);
@@ -189,16 +203,10 @@ static int knem_prepare_inline(const struct knem_copy_req *req,
 		knem_side_of_local(&work->src, local);
 		work->dst = remote_side;
 		work->dst_offset = req->remote_offset;
-		work->length = knem_copy_length(local->length, 0,
-						remote->length,
-						req->remote_offset, req->bound);
 	} else {
 		work->src = remote_side;
 		work->src_offset = req->remote_offset;
 		knem_side_of_local(&work->dst, local);
-		work->length = knem_copy_length(remote->length,
-						req->remote_offset,
-						local->length, 0, req->bound);
 	}
 	return 0;
 }

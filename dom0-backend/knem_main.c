@@ -67,6 +67,11 @@ module_param_named(maxregionlen, knem_param_maxregionlen, ulong, 0644);
 MODULE_PARM_DESC(maxregionlen,
 		 "Largest region in bytes; larger ones fail with EINVAL (default 0: the size of RAM)");
 
+unsigned long knem_param_maxslots = 1UL << 16;
+module_param_named(maxslots, knem_param_maxslots, ulong, 0644);
+MODULE_PARM_DESC(maxslots,
+		 "Largest status array in slots (bytes); a larger mmap fails with EINVAL (default 65536)");
+
 struct knem_cookie_table knem_cookies;
 struct knem_counters knem_counters;
 struct knem_flag_policy knem_global_policy;

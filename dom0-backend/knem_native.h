@@ -29,6 +29,7 @@ extern unsigned int knem_param_dmamin;
 extern unsigned long knem_param_statslen;
 extern unsigned int knem_param_statsverbose;
 extern unsigned long knem_param_maxregionlen;
+extern unsigned long knem_param_maxslots;
 
 /* Module-wide state. */
 extern struct knem_cookie_table knem_cookies;
@@ -144,6 +145,12 @@ int knem_iovec_array_copy(u64 uarray, u32 nr_iov,
 
 int knem_local_iovecs_get(struct knem_local_iovecs *local, u64 uarray,
 			  u32 nr_iov);
+/*
+ * Keeps only the first @length bytes of the iovecs, the part a copy of
+ * @length bytes reaches, so that only that part is pinned.
+ */
+void knem_local_iovecs_trim(struct knem_local_iovecs *local, u64 length);
+/* Pins the iovecs' pages (EFAULT, ENOMEM); never more than maxregionlen. */
 int knem_local_iovecs_pin(struct knem_local_iovecs *local, bool for_write);
 void knem_local_iovecs_put(struct knem_local_iovecs *local);
 

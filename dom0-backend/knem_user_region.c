@@ -34,7 +34,8 @@ int knem_iovec_array_copy(u64 uarray, u32 nr_iov,
 			   KNEM_MAX_IOVECS);
 		return -EINVAL;
 	}
-	array = kvmalloc_array(max(nr_iov, 1U), sizeof(*array), GFP_KERNEL);
+	array = kvmalloc_array(max(nr_iov, 1U), sizeof(*array),
+			       GFP_KERNEL_ACCOUNT);
 	if (!array)
 		return -ENOMEM;
 	if (copy_from_user(array, u64_to_user_ptr(uarray),
@@ -140,7 +141,8 @@ static struct knem_user_region *knem_user_region_alloc(u32 nr_segs,
 	BUILD_BUG_ON(sizeof(*region) % __alignof__(*region->core.segs));
 	BUILD_BUG_ON(sizeof(*region->core.segs) %
 		     __alignof__(*region->core.pages));
-	region = kvmalloc(size, GFP_KERNEL);
+	/* sized by the caller's iovecs: charged, and never a warning */
+	region = kvmalloc(size, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!region)
 		return NULL;
 	memset(region, 0, sizeof(*region));
@@ -352,7 +354,7 @@ int knem_local_iovecs_get(struct knem_local_iovecs *local, u64 uarray,
 	if (err)
 		goto out;
 	local->segs = kvmalloc_array(max(local->nr_segs, 1U),
-				     sizeof(*local->segs), GFP_KERNEL);
+				     sizeof(*local->segs), GFP_KERNEL_ACCOUNT);
 	if (!local->segs) {
 		err = -ENOMEM;
 		goto out;
@@ -364,12 +366,41 @@ out:
 	return err;
 }
 
+void knem_local_iovecs_trim(struct knem_local_iovecs *local, u64 length)
+{
+	u32 i, nr_pages = 0;
+	u64 left = length;
+
+	if (length >= local->length)
+		return;
+	for (i = 0; i < local->nr_segs && left; i++) {
+		struct knem_seg *seg = &local->segs[i];
+
+		seg->len = min(seg->len, left);
+		seg->first_page = nr_pages;
+		nr_pages += (u32)knem_range_nr_pages(seg->addr, seg->len);
+		left -= seg->len;
+	}
+	local->nr_segs = i;
+	local->nr_pages = nr_pages;
+	local->length = length;
+}
+
 int knem_local_iovecs_pin(struct knem_local_iovecs *local, bool for_write)
 {
 	int err;
 
+	/*
+	 * More than the machine's memory cannot be pinned: refuse before
+	 * allocating a page array for it.
+	 */
+	if (local->length > knem_param_maxregionlen) {
+		knem_debug("cannot pin %llu local bytes\n", local->length);
+		return -EFAULT;
+	}
 	local->pages = kvmalloc_array(max(local->nr_pages, 1U),
-				      sizeof(*local->pages), GFP_KERNEL);
+				      sizeof(*local->pages),
+				      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!local->pages)
 		return -ENOMEM;
 	err = knem_pin_segs(local->segs, local->nr_segs, local->pages,

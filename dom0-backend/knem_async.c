@@ -116,7 +116,6 @@ int knem_async_mmap(struct knem_context *ctx, struct vm_area_struct *vma)
 	async->status_array = vmalloc_user(size);
 	async->notify_ring = kvmalloc_array(size, sizeof(u32),
 					    GFP_KERNEL_ACCOUNT);
-
 	if (!async->status_array || !async->notify_ring) {
 		err = -ENOMEM;
 		goto out_free;
@@ -164,6 +163,31 @@ void knem_async_cancel_notify(struct knem_async *async)
 	spin_unlock(&async->lock);
 }
 
+int knem_async_reserve_queued(struct knem_async *async)
+{
+	int err = 0;
+
+	spin_lock(&async->lock);
+	if (async->nr_queued >= async->nr_slots)
+		err = -EBUSY;
+	else
+		async->nr_queued++;
+	spin_unlock(&async->lock);
+	if (err) {
+		knem_debug("%llu copies queued: as many as slots\n",
+			   async->nr_slots);
+		knem_refused(KNEM_REFUSED_QUEUED);
+	}
+	return err;
+}
+
+void knem_async_cancel_queued(struct knem_async *async)
+{
+	spin_lock(&async->lock);
+	async->nr_queued--;
+	spin_unlock(&async->lock);
+}
+
 void knem_async_enqueue(struct knem_async *async, struct knem_copy_work *work)
 {
 	work->done = false;
@@ -177,6 +201,8 @@ static void knem_async_publish_locked(struct knem_async *async,
 				      struct knem_copy_work *work)
 {
 	knem_async_set_slot(async, work->slot, work->status);
+	if (work->queued)
+		async->nr_queued--;
 	if (work->notify) {
 		u64 tail = (async->notify_head + async->notify_queued) %
 			   async->nr_slots;

@@ -8,6 +8,7 @@
 #include <linux/capability.h>
 #include <linux/cred.h>
 #include <linux/idr.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 
 #include "knem_native.h"
@@ -37,6 +38,8 @@ struct knem_context *knem_context_create(void)
 	ctx->policy = knem_global_policy;
 	spin_lock_init(&ctx->lock);
 	INIT_LIST_HEAD(&ctx->regions);
+	INIT_LIST_HEAD(&ctx->closed_regions);
+	atomic_set(&ctx->nr_regions, 0);
 	knem_async_init(&ctx->async);
 
 	mutex_lock(&knem_contexts_lock);
@@ -79,10 +82,21 @@ void knem_context_close(struct knem_context *ctx)
 	/*
 	 * Unlinking drops the table's reference; the regions leave the list
 	 * in their deferred release, which also drops their context reference.
+	 * They move to closed_regions as they are unlinked, so that the lock
+	 * can be dropped now and then: a file may hold maxregions regions.
 	 */
 	spin_lock(&ctx->lock);
-	list_for_each_entry(region, &ctx->regions, ctx_node)
+	while (!list_empty(&ctx->regions)) {
+		region = list_first_entry(&ctx->regions,
+					  struct knem_user_region, ctx_node);
+		list_move_tail(&region->ctx_node, &ctx->closed_regions);
 		knem_cookie_table_unlink(&knem_cookies, &region->core);
+		if (need_resched()) {
+			spin_unlock(&ctx->lock);
+			cond_resched();
+			spin_lock(&ctx->lock);
+		}
+	}
 	spin_unlock(&ctx->lock);
 
 	knem_context_put(ctx);

@@ -298,7 +298,7 @@ static int knem_copy_submit(struct knem_context *ctx,
 		return err;
 	async = req->always_async || (flags & KNEM_FLAG_ANY_ASYNC_MASK);
 	if (async) {
-		work = kzalloc(sizeof(*work), GFP_KERNEL);
+		work = kzalloc(sizeof(*work), GFP_KERNEL_ACCOUNT);
 		if (!work) {
 			knem_count(KNEM_COUNTER_REJECTED_NOMEM);
 			return -ENOMEM;
@@ -314,6 +314,12 @@ static int knem_copy_submit(struct knem_context *ctx,
 		if (err)
 			goto out_free;
 		work->notify = true;
+	}
+	if (async) {
+		err = knem_async_reserve_queued(&ctx->async);
+		if (err)
+			goto out_cancel_notify;
+		work->queued = true;
 	}
 	/* Even a request that fails from here on leaves its slot PENDING. */
 	if (async)
@@ -351,9 +357,12 @@ static int knem_copy_submit(struct knem_context *ctx,
 	err = knem_copy_work_run(work, status);
 
 out_release:
+	knem_copy_work_release(work);
+	if (work->queued)
+		knem_async_cancel_queued(&ctx->async);
+out_cancel_notify:
 	if (work->notify)
 		knem_async_cancel_notify(&ctx->async);
-	knem_copy_work_release(work);
 out_free:
 	if (work != &stack_work)
 		kfree(work);

@@ -72,6 +72,16 @@ module_param_named(maxslots, knem_param_maxslots, ulong, 0644);
 MODULE_PARM_DESC(maxslots,
 		 "Largest status array in slots (bytes); a larger mmap fails with EINVAL (default 65536)");
 
+unsigned int knem_param_memlocklimit = 1;
+module_param_named(memlocklimit, knem_param_memlocklimit, uint, 0644);
+MODULE_PARM_DESC(memlocklimit,
+		 "Limit the pages pinned by regions to RLIMIT_MEMLOCK (ENOMEM beyond; CAP_IPC_LOCK exempt); 0: the classic unlimited pinning (default 1)");
+
+unsigned int knem_param_maxregions = 1U << 17;
+module_param_named(maxregions, knem_param_maxregions, uint, 0644);
+MODULE_PARM_DESC(maxregions,
+		 "Regions a file may hold; more fail with ENOSPC; 0: no limit (default 131072)");
+
 struct knem_cookie_table knem_cookies;
 struct knem_counters knem_counters;
 struct knem_flag_policy knem_global_policy;

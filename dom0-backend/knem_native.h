@@ -30,6 +30,23 @@ extern unsigned long knem_param_statslen;
 extern unsigned int knem_param_statsverbose;
 extern unsigned long knem_param_maxregionlen;
 extern unsigned long knem_param_maxslots;
+extern unsigned int knem_param_memlocklimit;
+extern unsigned int knem_param_maxregions;
+
+/*
+ * Requests refused by a limit, shown after the classic counters of
+ * `cat /dev/knem` (knem_statsfile.c), reset with them.
+ */
+enum knem_refusal {
+	KNEM_REFUSED_MEMLOCK,		/* pins over RLIMIT_MEMLOCK */
+	KNEM_REFUSED_REGIONS,		/* maxregions regions in the file */
+	KNEM_REFUSED_QUEUED,		/* as many queued copies as slots */
+	KNEM_REFUSED_NR,
+};
+
+void knem_refused(enum knem_refusal which);
+/* Pages pinned by the regions of every process (long-term pins). */
+extern atomic64_t knem_pinned_pages;
 
 /* Module-wide state. */
 extern struct knem_cookie_table knem_cookies;
@@ -65,6 +82,7 @@ struct knem_async {
 	u64 notify_head;		/* oldest queued index */
 	u64 notify_queued;
 	u64 notify_pending;		/* NOTIFY_FD copies not yet completed */
+	u64 nr_queued;			/* copies submitted, not yet published */
 	wait_queue_head_t notify_wait;
 };
 
@@ -80,6 +98,8 @@ struct knem_context {
 	struct knem_flag_policy policy;	/* snapshot of the globals at open */
 	spinlock_t lock;		/* protects regions */
 	struct list_head regions;
+	struct list_head closed_regions; /* unlinked by close, not yet freed */
+	atomic_t nr_regions;		/* created and not yet freed */
 	struct list_head all_node;	/* in knem_all_contexts */
 	cpumask_var_t offload_cpus;	/* set by BIND_OFFLOAD */
 	bool offload_bound;
@@ -103,6 +123,8 @@ struct knem_user_region {
 	struct list_head ctx_node;
 	struct mmu_interval_notifier notifier;
 	bool notifier_active;
+	struct mm_struct *mm;		/* charged with @charged pinned pages */
+	u32 charged;
 	void *xen;			/* the Xen side's state, or NULL */
 	struct work_struct release_work;
 	struct rcu_head rcu;
@@ -191,6 +213,7 @@ struct knem_copy_work {
 	u32 flags;			/* effective flags */
 	u32 slot;
 	bool notify;			/* queue the slot on the notify fd */
+	bool queued;			/* holds a knem_async_reserve_queued() */
 	bool done;
 	knem_status_t status;
 	struct knem_region *regions[2];	/* references, or NULL */
@@ -227,6 +250,13 @@ u64 knem_async_nr_slots(struct knem_async *async);
 int knem_async_reserve_notify(struct knem_async *async);
 /* Gives back a reservation whose copy never ran. */
 void knem_async_cancel_notify(struct knem_async *async);
+/*
+ * Reserves room for one more asynchronous copy: a file holds at most as
+ * many unpublished copies as it has slots; -EBUSY beyond.  The reservation
+ * goes when the copy is published, or with knem_async_cancel_queued().
+ */
+int knem_async_reserve_queued(struct knem_async *async);
+void knem_async_cancel_queued(struct knem_async *async);
 void knem_async_set_slot(struct knem_async *async, u32 slot,
 			 knem_status_t status);
 /*

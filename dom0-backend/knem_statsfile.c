@@ -13,6 +13,36 @@
 /* statslen is a tunable: keep a rogue value from asking for huge buffers. */
 #define KNEM_STATS_MAX_LEN (16UL << 20)
 
+static atomic64_t knem_refusals[KNEM_REFUSED_NR];
+
+void knem_refused(enum knem_refusal which)
+{
+	atomic64_inc(&knem_refusals[which]);
+}
+
+/* The lines after the classic counters: the limits' refusals, the pins. */
+static size_t knem_limits_format(char *buf, size_t size)
+{
+	static const char *const labels[KNEM_REFUSED_NR] = {
+		[KNEM_REFUSED_MEMLOCK] =
+			" Requests refused (over RLIMIT_MEMLOCK)       : ",
+		[KNEM_REFUSED_REGIONS] =
+			"          refused (too many regions in file)  : ",
+		[KNEM_REFUSED_QUEUED] =
+			"          refused (too many queued copies)    : ",
+	};
+	size_t len = 0;
+	int i;
+
+	for (i = 0; i < KNEM_REFUSED_NR; i++)
+		len += scnprintf(buf + len, size - len, "%s%lld\n", labels[i],
+				 atomic64_read(&knem_refusals[i]));
+	len += scnprintf(buf + len, size - len,
+			 " Pages pinned by regions (long-term)          : %lld\n",
+			 atomic64_read(&knem_pinned_pages));
+	return len;
+}
+
 ssize_t knem_stats_read(char __user *ubuf, size_t count, loff_t *ppos)
 {
 	struct knem_stats_header header = {
@@ -38,6 +68,7 @@ ssize_t knem_stats_read(char __user *ubuf, size_t count, loff_t *ppos)
 		return -ENOMEM;
 	knem_counters_read(&knem_counters, counters);
 	len = knem_stats_format(buf, size, &header, counters);
+	len += knem_limits_format(buf + len, size - len);
 	if (READ_ONCE(knem_param_statsverbose))
 		len += knem_contexts_describe(buf + len, size - len);
 	len += knem_xen_stats(buf + len, size - len);
@@ -48,8 +79,12 @@ ssize_t knem_stats_read(char __user *ubuf, size_t count, loff_t *ppos)
 
 ssize_t knem_stats_reset(size_t count)
 {
+	int i;
+
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
 	knem_counters_reset(&knem_counters);
+	for (i = 0; i < KNEM_REFUSED_NR; i++)
+		atomic64_set(&knem_refusals[i], 0);
 	return count;
 }

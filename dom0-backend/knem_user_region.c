@@ -12,8 +12,10 @@
  */
 #define pr_fmt(fmt) "knem: " fmt
 
+#include <linux/capability.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 
 #include "knem_native.h"
@@ -157,6 +159,49 @@ static void knem_user_region_free(struct knem_user_region *region)
 	kvfree(region);
 }
 
+atomic64_t knem_pinned_pages = ATOMIC64_INIT(0);
+
+/*
+ * Charges @nr_pages long-term pins to the caller's mm as RDMA does
+ * (ib_umem_get()): mm->pinned_vm, limited by RLIMIT_MEMLOCK unless the
+ * caller has CAP_IPC_LOCK or the memlocklimit parameter is 0.  The charge
+ * stays with the mm (held by the region) until the pages are unpinned.
+ */
+static int knem_pins_charge(struct knem_user_region *region, u32 nr_pages)
+{
+	struct mm_struct *mm = current->mm;
+	unsigned long limit;
+	s64 pinned;
+
+	if (!nr_pages)
+		return 0;
+	pinned = atomic64_add_return(nr_pages, &mm->pinned_vm);
+	limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	if (pinned > limit && READ_ONCE(knem_param_memlocklimit) &&
+	    !capable(CAP_IPC_LOCK)) {
+		atomic64_sub(nr_pages, &mm->pinned_vm);
+		knem_debug("create: %u pages would pin %lld, RLIMIT_MEMLOCK allows %lu\n",
+			   nr_pages, pinned, limit);
+		knem_refused(KNEM_REFUSED_MEMLOCK);
+		return -ENOMEM;
+	}
+	mmgrab(mm);
+	region->mm = mm;
+	region->charged = nr_pages;
+	atomic64_add(nr_pages, &knem_pinned_pages);
+	return 0;
+}
+
+static void knem_pins_uncharge(struct knem_user_region *region)
+{
+	if (!region->charged)
+		return;
+	atomic64_sub(region->charged, &region->mm->pinned_vm);
+	atomic64_sub(region->charged, &knem_pinned_pages);
+	mmdrop(region->mm);
+	region->charged = 0;
+}
+
 /*
  * Gives everything back; may sleep.  Lookups never use the pages of a
  * region whose last reference is gone, but they may still read the
@@ -172,10 +217,12 @@ static void knem_user_region_teardown(struct knem_user_region *region)
 		mmu_interval_notifier_remove(&region->notifier);
 	unpin_user_pages_dirty_lock(region->core.pages, region->core.nr_pages,
 				    region->core.protection & KNEM_PROT_WRITE);
+	knem_pins_uncharge(region);
 
 	spin_lock(&ctx->lock);
 	list_del(&region->ctx_node);
 	spin_unlock(&ctx->lock);
+	atomic_dec(&ctx->nr_regions);
 	knem_context_put(ctx);
 	kvfree_rcu(region, rcu);
 }
@@ -267,10 +314,25 @@ int knem_user_region_create(struct knem_context *ctx,
 		knem_debug("create: invalid iovecs (%d)\n", err);
 		return err;
 	}
+	/* Counted until the region is freed, not only while it is linked. */
+	if (atomic_inc_return(&ctx->nr_regions) >
+	    READ_ONCE(knem_param_maxregions) &&
+	    READ_ONCE(knem_param_maxregions)) {
+		knem_debug("create: the file has %u regions already\n",
+			   READ_ONCE(knem_param_maxregions));
+		knem_refused(KNEM_REFUSED_REGIONS);
+		err = -ENOSPC;
+		goto out_count;
+	}
 
 	region = knem_user_region_alloc(nr_segs, nr_pages);
-	if (!region)
-		return -ENOMEM;
+	if (!region) {
+		err = -ENOMEM;
+		goto out_count;
+	}
+	err = knem_pins_charge(region, nr_pages);
+	if (err)
+		goto out_free;
 	knem_region_init(&region->core, &knem_user_region_ops, ctx, ctx->uid,
 			 flags, protection);
 	region->core.length = total;
@@ -291,7 +353,7 @@ int knem_user_region_create(struct knem_context *ctx,
 				    region->core.pages, gup_flags);
 	if (err) {
 		knem_debug("create: cannot pin %u pages (%d)\n", nr_pages, err);
-		goto out_free;
+		goto out_uncharge;
 	}
 	err = knem_user_region_watch(region);
 	if (err)
@@ -326,8 +388,12 @@ out_unwatch:
 		mmu_interval_notifier_remove(&region->notifier);
 out_unpin:
 	unpin_user_pages(region->core.pages, nr_pages);
+out_uncharge:
+	knem_pins_uncharge(region);
 out_free:
 	knem_user_region_free(region);
+out_count:
+	atomic_dec(&ctx->nr_regions);
 	return err;
 }
 

@@ -684,6 +684,23 @@ inline const char *const kCounterLabels[] = {
 	" DMA copy cleanup timeout                     : ",
 };
 constexpr int kNrCounters = 13;
+// After the classic counters: the refusals of the limits and the pinned
+// pages (knem-xen's own lines, before the statsverbose listing).
+inline const char *const kLimitLabels[] = {
+	" Requests refused (over RLIMIT_MEMLOCK)       : ",
+	"          refused (too many regions in file)  : ",
+	"          refused (too many queued copies)    : ",
+	" Pages pinned by regions (long-term)          : ",
+};
+constexpr int kNrLimitLines = 4;
+enum LimitLine {
+	kRefusedMemlock,
+	kRefusedRegions,
+	kRefusedQueued,
+	kPinnedPages,
+};
+// The line where the statsverbose listing starts.
+constexpr size_t kListingLine = 5 + kNrCounters + kNrLimitLines;
 enum Counter {
 	kSubmitted,
 	kProcessed,
@@ -737,6 +754,17 @@ inline Counters ParseCounters(const std::string &text)
 	}
 	c.ok = true;
 	return c;
+}
+
+// The value of one of the lines after the classic counters, or -1.
+inline long long ReadLimitLine(LimitLine which)
+{
+	std::vector<std::string> lines = SplitLines(ReadStats());
+	size_t at = 5 + kNrCounters + which;
+	std::string label = kLimitLabels[which];
+	if (lines.size() <= at || lines[at].compare(0, label.size(), label))
+		return -1;
+	return strtoll(lines[at].c_str() + label.size(), nullptr, 10);
 }
 
 inline Counters ReadCounters()

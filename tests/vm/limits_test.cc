@@ -6,6 +6,8 @@
 // regions and queued copies per file are bounded, the offload worker stays
 // in the caller's CPUs, and writable long-term pins of file-backed shared
 // mappings are refused.
+#include <sys/resource.h>
+
 #include "async_helpers.h"
 
 using namespace knemtest;
@@ -95,6 +97,256 @@ TEST(Limits, HugeLocalIovecPinsOnlyWhatTheCopyReaches)
 	EXPECT_EQ(KNEM_STATUS_SUCCESS, WaitSlot(slots, 3));
 	EXPECT_TRUE(SameBytes(region_buf.data(),
 			      PatternBytes(kPage, 92).data(), kPage));
+}
+
+// ---- item 8: pinned memory, regions and queued copies --------------------
+
+// The VmPin line of /proc/self/status, in kB, or -1.
+long long VmPinKb()
+{
+	Fd fd(::open("/proc/self/status", O_RDONLY | O_CLOEXEC));
+	for (const std::string &line : SplitLines(ReadAll(fd.get())))
+		if (line.compare(0, 6, "VmPin:") == 0)
+			return strtoll(line.c_str() + 6, nullptr, 10);
+	return -1;
+}
+
+std::string SetMemlock(rlim_t bytes)
+{
+	struct rlimit rl = {bytes, bytes};
+	if (::setrlimit(RLIMIT_MEMLOCK, &rl) != 0)
+		return std::string("setrlimit: ") + strerror(errno);
+	return "";
+}
+
+// In a child: RLIMIT_MEMLOCK of `memlock` bytes, then uid nobody unless
+// `stay_root`, then `fn` with a fresh context.
+std::string RunLimited(rlim_t memlock, bool stay_root,
+		       const std::function<std::string(int)> &fn)
+{
+	return RunInChild([&]() -> std::string {
+		std::string err = SetMemlock(memlock);
+		if (err.empty() && !stay_root)
+			err = BecomeNobody();
+		if (!err.empty())
+			return err;
+		Fd fd = OpenKnem(O_RDWR);
+		if (!fd.valid())
+			return std::string("open: ") + strerror(errno);
+		return fn(fd.get());
+	});
+}
+
+TEST(Limits, RegionPinsAreChargedToMemlock)
+{
+	OpenDeviceToAll open_to_all;
+	ASSERT_TRUE(open_to_all.ok());
+	const long long refused = ReadLimitLine(kRefusedMemlock);
+	EXPECT_GE(refused, 0) << ReadStats();
+	std::string verdict = RunLimited(1 << 20, false, [](int fd) {
+		std::string msg;
+		Mapping big(64 << 20), half(1 << 20);
+		if (!big.ok() || !half.ok())
+			return std::string("mmap failed");
+		knem_cookie_t c = 0, c1 = 0, c2 = 0;
+		// The case: 64 MiB pinned under a 1 MiB limit.
+		msg += Expect("64 MiB region under 1 MiB", CreateRegion(fd,
+			      big.data(), 64 << 20, KNEM_PROT_READ, 0, &c),
+			      Err{ENOMEM});
+		msg += Expect("first 512 KiB", CreateRegion(fd, half.data(),
+			      512 << 10, kRW, 0, &c1), Ok());
+		msg += Expect("second 512 KiB", CreateRegion(fd,
+			      half.data() + (512 << 10), 512 << 10, kRW, 0,
+			      &c2), Ok());
+		if (VmPinKb() != 1024)
+			msg += "VmPin " + std::to_string(VmPinKb()) +
+			       " kB, want 1024; ";
+		msg += Expect("one page more", CreateRegion(fd, big.data(),
+			      kPage, kRW, 0, &c), Err{ENOMEM});
+		msg += Expect("destroy", DestroyRegion(fd, c1), Ok());
+		msg += Expect("a page after a destroy", CreateRegion(fd,
+			      big.data(), kPage, kRW, 0, &c), Ok());
+		// Zero-length regions pin nothing.
+		msg += Expect("zero-length", CreateRegion(fd, big.data(), 0,
+			      kRW, 0, &c), Ok());
+		return msg;
+	});
+	EXPECT_EQ("", verdict);
+	EXPECT_EQ(refused + 2, ReadLimitLine(kRefusedMemlock));
+}
+
+TEST(Limits, PinsGoBackWhenTheFileCloses)
+{
+	OpenDeviceToAll open_to_all;
+	ASSERT_TRUE(open_to_all.ok());
+	std::string verdict = RunLimited(1 << 20, false, [](int fd) {
+		std::string msg;
+		Mapping buf(1 << 20);
+		knem_cookie_t c = 0;
+		for (int round = 0; round < 3; round++) {
+			Fd other = OpenKnem(O_RDWR);
+			// The last file's regions are released by a worker.
+			Err e = Err{ENOMEM};
+			for (int i = 0; i < 500 && e == Err{ENOMEM}; i++) {
+				e = CreateRegion(other.get(), buf.data(),
+						 1 << 20, kRW, 0, &c);
+				if (e == Err{ENOMEM})
+					::usleep(10000);
+			}
+			msg += Expect("1 MiB", e, Ok());
+			other.reset();
+		}
+		// The releases are asynchronous: wait for the last.
+		for (int i = 0; i < 500 && VmPinKb() != 0; i++)
+			::usleep(10000);
+		if (VmPinKb() != 0)
+			msg += "VmPin " + std::to_string(VmPinKb()) +
+			       " kB after close; ";
+		msg += Expect("1 MiB again", CreateRegion(fd, buf.data(),
+			      1 << 20, kRW, 0, &c), Ok());
+		return msg;
+	});
+	EXPECT_EQ("", verdict);
+}
+
+TEST(Limits, CapIpcLockIsExemptFromMemlock)
+{
+	std::string verdict = RunLimited(1 << 20, true, [](int fd) {
+		Mapping buf(8 << 20);
+		knem_cookie_t c = 0;
+		return Expect("root, 8 MiB under 1 MiB", CreateRegion(fd,
+			      buf.data(), 8 << 20, kRW, 0, &c), Ok());
+	});
+	EXPECT_EQ("", verdict);
+}
+
+TEST(Limits, MemlocklimitZeroIsTheClassicUnlimitedPinning)
+{
+	unsigned long long value = 0;
+	EXPECT_TRUE(ReadParamU64("memlocklimit", &value));
+	EXPECT_EQ(1u, value) << "the default";
+	ParamGuard classic(ParamPath("memlocklimit"), "0");
+	EXPECT_TRUE(classic.ok());
+	OpenDeviceToAll open_to_all;
+	ASSERT_TRUE(open_to_all.ok());
+	std::string verdict = RunLimited(1 << 20, false, [](int fd) {
+		std::string msg;
+		Mapping buf(8 << 20);
+		knem_cookie_t c = 0;
+		msg += Expect("8 MiB under 1 MiB, unlimited", CreateRegion(fd,
+			      buf.data(), 8 << 20, kRW, 0, &c), Ok());
+		// Still accounted where the kernel shows pins.
+		if (VmPinKb() != 8192)
+			msg += "VmPin " + std::to_string(VmPinKb()) +
+			       " kB, want 8192; ";
+		return msg;
+	});
+	EXPECT_EQ("", verdict);
+}
+
+TEST(Limits, RegionsPerFileAreBounded)
+{
+	// The case was 2,000,000 zero-iovec regions on one file
+	// (then a soft lockup at close); the default bound, as nobody.
+	unsigned long long max = 131072;
+	EXPECT_TRUE(ReadParamU64("maxregions", &max));
+	EXPECT_EQ(131072u, max) << "the default";
+	OpenDeviceToAll open_to_all;
+	ASSERT_TRUE(open_to_all.ok());
+	const long long refused = ReadLimitLine(kRefusedRegions);
+	std::string verdict = RunLimited(8 << 20, false, [max](int fd) {
+		knem_cmd_create_region cmd;
+		knem_cookie_t first = 0;
+		for (unsigned long long i = 0; i < max; i++) {
+			memset(&cmd, 0, sizeof(cmd));
+			Err e = Ioctl(fd, KNEM_CMD_CREATE_REGION, &cmd);
+			if (e != Ok())
+				return "region " + std::to_string(i) + ": " +
+				       Expect("create", e, Ok());
+			if (!i)
+				first = cmd.cookie;
+		}
+		std::string msg;
+		memset(&cmd, 0, sizeof(cmd));
+		msg += Expect("one more", Ioctl(fd, KNEM_CMD_CREATE_REGION,
+						&cmd), Err{ENOSPC});
+		// Another file has its own budget.
+		Fd other = OpenKnem(O_RDWR);
+		memset(&cmd, 0, sizeof(cmd));
+		msg += Expect("another file", Ioctl(other.get(),
+			      KNEM_CMD_CREATE_REGION, &cmd), Ok());
+		// A destroyed region frees its place once it is released.
+		msg += Expect("destroy", DestroyRegion(fd, first), Ok());
+		Err e = Err{ENOSPC};
+		for (int i = 0; i < 500 && e == Err{ENOSPC}; i++) {
+			memset(&cmd, 0, sizeof(cmd));
+			e = Ioctl(fd, KNEM_CMD_CREATE_REGION, &cmd);
+			if (e == Err{ENOSPC})
+				::usleep(10000);
+		}
+		msg += Expect("after destroy", e, Ok());
+		return msg;
+	});
+	EXPECT_EQ("", verdict);
+	EXPECT_EQ(refused + 1, ReadLimitLine(kRefusedRegions));
+}
+
+TEST(Limits, QueuedCopiesAreBoundedBySlots)
+{
+	// A file holds at most as many unpublished asynchronous copies as
+	// it has slots: a long copy holds the ones behind it in the list.
+	KNEM_OPEN_OR_FAIL(fd, O_RDWR);
+	KNEM_STATUS_MAP_OR_FAIL(slots, fd.get(), kPage);
+	const uint32_t nr_slots = 4096, blocker = nr_slots - 1;
+	std::vector<uint8_t> a = PatternBytes(64, 3), b(64);
+	knem_cookie_t ca = 0, cb = 0;
+	ASSERT_EQ(Ok(), CreateRegion(fd.get(), a.data(), 64, kRW, 0, &ca));
+	ASSERT_EQ(Ok(), CreateRegion(fd.get(), b.data(), 64, kRW, 0, &cb));
+	bool verified = false;
+	for (size_t size = 16 << 20; size <= (256u << 20) && !verified;
+	     size *= 2) {
+		SCOPED_TRACE("blocker of " + std::to_string(size >> 20) + " MiB");
+		Mapping src(size), dst(size);
+		ASSERT_TRUE(src.ok() && dst.ok());
+		memset(src.data(), 0x5a, size);
+		memset(dst.data(), 0, size);
+		knem_cookie_t csrc = 0, cdst = 0;
+		ASSERT_EQ(Ok(), CreateRegion(fd.get(), src.data(), size,
+					     KNEM_PROT_READ, 0, &csrc));
+		ASSERT_EQ(Ok(), CreateRegion(fd.get(), dst.data(), size,
+					     KNEM_PROT_WRITE, 0, &cdst));
+		const long long refused = ReadLimitLine(kRefusedQueued);
+		uint32_t status = kStatusSentinel;
+		ASSERT_EQ(Ok(), AsyncCopyBounded(fd.get(), csrc, 0, cdst, 0,
+						 size, KNEM_FLAG_MEMCPYTHREAD,
+						 blocker, &status));
+		uint32_t n = 0;
+		Err last = Ok();
+		for (; n < 2 * nr_slots; n++) {
+			status = kStatusSentinel;
+			last = AsyncCopyBounded(fd.get(), ca, 0, cb, 0, 64,
+						KNEM_FLAG_MEMCPYTHREAD,
+						n % blocker, &status);
+			if (last != Ok())
+				break;
+		}
+		const bool still_running =
+			slots.Load(blocker) == KNEM_STATUS_PENDING;
+		EXPECT_EQ(KNEM_STATUS_SUCCESS, WaitSlot(slots, blocker));
+		for (uint32_t i = 0; i < std::min(n, blocker); i++)
+			ASSERT_EQ(KNEM_STATUS_SUCCESS, WaitSlot(slots, i));
+		if (!still_running)
+			continue;
+		verified = true;
+		EXPECT_EQ(Err{EBUSY}, last) << "after " << n << " copies";
+		EXPECT_EQ(nr_slots - 1, n);
+		EXPECT_EQ(refused + 1, ReadLimitLine(kRefusedQueued));
+	}
+	EXPECT_TRUE(verified) << "the long copy never outlived the others";
+	uint32_t status = kStatusSentinel;
+	EXPECT_EQ(Ok(), AsyncCopyBounded(fd.get(), ca, 0, cb, 0, 64,
+					 KNEM_FLAG_MEMCPYTHREAD, 0, &status));
+	EXPECT_EQ(KNEM_STATUS_SUCCESS, WaitSlot(slots, 0));
 }
 
 } // namespace

@@ -61,7 +61,7 @@ TEST(Stats, TextHasTheClassicLines)
 				   << strerror(errno);
 	ASSERT_EQ('\n', text.back()) << text;
 	std::vector<std::string> lines = SplitLines(text);
-	ASSERT_EQ(5u + kNrCounters, lines.size()) << text;
+	ASSERT_EQ(kListingLine, lines.size()) << text;
 	EXPECT_TRUE(std::regex_match(lines[0], std::regex("knem [^ ].*")))
 		<< lines[0];
 	EXPECT_EQ(" Driver ABI=0xd", lines[1]);
@@ -104,6 +104,15 @@ TEST(Stats, TextHasTheClassicLines)
 	EXPECT_TRUE(c.ok) << c.error;
 	for (int i = 0; i < kNrCounters; i++)
 		EXPECT_GE(c.value[i], 0) << kCounterLabels[i];
+	// knem-xen's own lines follow: the limits' refusals, the pins.
+	for (int i = 0; i < kNrLimitLines; i++) {
+		const std::string &line = lines[5 + kNrCounters + i];
+		const std::string label = kLimitLabels[i];
+		EXPECT_EQ(label, line.substr(0, label.size()));
+		EXPECT_TRUE(std::regex_match(line.substr(label.size()),
+					     std::regex("[0-9]+")))
+			<< line;
+	}
 }
 
 TEST(Stats, ReadsBehaveLikeAFile)
@@ -476,14 +485,14 @@ Listing ParseListing(const std::string &text)
 {
 	Listing l;
 	std::vector<std::string> lines = SplitLines(text);
-	if (lines.size() < 5u + kNrCounters + 1) {
+	if (lines.size() < kListingLine + 1) {
 		l.error = "no listing after the counters:\n" + text;
 		return l;
 	}
 	const std::regex ctx_re(" Context [0-9a-f]{8}");
 	const std::regex region_re("  Region [0-9a-f]{8}( SingleUse)?");
 	const std::regex listed_re("  Listed ([0-9]+) regions");
-	for (size_t i = 5 + kNrCounters; i < lines.size(); i++) {
+	for (size_t i = kListingLine; i < lines.size(); i++) {
 		const std::string &line = lines[i];
 		std::smatch m;
 		if (i + 1 == lines.size()) {
@@ -615,7 +624,7 @@ TEST(Stats, VerboseListsContextsAndRegions)
 
 	// Back to statsverbose=0: no listing.
 	ASSERT_TRUE(WriteParam("statsverbose", "0"));
-	EXPECT_EQ(5u + kNrCounters, SplitLines(ReadStats()).size());
+	EXPECT_EQ(kListingLine, SplitLines(ReadStats()).size());
 }
 
 } // namespace

@@ -43,44 +43,58 @@ void knem_async_set_slot(struct knem_async *async, u32 slot,
 	WRITE_ONCE(async->status_array[slot], status);
 }
 
-/* The CPUs of the offload worker: BIND_OFFLOAD, else the binding parameter. */
+/*
+ * The CPUs of the offload worker: BIND_OFFLOAD (checked when it was
+ * made), else the binding parameter, within the CPUs the mapper may give
+ * (@allowed).
+ */
 static void knem_async_worker_cpus(struct knem_context *ctx,
-				   struct cpumask *cpus)
+				   struct cpumask *cpus,
+				   const struct cpumask *allowed)
 {
 	if (ctx->offload_bound)
 		cpumask_and(cpus, ctx->offload_cpus, cpu_online_mask);
 	else if (knem_param_binding > 0)
 		cpumask_and(cpus, current->cpus_ptr, cpu_online_mask);
 	else if (knem_param_binding < 0)
-		cpumask_andnot(cpus, cpu_online_mask, current->cpus_ptr);
+		cpumask_andnot(cpus, allowed, current->cpus_ptr);
 	else
-		cpumask_copy(cpus, cpu_online_mask);
-	/* A complement can be empty: then run anywhere. */
+		cpumask_copy(cpus, allowed);
+	cpumask_and(cpus, cpus, cpu_online_mask);
+	/* A complement can be empty: then wherever the mapper may run it. */
 	if (cpumask_empty(cpus))
-		cpumask_copy(cpus, cpu_online_mask);
+		cpumask_and(cpus, allowed, cpu_online_mask);
+	if (cpumask_empty(cpus))
+		cpumask_copy(cpus, current->cpus_ptr);
 }
 
 static int knem_async_start_worker(struct knem_context *ctx)
 {
 	struct knem_async *async = &ctx->async;
-	cpumask_var_t cpus;
+	cpumask_var_t cpus, allowed;
 	int err;
 
 	if (!alloc_cpumask_var(&cpus, GFP_KERNEL))
 		return -ENOMEM;
+	if (!alloc_cpumask_var(&allowed, GFP_KERNEL)) {
+		free_cpumask_var(cpus);
+		return -ENOMEM;
+	}
+	knem_worker_allowed_cpus(allowed);
 	async->worker = kthread_create_worker(0, "knem-ctx-%x", ctx->id);
 	if (IS_ERR(async->worker)) {
 		err = PTR_ERR(async->worker);
 		async->worker = NULL;
 		goto out;
 	}
-	knem_async_worker_cpus(ctx, cpus);
+	knem_async_worker_cpus(ctx, cpus, allowed);
 	err = set_cpus_allowed_ptr(async->worker->task, cpus);
 	if (err) {
 		kthread_destroy_worker(async->worker);
 		async->worker = NULL;
 	}
 out:
+	free_cpumask_var(allowed);
 	free_cpumask_var(cpus);
 	return err;
 }
@@ -120,9 +134,12 @@ int knem_async_mmap(struct knem_context *ctx, struct vm_area_struct *vma)
 		err = -ENOMEM;
 		goto out_free;
 	}
-	err = knem_async_start_worker(ctx);
+	err = knem_context_reserve_worker(ctx);
 	if (err)
 		goto out_free;
+	err = knem_async_start_worker(ctx);
+	if (err)
+		goto out_unreserve;
 	err = remap_vmalloc_range(vma, async->status_array, 0);
 	if (err)
 		goto out_worker;
@@ -133,6 +150,8 @@ int knem_async_mmap(struct knem_context *ctx, struct vm_area_struct *vma)
 out_worker:
 	kthread_destroy_worker(async->worker);
 	async->worker = NULL;
+out_unreserve:
+	knem_context_unreserve_worker(ctx);
 out_free:
 	kvfree(async->notify_ring);
 	async->notify_ring = NULL;

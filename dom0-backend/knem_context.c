@@ -102,10 +102,54 @@ void knem_context_close(struct knem_context *ctx)
 	knem_context_put(ctx);
 }
 
+int knem_context_reserve_worker(struct knem_context *ctx)
+{
+	unsigned int max = READ_ONCE(knem_param_maxworkers), n = 0;
+	struct knem_context *pos;
+	int err = 0;
+
+	mutex_lock(&knem_contexts_lock);
+	list_for_each_entry(pos, &knem_all_contexts, all_node)
+		if (pos->has_worker && uid_eq(pos->uid, ctx->uid))
+			n++;
+	if (n >= max)
+		err = -EAGAIN;
+	else
+		ctx->has_worker = true;
+	mutex_unlock(&knem_contexts_lock);
+	if (err) {
+		knem_debug("uid %u has %u offload workers already\n",
+			   from_kuid(&init_user_ns, ctx->uid), n);
+		knem_refused(KNEM_REFUSED_WORKERS);
+	}
+	return err;
+}
+
+void knem_context_unreserve_worker(struct knem_context *ctx)
+{
+	mutex_lock(&knem_contexts_lock);
+	ctx->has_worker = false;
+	mutex_unlock(&knem_contexts_lock);
+}
+
+void knem_worker_allowed_cpus(struct cpumask *cpus)
+{
+	/*
+	 * The caller's own CPUs are within its cpuset; Linux 6.1 does not
+	 * export cpuset_cpus_allowed() to modules, so a caller that wants
+	 * its worker on another CPU of its cpuset widens its own affinity
+	 * first (sched_setaffinity() checks the cpuset).
+	 */
+	if (capable(CAP_SYS_NICE))
+		cpumask_copy(cpus, cpu_possible_mask);
+	else
+		cpumask_copy(cpus, current->cpus_ptr);
+}
+
 long knem_bind_offload_ioctl(struct knem_context *ctx, void __user *arg)
 {
 	struct knem_cmd_bind_offload param;
-	cpumask_var_t cpus;
+	cpumask_var_t cpus, allowed;
 	unsigned int len;
 	long err = 0;
 
@@ -116,27 +160,49 @@ long knem_bind_offload_ioctl(struct knem_context *ctx, void __user *arg)
 		return -EBUSY;
 	if (!zalloc_cpumask_var(&cpus, GFP_KERNEL))
 		return -ENOMEM;
+	if (!alloc_cpumask_var(&allowed, GFP_KERNEL)) {
+		err = -ENOMEM;
+		goto out_cpus;
+	}
+	knem_worker_allowed_cpus(allowed);
 
 	switch (param.flags) {
 	case KNEM_BIND_FLAG_CUSTOM:
 		len = min_t(unsigned int, param.mask_len, cpumask_size());
 		if (copy_from_user(cpumask_bits(cpus),
-				   u64_to_user_ptr(param.mask_ptr), len))
+				   u64_to_user_ptr(param.mask_ptr), len)) {
 			err = -EFAULT;
+			break;
+		}
+		/* CPUs named, none of them the caller's to give */
+		if (cpumask_intersects(cpus, cpu_possible_mask) &&
+		    !cpumask_intersects(cpus, allowed)) {
+			knem_debug("BIND_OFFLOAD: CPUs %*pbl outside the caller's %*pbl\n",
+				   cpumask_pr_args(cpus),
+				   cpumask_pr_args(allowed));
+			err = -EINVAL;
+			break;
+		}
+		cpumask_and(cpus, cpus, allowed);
 		break;
 	case KNEM_BIND_FLAG_CURRENT:
 		cpumask_copy(cpus, current->cpus_ptr);
 		break;
 	case KNEM_BIND_FLAG_CURRENT_REVERSED:
-		cpumask_andnot(cpus, cpu_possible_mask, current->cpus_ptr);
+		cpumask_andnot(cpus, allowed, current->cpus_ptr);
 		break;
 	default:
 		err = -EINVAL;
 	}
+	/* An empty mask: wherever the caller may run it. */
+	if (!err && cpumask_empty(cpus))
+		cpumask_copy(cpus, allowed);
 	if (!err) {
 		cpumask_copy(ctx->offload_cpus, cpus);
 		ctx->offload_bound = true;
 	}
+	free_cpumask_var(allowed);
+out_cpus:
 	free_cpumask_var(cpus);
 	return err;
 }

@@ -82,6 +82,11 @@ module_param_named(maxregions, knem_param_maxregions, uint, 0644);
 MODULE_PARM_DESC(maxregions,
 		 "Regions a file may hold; more fail with ENOSPC; 0: no limit (default 131072)");
 
+unsigned int knem_param_maxworkers;
+module_param_named(maxworkers, knem_param_maxworkers, uint, 0644);
+MODULE_PARM_DESC(maxworkers,
+		 "Offload workers (files with a status array) per user; more fail with EAGAIN (default 0: 4 per possible CPU)");
+
 struct knem_cookie_table knem_cookies;
 struct knem_counters knem_counters;
 struct knem_flag_policy knem_global_policy;
@@ -366,6 +371,8 @@ static int __init knem_init(void)
 		return err;
 	if (!knem_param_maxregionlen)
 		knem_param_maxregionlen = totalram_pages() << PAGE_SHIFT;
+	if (!knem_param_maxworkers)
+		knem_param_maxworkers = 4 * num_possible_cpus();
 
 	err = knem_counters_init(&knem_counters);
 	if (err)

@@ -32,6 +32,7 @@ extern unsigned long knem_param_maxregionlen;
 extern unsigned long knem_param_maxslots;
 extern unsigned int knem_param_memlocklimit;
 extern unsigned int knem_param_maxregions;
+extern unsigned int knem_param_maxworkers;
 
 /*
  * Requests refused by a limit, shown after the classic counters of
@@ -41,6 +42,7 @@ enum knem_refusal {
 	KNEM_REFUSED_MEMLOCK,		/* pins over RLIMIT_MEMLOCK */
 	KNEM_REFUSED_REGIONS,		/* maxregions regions in the file */
 	KNEM_REFUSED_QUEUED,		/* as many queued copies as slots */
+	KNEM_REFUSED_WORKERS,		/* maxworkers workers for the user */
 	KNEM_REFUSED_NR,
 };
 
@@ -103,6 +105,7 @@ struct knem_context {
 	struct list_head all_node;	/* in knem_all_contexts */
 	cpumask_var_t offload_cpus;	/* set by BIND_OFFLOAD */
 	bool offload_bound;
+	bool has_worker;		/* counted in maxworkers (contexts mutex) */
 	struct knem_async async;
 };
 
@@ -111,6 +114,18 @@ struct knem_context *knem_context_create(void);
 void knem_context_close(struct knem_context *ctx);
 void knem_context_get(struct knem_context *ctx);
 void knem_context_put(struct knem_context *ctx);
+/*
+ * The CPUs the caller may give an offload worker: its own CPUs (within its
+ * cpuset), or all of them with CAP_SYS_NICE.
+ */
+void knem_worker_allowed_cpus(struct cpumask *cpus);
+/*
+ * Counts the offload worker of @ctx against the maxworkers of its
+ * opener's uid (-EAGAIN beyond); the count goes when the file is closed,
+ * or with knem_context_unreserve_worker().
+ */
+int knem_context_reserve_worker(struct knem_context *ctx);
+void knem_context_unreserve_worker(struct knem_context *ctx);
 /* BIND_OFFLOAD: where the context's offload worker will run. */
 long knem_bind_offload_ioctl(struct knem_context *ctx, void __user *arg);
 /* The statsverbose listing of contexts and regions visible to the reader. */

@@ -30,6 +30,8 @@ static size_t knem_limits_format(char *buf, size_t size)
 			"          refused (too many regions in file)  : ",
 		[KNEM_REFUSED_QUEUED] =
 			"          refused (too many queued copies)    : ",
+		[KNEM_REFUSED_WORKERS] =
+			"          refused (too many offload workers)  : ",
 	};
 	size_t len = 0;
 	int i;

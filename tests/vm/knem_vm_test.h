@@ -690,13 +690,15 @@ inline const char *const kLimitLabels[] = {
 	" Requests refused (over RLIMIT_MEMLOCK)       : ",
 	"          refused (too many regions in file)  : ",
 	"          refused (too many queued copies)    : ",
+	"          refused (too many offload workers)  : ",
 	" Pages pinned by regions (long-term)          : ",
 };
-constexpr int kNrLimitLines = 4;
+constexpr int kNrLimitLines = 5;
 enum LimitLine {
 	kRefusedMemlock,
 	kRefusedRegions,
 	kRefusedQueued,
+	kRefusedWorkers,
 	kPinnedPages,
 };
 // The line where the statsverbose listing starts.

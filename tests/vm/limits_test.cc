@@ -349,4 +349,129 @@ TEST(Limits, QueuedCopiesAreBoundedBySlots)
 	EXPECT_EQ(KNEM_STATUS_SUCCESS, WaitSlot(slots, 0));
 }
 
+// ---- item 10: the offload worker -----------------------------------------
+
+// In the calling (child) process: maps a status array on `fd` and returns
+// the CPU list of the worker that appeared, or an error text.
+std::string MapAndGetWorkerAffinity(int fd, StatusMap *map)
+{
+	std::set<pid_t> before = KnemWorkerPids();
+	Err e = map->Map(fd, 1);
+	if (e != Ok())
+		return Expect("mmap", e, Ok());
+	std::vector<pid_t> fresh;
+	for (pid_t p : KnemWorkerPids())
+		if (!before.count(p))
+			fresh.push_back(p);
+	if (fresh.size() != 1)
+		return std::to_string(fresh.size()) + " new workers";
+	return Affinity(fresh[0]);
+}
+
+Err BindCustom(int fd, uint64_t mask)
+{
+	knem_cmd_bind_offload bind;
+	memset(&bind, 0, sizeof(bind));
+	bind.flags = KNEM_BIND_FLAG_CUSTOM;
+	bind.mask_len = sizeof(mask);
+	bind.mask_ptr = Addr(&mask);
+	return Ioctl(fd, KNEM_CMD_BIND_OFFLOAD, &bind);
+}
+
+TEST(Limits, OffloadWorkerStaysOnTheCallersCpus)
+{
+	if (OnlineCpus() < 2)
+		GTEST_SKIP() << "needs 2 CPUs";
+	OpenDeviceToAll open_to_all;
+	ASSERT_TRUE(open_to_all.ok());
+	std::string verdict = RunInChild([]() -> std::string {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(0, &set);
+		if (::sched_setaffinity(0, sizeof(set), &set) != 0)
+			return "sched_setaffinity failed";
+		std::string msg = BecomeNobody();
+		if (!msg.empty())
+			return msg;
+		// CPU 1 is not the caller's to give.
+		Fd fd = OpenKnem(O_RDWR);
+		msg += Expect("CUSTOM {1} from CPU 0", BindCustom(fd.get(), 2),
+			      Err{EINVAL});
+		msg += Expect("CUSTOM {0,1} from CPU 0", BindCustom(fd.get(), 3),
+			      Ok());
+		StatusMap map;
+		std::string aff = MapAndGetWorkerAffinity(fd.get(), &map);
+		if (aff != CpuList({0}))
+			msg += "CUSTOM {0,1}: worker on " + aff + "; ";
+		// CURRENT_REVERSED: no other CPU is the caller's.
+		Fd fd2 = OpenKnem(O_RDWR);
+		knem_cmd_bind_offload bind;
+		memset(&bind, 0, sizeof(bind));
+		bind.flags = KNEM_BIND_FLAG_CURRENT_REVERSED;
+		msg += Expect("CURRENT_REVERSED", Ioctl(fd2.get(),
+			      KNEM_CMD_BIND_OFFLOAD, &bind), Ok());
+		StatusMap map2;
+		aff = MapAndGetWorkerAffinity(fd2.get(), &map2);
+		if (aff != CpuList({0}))
+			msg += "CURRENT_REVERSED: worker on " + aff + "; ";
+		return msg;
+	});
+	EXPECT_EQ("", verdict);
+	// binding=0 (all CPUs) stays within the mapper's CPUs too.
+	ParamGuard all(ParamPath("binding"), "0");
+	ASSERT_TRUE(all.ok());
+	verdict = RunInChild([]() -> std::string {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(1, &set);
+		if (::sched_setaffinity(0, sizeof(set), &set) != 0)
+			return "sched_setaffinity failed";
+		std::string msg = BecomeNobody();
+		if (!msg.empty())
+			return msg;
+		Fd fd = OpenKnem(O_RDWR);
+		StatusMap map;
+		std::string aff = MapAndGetWorkerAffinity(fd.get(), &map);
+		if (aff != CpuList({1}))
+			msg += "binding=0: worker on " + aff + "; ";
+		return msg;
+	});
+	EXPECT_EQ("", verdict);
+}
+
+TEST(Limits, OffloadWorkersPerUserAreBounded)
+{
+	unsigned long long max = 0;
+	EXPECT_TRUE(ReadParamU64("maxworkers", &max));
+	EXPECT_EQ(4u * static_cast<unsigned>(::sysconf(_SC_NPROCESSORS_CONF)),
+		  max) << "the default: 4 per possible CPU";
+	ParamGuard two(ParamPath("maxworkers"), "2");
+	EXPECT_TRUE(two.ok());
+	OpenDeviceToAll open_to_all;
+	ASSERT_TRUE(open_to_all.ok());
+	const long long refused = ReadLimitLine(kRefusedWorkers);
+	std::string verdict = RunInChild([]() -> std::string {
+		std::string msg = BecomeNobody();
+		if (!msg.empty())
+			return msg;
+		Fd a = OpenKnem(O_RDWR), b = OpenKnem(O_RDWR),
+		   c = OpenKnem(O_RDWR);
+		StatusMap ma, mb, mc;
+		msg += Expect("first", ma.Map(a.get(), 1), Ok());
+		msg += Expect("second", mb.Map(b.get(), 1), Ok());
+		msg += Expect("third", mc.Map(c.get(), 1), Err{EAGAIN});
+		// Another user is not charged with nobody's workers.
+		ma.Unmap();
+		a.reset();
+		msg += Expect("after a close", mc.Map(c.get(), 1), Ok());
+		return msg;
+	});
+	EXPECT_EQ("", verdict);
+	EXPECT_EQ(refused + 1, ReadLimitLine(kRefusedWorkers));
+	// Root's own budget is untouched by nobody's.
+	KNEM_OPEN_OR_FAIL(fd, O_RDWR);
+	StatusMap map;
+	EXPECT_EQ(Ok(), map.Map(fd.get(), 1));
+}
+
 } // namespace

@@ -16,6 +16,7 @@
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
+#include <linux/shmem_fs.h>
 #include <linux/slab.h>
 
 #include "knem_native.h"
@@ -49,9 +50,39 @@ int knem_iovec_array_copy(u64 uarray, u32 nr_iov,
 	return 0;
 }
 
+/*
+ * Whether a page may stay pinned for write for as long as a region lives.
+ * A page of the page cache of a regular file, shared with the file, may
+ * not: the filesystem tracks its dirty pages through the page tables, and
+ * a write through a long-term pin, long after writeback cleaned the page,
+ * reaches neither its dirty accounting nor its block allocation (the
+ * reason io_uring refuses such fixed buffers, and GUP itself since 6.5).
+ * Anonymous memory (a private file mapping breaks copy-on-write into it),
+ * shmem (tmpfs, /dev/shm, memfd, MAP_SHARED|MAP_ANONYMOUS, SysV shm) and
+ * hugetlbfs have no such tracking and are allowed.
+ */
+static bool knem_page_longterm_writable(struct page *page)
+{
+	struct folio *folio = page_folio(page);
+	struct address_space *mapping;
+
+	if (folio_test_anon(folio) || folio_test_hugetlb(folio))
+		return true;
+	mapping = READ_ONCE(folio->mapping);
+	/* truncated from its file: no filesystem will look at it again */
+	if (!mapping)
+		return true;
+	if ((unsigned long)mapping & PAGE_MAPPING_FLAGS)
+		return false;		/* movable, KSM: not ours to write */
+	return shmem_mapping(mapping);
+}
+
 int knem_pin_segs(const struct knem_seg *segs, u32 nr_segs,
 		  struct page **pages, unsigned int gup_flags)
 {
+	const bool longterm_write = (gup_flags & (FOLL_LONGTERM | FOLL_WRITE)) ==
+				    (FOLL_LONGTERM | FOLL_WRITE);
+	u64 j;
 	u64 pinned = 0;
 	u32 i;
 	int ret;
@@ -67,6 +98,15 @@ int knem_pin_segs(const struct knem_seg *segs, u32 nr_segs,
 						  pages + pinned);
 			if (ret <= 0) {
 				ret = ret == -ENOMEM ? -ENOMEM : -EFAULT;
+				goto out_unpin;
+			}
+			for (j = 0; longterm_write && j < (u64)ret; j++) {
+				if (knem_page_longterm_writable(pages[pinned + j]))
+					continue;
+				knem_debug("0x%llx: a shared file mapping, not pinned for write\n",
+					   start + (j << PAGE_SHIFT));
+				pinned += ret;
+				ret = -EFAULT;
 				goto out_unpin;
 			}
 			pinned += ret;

@@ -6,6 +6,7 @@
 // regions and queued copies per file are bounded, the offload worker stays
 // in the caller's CPUs, and writable long-term pins of file-backed shared
 // mappings are refused.
+#include <sys/mount.h>
 #include <sys/resource.h>
 
 #include "async_helpers.h"
@@ -472,6 +473,121 @@ TEST(Limits, OffloadWorkersPerUserAreBounded)
 	KNEM_OPEN_OR_FAIL(fd, O_RDWR);
 	StatusMap map;
 	EXPECT_EQ(Ok(), map.Map(fd.get(), 1));
+}
+
+// ---- item 11: writable long-term pins of shared file mappings -------------
+
+class RamfsDir {
+public:
+	RamfsDir()
+	{
+		char tmpl[] = "/tmp/knem-ramfs-XXXXXX";
+		if (!::mkdtemp(tmpl))
+			return;
+		dir_ = tmpl;
+		if (::mount("none", dir_.c_str(), "ramfs", 0, "") == 0)
+			mounted_ = true;
+		else
+			error_ = std::string("mount ramfs: ") + strerror(errno);
+	}
+	~RamfsDir()
+	{
+		if (mounted_)
+			::umount2(dir_.c_str(), MNT_DETACH);
+		if (!dir_.empty())
+			::rmdir(dir_.c_str());
+	}
+	bool ok() const { return mounted_; }
+	const std::string &error() const { return error_; }
+	const std::string &dir() const { return dir_; }
+
+private:
+	std::string dir_, error_ = "mkdtemp failed";
+	bool mounted_ = false;
+};
+
+TEST(Limits, WritablePinsOfSharedFileMappingsAreRefused)
+{
+	KNEM_OPEN_OR_FAIL(fd, O_RDWR);
+	RamfsDir ramfs;
+	ASSERT_TRUE(ramfs.ok()) << ramfs.error();
+	const size_t len = 2 * kPage;
+	std::string path = ramfs.dir() + "/file";
+	Fd file(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+	ASSERT_TRUE(file.valid()) << strerror(errno);
+	ASSERT_EQ(0, ::ftruncate(file.get(), len));
+	Mapping shared(0);
+	void *p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 file.get(), 0);
+	ASSERT_NE(MAP_FAILED, p) << strerror(errno);
+	shared.reset(p, len);
+	FillPattern(shared.data(), len, 77);
+	knem_cookie_t c = 0;
+	// A region that may be written: the filesystem's pages, pinned for
+	// write for as long as the region lives.
+	EXPECT_EQ(Err{EFAULT}, CreateRegion(fd.get(), shared.data(), len, kRW,
+					    0, &c));
+	EXPECT_EQ(Err{EFAULT}, CreateRegion(fd.get(), shared.data(), len,
+					    KNEM_PROT_WRITE, 0, &c));
+	// Read-only regions are pinned read-only, and work.
+	ASSERT_EQ(Ok(), CreateRegion(fd.get(), shared.data(), len,
+				     KNEM_PROT_READ, 0, &c));
+	std::vector<uint8_t> out(len);
+	uint32_t status = kStatusSentinel;
+	EXPECT_TRUE(SyncOk(InlineCopy(fd.get(), {Iov(out.data(), len)}, false,
+				      c, 0, 0, &status),
+			   status));
+	EXPECT_TRUE(SameBytes(out.data(), PatternBytes(len, 77).data(), len));
+	// A private mapping of the same file breaks copy-on-write: allowed.
+	void *q = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE,
+			 file.get(), 0);
+	ASSERT_NE(MAP_FAILED, q) << strerror(errno);
+	Mapping priv(0);
+	priv.reset(q, len);
+	EXPECT_EQ(Ok(), CreateRegion(fd.get(), priv.data(), len, kRW, 0, &c));
+	// The inline copies' short pins of such memory stay allowed.
+	std::vector<uint8_t> src = PatternBytes(len, 78);
+	Mapping target(len);
+	knem_cookie_t ct = 0;
+	ASSERT_EQ(Ok(), CreateRegion(fd.get(), target.data(), len, kRW, 0,
+				     &ct));
+	status = kStatusSentinel;
+	EXPECT_TRUE(SyncOk(InlineCopy(fd.get(), {Iov(shared.data(), len)},
+				      false, ct, 0, KNEM_FLAG_PINLOCAL,
+				      &status),
+			   status));
+}
+
+TEST(Limits, SharedMemoryStaysPinnableForWrite)
+{
+	// What MPI libraries register: shm_open/memfd, MAP_SHARED anonymous
+	// memory, SysV-like shmem; all of it shmem.
+	KNEM_OPEN_OR_FAIL(fd, O_RDWR);
+	const size_t len = 4 * kPage;
+	knem_cookie_t c = 0;
+	KNEM_MAP_OR_FAIL(shared_anon, len, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS);
+	EXPECT_EQ(Ok(), CreateRegion(fd.get(), shared_anon.data(), len, kRW, 0,
+				     &c));
+	Fd mfd(::memfd_create("knem-test", MFD_CLOEXEC));
+	ASSERT_TRUE(mfd.valid()) << strerror(errno);
+	ASSERT_EQ(0, ::ftruncate(mfd.get(), len));
+	void *p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 mfd.get(), 0);
+	ASSERT_NE(MAP_FAILED, p) << strerror(errno);
+	Mapping memfd_map(0);
+	memfd_map.reset(p, len);
+	EXPECT_EQ(Ok(), CreateRegion(fd.get(), memfd_map.data(), len, kRW, 0,
+				     &c));
+	// And a copy through it lands in the file's pages.
+	std::vector<uint8_t> src = PatternBytes(len, 79);
+	uint32_t status = kStatusSentinel;
+	EXPECT_TRUE(SyncOk(InlineCopy(fd.get(), {Iov(src.data(), len)}, true,
+				      c, 0, 0, &status),
+			   status));
+	std::vector<uint8_t> back(len);
+	ASSERT_EQ(ssize_t(len), ::pread(mfd.get(), back.data(), len, 0));
+	EXPECT_TRUE(SameBytes(back.data(), src.data(), len));
 }
 
 } // namespace

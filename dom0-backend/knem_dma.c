@@ -15,11 +15,18 @@
 #include <linux/completion.h>
 #include <linux/dma-mapping.h>
 #include <linux/dmaengine.h>
+#include <linux/sched/signal.h>
 
 #include "knem_native.h"
 
 /* Descriptors in flight per batch: bounds the mappings held at once. */
 #define KNEM_DMA_BATCH 64
+
+/*
+ * Bytes between rescheduling points, as in the CPU engine: a copy whose
+ * chunks are all at or below dmamin never fills a batch.
+ */
+#define KNEM_DMA_RESCHED_BYTES (64 << 10)
 
 struct knem_dma_batch {
 	struct dma_chan *chan;
@@ -158,7 +165,7 @@ int knem_dma_copy(const struct knem_side *src, u64 src_offset,
 	struct knem_dma_batch *batch;
 	struct knem_chunk chunk;
 	struct knem_plan plan;
-	u64 done = 0;
+	u64 done = 0, since_resched = 0;
 	int err = 0, finish_err;
 
 	*copied = 0;
@@ -186,6 +193,15 @@ int knem_dma_copy(const struct knem_side *src, u64 src_offset,
 				    offset_in_page(chunk.dst_addr), chunk.len))
 			knem_dma_cpu_chunk(src, dst, &chunk);
 		done += chunk.len;
+		since_resched += chunk.len;
+		if (since_resched >= KNEM_DMA_RESCHED_BYTES) {
+			since_resched = 0;
+			cond_resched();
+			if (fatal_signal_pending(current)) {
+				err = -EINTR;
+				break;
+			}
+		}
 		if (batch->nr < KNEM_DMA_BATCH)
 			continue;
 		err = knem_dma_batch_finish(batch);

@@ -506,6 +506,70 @@ TEST(Dma, RefusedDescriptorsFallBackToTheCpu)
 	}
 }
 
+TEST(Dma, CopiesOfSmallChunksOnlyStillStopOnAFatalSignal)
+{
+	// With every chunk at or below dmamin the engine gets nothing and the
+	// batch never fills: the copy must still reschedule and look at
+	// signals (issue 14, item 12), as the CPU engine does every 64 KiB.
+	KNEM_OPEN_OR_FAIL(fd, O_RDWR);
+	DMA_OR_EINVAL(fd.get());
+	ParamGuard p(ParamPath("dmamin"), "4096");
+	ASSERT_TRUE(p.ok());
+	// 128 MiB: tens to hundreds of milliseconds under TCG; the test VM
+	// has 1 GiB.
+	const size_t len = 128 << 20;
+	// Shared with the child: what its copy wrote survives it.
+	KNEM_MAP_OR_FAIL(src, len, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS);
+	KNEM_MAP_OR_FAIL(dst, len, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS);
+	memset(src.data(), 0x3c, len);
+	{
+		// Every chunk is at or below dmamin: the engine sees none.
+		knem_cookie_t cs = 0, cd = 0;
+		ASSERT_EQ(Ok(), CreateRegion(fd.get(), src.data(), len, kRW, 0,
+					     &cs));
+		ASSERT_EQ(Ok(), CreateRegion(fd.get(), dst.data(), len, kRW, 0,
+					     &cd));
+		EngineDelta engine;
+		uint32_t status = kStatusSentinel;
+		ASSERT_TRUE(SyncOk(CopyBounded(fd.get(), cs, 0, cd, 0, 1 << 20,
+					       kDma, &status),
+				   status));
+		EXPECT_EQ(0, engine.copies());
+		ASSERT_EQ(Ok(), DestroyRegion(fd.get(), cs));
+		ASSERT_EQ(Ok(), DestroyRegion(fd.get(), cd));
+		memset(dst.data(), 0, len);
+	}
+	Child child;
+	ASSERT_TRUE(child.Start([&]() -> std::string {
+		Fd cfd = OpenKnem(O_RDWR);
+		knem_cookie_t cs = 0, cd = 0;
+		if (CreateRegion(cfd.get(), src.data(), len, kRW, 0, &cs) != Ok() ||
+		    CreateRegion(cfd.get(), dst.data(), len, kRW, 0, &cd) != Ok())
+			return "regions";
+		uint32_t status = kStatusSentinel;
+		Copy(cfd.get(), cs, 0, cd, 0, kDma, &status);
+		return "the copy was not stopped";
+	}));
+	// Killed as soon as the copy has begun: its end must never come.
+	volatile uint8_t *first = dst.data();
+	for (int i = 0; i < 600000 && *first != 0x3c; i++)
+		::usleep(50);
+	ASSERT_EQ(0x3c, *first) << "the child's copy never started";
+	ASSERT_EQ(0, ::kill(child.pid(), SIGKILL));
+	std::string verdict = child.Wait();
+	EXPECT_NE(std::string::npos, verdict.find("killed by signal 9"))
+		<< verdict;
+	size_t copied = 0;
+	while (copied < len && dst.data()[copied] == 0x3c)
+		copied += kPage;
+	EXPECT_EQ(0, dst.data()[len - 1])
+		<< "the whole copy of " << (len >> 20)
+		<< " MiB ran before SIGKILL took effect";
+	RecordProperty("copied_before_kill_kib", std::to_string(copied >> 10));
+}
+
 TEST(Dma, ManyAsyncCopiesInFlight)
 {
 	// Many offloaded DMA copies with notification, in order.

@@ -33,6 +33,7 @@ shopt -s inherit_errexit
 . "$(dirname "$(readlink -f "$0")")/../tests/harness/build.sh"
 
 readonly GROUP=xbench
+readonly MPI_LIBS="mpich ompi"
 readonly CXXFLAGS=(-std=c++17 -O2 -Wall -Wextra -Werror -static)
 deterministic=0 quick=0 out="" timeout_s=3600
 
@@ -75,7 +76,11 @@ build_programs() {
 
 # The sizes and options of the three programs, for the dom0 script.
 write_params() {
-	local file=$1 sizes=4K:64M bench xbench label
+	local file=$1 stage=$2 sizes=4K:64M bench xbench label
+	# knem_mpi_bw: a window of 4 messages, one untimed window first (UCX
+	# registers the buffers, dom0 maps them), ranks that yield while they
+	# wait (-y: the ranks and domains share the CPUs)
+	local mpi_sizes="65536 262144 1048576 4194304 16777216" mpi="-y -W 1 -i 4 -w 4"
 	if [ "$deterministic" -eq 1 ]; then
 		label="deterministic: QEMU TCG -icount shift=0 (1 ns = 1 guest instruction), 1 CPU"
 		bench="--samples 3 --warmup 1"
@@ -88,12 +93,16 @@ write_params() {
 		sizes=4K:1M
 		bench="--samples 3 --warmup 1"
 		xbench="--samples 3 --min-samples 1 --warmup 0"
+		mpi_sizes="65536 1048576" mpi="-y -W 1 -i 1 -w 4"
 	fi
 	{
 		echo "SIZES=$sizes"
 		echo "BENCH_ARGS='$bench'"
 		echo "XBENCH_ARGS='$xbench'"
 		echo "GROUP=$GROUP"
+		echo "MPI_STAGE=$stage"
+		echo "MPI_LIBS='$MPI_LIBS'"
+		echo "MPI_ARGS='$mpi $mpi_sizes'"
 	} > "$file"
 	echo "$label" > "$out/label"
 }
@@ -106,22 +115,91 @@ csv_rows() {
 			print where "," $2 "," $3 "," $4 "," $6 "," $7 "," $8 "," $9 "," $10 }'
 }
 
-# results.csv from the three outputs of run directory $1.
+# The CSV rows of knem_mpi_bw output $3 ("size S: N messages, B bytes, X
+# MB/s, data ok"), where $1, method $2; samples = the timed messages, and
+# no quartiles (the program times its windows together).
+mpi_csv_rows() {
+	sed -n 's|^size \([0-9]*\): \([0-9]*\) messages, [0-9]* bytes, \([0-9.]*\) MB/s, data ok$|\1,\2,\3|p' "$3" |
+		awk -F, -v where="$1" -v method="$2" '{ print where "," method "," $1 "," $2 ",,,,," $3 }'
+}
+
+# results.csv from the outputs of run directory $1.
 merge() {
-	local run=$1/out
+	local run=$1/out lib
 	{
 		echo "where,method,size,samples,median_ns,low_ns,high_ns,spread_pct,mbps"
 		csv_rows across-guests "$run/across.txt"
 		csv_rows in-guest "$run/in-guest.txt"
 		csv_rows dom0 "$run/dom0.txt"
+		for lib in $MPI_LIBS; do
+			mpi_csv_rows across-guests "mpi-$lib" "$run/mpi-across-$lib.txt"
+			mpi_csv_rows across-guests "mpi-$lib-tcp" "$run/mpi-tcp-$lib.txt"
+			mpi_csv_rows in-guest "mpi-$lib" "$run/mpi-in-guest-$lib.txt"
+			mpi_csv_rows dom0 "mpi-$lib" "$run/mpi-dom0-$lib.txt"
+		done
 	} > "$out/results.csv"
+}
+
+# The MPI table of results.csv, one row per size: for each library the
+# bandwidths of knem_mpi_bw across the guests over knem and over TCP, in
+# guest A and in dom0, and the ratios of the targets; $1 = md for
+# Markdown, else text.
+mpi_table() {
+	awk -F, -v format="$1" -v libs="$MPI_LIBS" '
+		NR == 1 || $2 !~ /^mpi-/ { next }
+		{
+			if (!($3 in seen)) { seen[$3] = 1; sizes[++n] = $3 }
+			mbps[$1 "/" $2, $3] = $9
+		}
+		function size_text(s) {
+			if (s >= 1048576) return s / 1048576 " MiB"
+			return s / 1024 " KiB"
+		}
+		function ratio(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "-" }
+		function row(cells, i, line) {
+			if (format == "md") {
+				line = "|"
+				for (i = 1; i <= cells[0]; i++) line = line " " cells[i] " |"
+			} else {
+				line = sprintf("%9s", cells[1])
+				for (i = 2; i <= cells[0]; i++) line = line sprintf(" %10s", cells[i])
+			}
+			print line
+		}
+		END {
+			nlib = split(libs, lib, " ")
+			h[0] = 1; h[1] = "size"
+			for (l = 1; l <= nlib; l++) {
+				split("across|tcp|in-guest|dom0|xg/dom0|xg/tcp", part, "|")
+				for (p = 1; p <= 6; p++) h[++h[0]] = lib[l] ":" part[p]
+			}
+			row(h)
+			if (format == "md") {
+				line = "|"
+				for (i = 1; i <= h[0]; i++) line = line "---:|"
+				print line
+			}
+			for (i = 1; i <= n; i++) {
+				s = sizes[i]
+				c[0] = 1; c[1] = size_text(s)
+				for (l = 1; l <= nlib; l++) {
+					m = "mpi-" lib[l]
+					x = mbps["across-guests/" m, s]; t = mbps["across-guests/" m "-tcp", s]
+					g = mbps["in-guest/" m, s]; d = mbps["dom0/" m, s]
+					c[++c[0]] = sprintf("%.0f", x); c[++c[0]] = sprintf("%.0f", t)
+					c[++c[0]] = sprintf("%.0f", g); c[++c[0]] = sprintf("%.0f", d)
+					c[++c[0]] = ratio(x, d); c[++c[0]] = ratio(x, t)
+				}
+				row(c)
+			}
+		}' "$out/results.csv"
 }
 
 # The table of results.csv, one row per size: the bandwidths and the
 # ratios; $1 = md for Markdown, else text.
 table() {
 	awk -F, -v format="$1" '
-		NR == 1 { next }
+		NR == 1 || $2 ~ /^mpi-/ { next }
 		{
 			key = $1 "/" $2
 			if (!($3 in seen)) { seen[$3] = 1; sizes[++n] = $3 }
@@ -218,9 +296,54 @@ plot() {
 	PLOT
 }
 
+# The MPI plot (knem-xen-mpi.svg): bandwidths and the ratios of the
+# targets, one line style per library.
+plot_mpi() {
+	local label=$1
+	mpi_table text | awk 'NR > 1 {
+		s = $1 * ($2 == "MiB" ? 1048576 : 1024); $1 = s; $2 = ""; print }' > "$out/plot-mpi.dat"
+	gnuplot <<-PLOT
+		set terminal svg size 900,960 dynamic font "sans,12" background "#ffffff"
+		set output "$out/knem-xen-mpi.svg"
+		set key outside right
+		set logscale x 2
+		set xtics ($(awk '{ s = $1; u = "K"; s /= 1024; if (s >= 1024) { s /= 1024; u = "M" }
+			printf "%s\"%d%s\" %d", (NR > 1 ? ", " : ""), s, u, $1 }' "$out/plot-mpi.dat"))
+		set xrange [$(awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo / 1.25 ":" hi * 1.25 }' "$out/plot-mpi.dat")]
+		set xlabel "message size (bytes)"
+		set grid
+		set lmargin 10
+		set rmargin 36
+		set linetype 1 lc "#7b3294" pt 7 lw 2
+		set linetype 2 lc "#e66101" pt 11 lw 2
+		set linetype 3 lc "#1a9641" pt 5 lw 2
+		set linetype 4 lc "#000000" pt 9 lw 1
+		set multiplot layout 2,1 title "Debian's MPI (knem_mpi_bw, UCX + knemxen) and Xen guests: $label" font "sans,11"
+		set title "Bandwidth (solid: MPICH, dashed: Open MPI)"
+		set ylabel "MB/s (bytes per us)"
+		set logscale y 10
+		plot "$out/plot-mpi.dat" using 1:2 title "MPICH across, knem" with linespoints lt 1, \\
+			"" using 1:3 title "MPICH across, TCP" with linespoints lt 2, \\
+			"" using 1:4 title "MPICH in guest A" with linespoints lt 3, \\
+			"" using 1:5 title "MPICH in dom0, native" with linespoints lt 4, \\
+			"" using 1:8 title "Open MPI across, knem" with linespoints lt 1 dt 2, \\
+			"" using 1:9 title "Open MPI across, TCP" with linespoints lt 2 dt 2, \\
+			"" using 1:10 title "Open MPI in guest A" with linespoints lt 3 dt 2, \\
+			"" using 1:11 title "Open MPI in dom0, native" with linespoints lt 4 dt 2
+		set title "Ratios (log scale); dotted: the targets 0.8 (dom0) and 10 (TCP)"
+		set ylabel "ratio"
+		plot "$out/plot-mpi.dat" using 1:6 title "MPICH across/dom0" with linespoints lt 1, \\
+			"" using 1:7 title "MPICH across/TCP" with linespoints lt 2, \\
+			"" using 1:12 title "Open MPI across/dom0" with linespoints lt 1 dt 2, \\
+			"" using 1:13 title "Open MPI across/TCP" with linespoints lt 2 dt 2, \\
+			0.8 with lines dt 3 lc "black" notitle, 10 with lines dt 3 lc "black" notitle
+		unset multiplot
+	PLOT
+}
+
 main() {
 	parse_args "$@"
-	local mode files status=0 vm_args=() label
+	local mode files stage status=0 vm_args=() label
 	mode=$([ "$deterministic" -eq 1 ] && echo deterministic || echo wallclock)
 	[ "$quick" -eq 0 ] || mode=$mode-quick
 	out=${out:-$KNEM_REPO/.cache/xen-bench/$mode}
@@ -234,7 +357,9 @@ main() {
 	knem_step "building"
 	knem_build
 	build_programs "$files"
-	write_params "$files/xb/params"
+	knem_step "staging Debian's MPI for the guests"
+	stage=$(bash "$KNEM_REPO/tests/xen/stage-mpi.sh")
+	write_params "$files/xb/params" "$stage"
 	label=$(cat "$out/label")
 	[ "$deterministic" -eq 0 ] || vm_args=(--icount)
 	knem_step "one Xen boot ($mode): dom0, in-guest, across the guests"
@@ -243,7 +368,7 @@ main() {
 		--dom0-module "$KNEM_REPO/dom0-backend/knem.ko" \
 		--domu-module "$KNEM_REPO/domU-frontend/knem-front.ko" \
 		--domu-module-params knem-front.ko forceflags=0x80 \
-		--dom0-files "$files" --domu-files "$files" --out "$out/run" \
+		--dom0-files "$files" --domu-files "$files" --domu-files "$stage" --out "$out/run" \
 		--dom0-script "$KNEM_REPO/tools/xen-bench-dom0.sh" || status=$?
 	if [ "$status" -ne 0 ]; then
 		echo "xen-bench.sh: the benchmark failed (status $status); logs in $out/run" >&2
@@ -256,11 +381,22 @@ main() {
 		echo "# d0 = dom0 with the native knem.ko; single = single-use region per message,"
 		echo "# cached = a region declared once, c-copy = cached, region to region"
 		table text
+		echo
+		echo "# Debian's MPI: knem_mpi_bw, UCX with the knemxen transport; MB/s across"
+		echo "# the guests over knem (one sharing group) and over TCP (two groups), in"
+		echo "# guest A and in dom0 (native knem.ko); xg/dom0 and xg/tcp: across over knem"
+		echo "# divided by dom0 and by TCP"
+		mpi_table text
 	} > "$out/table.txt"
-	table md > "$out/table.md"
+	{
+		table md
+		echo
+		mpi_table md
+	} > "$out/table.md"
 	cat "$out/table.txt"
 	plot "$label"
-	knem_step "results in $out: table.txt table.md results.csv knem-xen-bench.svg run/"
+	plot_mpi "$label"
+	knem_step "results in $out: table.txt table.md results.csv knem-xen-bench.svg knem-xen-mpi.svg run/"
 }
 
 main "$@"

@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <string.h>
 #include <sys/ioctl.h>
 
 static const char *uct_knemxen_tx_op_name[] = {
@@ -42,31 +43,52 @@ UCS_CLASS_DEFINE(uct_knemxen_ep_t, uct_scopy_ep_t)
 UCS_CLASS_DEFINE_NEW_FUNC(uct_knemxen_ep_t, uct_ep_t, const uct_ep_params_t *);
 UCS_CLASS_DEFINE_DELETE_FUNC(uct_knemxen_ep_t, uct_ep_t);
 
-/* A copy knem refused or failed: what it means for the job, on one line. */
-static ucs_status_t uct_knemxen_tx_failed(uct_scopy_tx_op_t tx_op,
+/*
+ * A copy knem refused or failed.  As for UCX's CMA transport, it is a
+ * failure of the endpoint: UCP fails the endpoint's operations when its
+ * user asked for error handling; otherwise the error is fatal (the job
+ * ends) rather than a request completed without its data, which an MPI
+ * library that does not check statuses would take for a message received.
+ * One line says what it means for the job.
+ */
+static ucs_status_t uct_knemxen_tx_failed(uct_ep_h tl_ep,
+                                          uct_scopy_tx_op_t tx_op,
                                           size_t length, uint64_t cookie,
                                           int ret, unsigned status)
 {
-    if ((ret < 0) && (errno == EPERM)) {
-        ucs_error(UCT_KNEMXEN_NAME ": %s of %zu bytes with region 0x%" PRIx64
-                  " refused (EPERM): the peer's domain is no longer in this "
-                  "domain's sharing group", uct_knemxen_tx_op_name[tx_op],
-                  length, cookie);
+    uct_base_iface_t *iface = ucs_derived_of(tl_ep->iface, uct_base_iface_t);
+    const char *op          = uct_knemxen_tx_op_name[tx_op];
+    int error               = errno;
+    ucs_log_level_t level;
+    ucs_status_t handled;
+
+    handled = uct_iface_handle_ep_err(&iface->super, tl_ep,
+                                      UCS_ERR_CONNECTION_RESET);
+    level   = uct_base_iface_failure_log_level(iface, handled,
+                                               UCS_ERR_CONNECTION_RESET);
+    if ((ret < 0) && (error == EPERM)) {
+        ucs_log(level, UCT_KNEMXEN_NAME ": %s of %zu bytes with region 0x%"
+                PRIx64 " refused (EPERM): the peer's domain is no longer in "
+                "this domain's sharing group", op, length, cookie);
+    } else if ((ret < 0) && (error == EINVAL)) {
+        ucs_log(level, UCT_KNEMXEN_NAME ": %s of %zu bytes with region 0x%"
+                PRIx64 " refused (EINVAL): knem no longer knows the region "
+                "(its owner destroyed it, or a domain was detached from knem)",
+                op, length, cookie);
     } else if (ret < 0) {
-        ucs_error(UCT_KNEMXEN_NAME ": %s of %zu bytes with region 0x%" PRIx64
-                  " failed: %m", uct_knemxen_tx_op_name[tx_op], length,
-                  cookie);
+        ucs_log(level, UCT_KNEMXEN_NAME ": %s of %zu bytes with region 0x%"
+                PRIx64 " failed: %s", op, length, cookie, strerror(error));
     } else {
-        ucs_error(UCT_KNEMXEN_NAME ": %s of %zu bytes with region 0x%" PRIx64
-                  " ended with knem status %u", uct_knemxen_tx_op_name[tx_op],
-                  length, cookie, status);
+        ucs_log(level, UCT_KNEMXEN_NAME ": %s of %zu bytes with region 0x%"
+                PRIx64 " ended with knem status %u", op, length, cookie,
+                status);
     }
     return UCS_ERR_IO_ERROR;
 }
 
 /* The current iov element, whose registration @local covers, region to region. */
 static ucs_status_t
-uct_knemxen_ep_copy_regions(int fd, const uct_iov_t *iov,
+uct_knemxen_ep_copy_regions(uct_ep_h tl_ep, int fd, const uct_iov_t *iov,
                             ucs_iov_iter_t *iov_iter, size_t *length_p,
                             const uct_knemxen_key_t *local,
                             const uct_knemxen_key_t *remote,
@@ -96,7 +118,7 @@ uct_knemxen_ep_copy_regions(int fd, const uct_iov_t *iov,
     ret = ioctl(fd, KNEM_CMD_COPY_BOUNDED, &copy);
     if (ucs_unlikely((ret < 0) ||
                      (copy.current_status != KNEM_STATUS_SUCCESS))) {
-        return uct_knemxen_tx_failed(tx_op, length, remote->cookie, ret,
+        return uct_knemxen_tx_failed(tl_ep, tx_op, length, remote->cookie, ret,
                                      copy.current_status);
     }
     iov_iter->buffer_offset += length;
@@ -122,7 +144,8 @@ uct_knemxen_iovec_set_buffer(struct knem_cmd_param_iovec *iov, void *buffer)
 
 /* The local iov elements from the iterator on, given with the command. */
 static ucs_status_t
-uct_knemxen_ep_copy_inline(int fd, const uct_iov_t *iov, size_t iov_cnt,
+uct_knemxen_ep_copy_inline(uct_ep_h tl_ep, int fd, const uct_iov_t *iov,
+                           size_t iov_cnt,
                            ucs_iov_iter_t *iov_iter, size_t *length_p,
                            const uct_knemxen_key_t *remote,
                            uint64_t remote_addr, uct_scopy_tx_op_t tx_op)
@@ -147,7 +170,7 @@ uct_knemxen_ep_copy_inline(int fd, const uct_iov_t *iov, size_t iov_cnt,
     ret = ioctl(fd, KNEM_CMD_INLINE_COPY, &copy);
     if (ucs_unlikely((ret < 0) ||
                      (copy.current_status != KNEM_STATUS_SUCCESS))) {
-        return uct_knemxen_tx_failed(tx_op, length, remote->cookie, ret,
+        return uct_knemxen_tx_failed(tl_ep, tx_op, length, remote->cookie, ret,
                                      copy.current_status);
     }
     *length_p = length;
@@ -165,17 +188,14 @@ ucs_status_t uct_knemxen_ep_tx(uct_ep_h tl_ep, const uct_iov_t *iov,
     const uct_iov_t *current        = &iov[iov_iter->iov_index];
     const uct_knemxen_key_t *local  = current->memh;
 
-    if (ucs_unlikely(remote->cookie == 0)) {
-        ucs_error(UCT_KNEMXEN_NAME ": the peer's buffer is not a knem region "
-                  "(knem refused its registration)");
-        return UCS_ERR_IO_ERROR;
-    }
     if ((local != UCT_MEM_HANDLE_NULL) && (local->cookie != 0) &&
         (current->count == 1)) {
-        return uct_knemxen_ep_copy_regions(iface->md->fd, current, iov_iter,
+        return uct_knemxen_ep_copy_regions(tl_ep, iface->md->fd, current,
+                                           iov_iter,
                                            length_p, local, remote,
                                            remote_addr, tx_op);
     }
-    return uct_knemxen_ep_copy_inline(iface->md->fd, iov, iov_cnt, iov_iter,
+    return uct_knemxen_ep_copy_inline(tl_ep, iface->md->fd, iov, iov_cnt,
+                                      iov_iter,
                                       length_p, remote, remote_addr, tx_op);
 }

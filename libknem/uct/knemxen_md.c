@@ -266,13 +266,20 @@ static ucs_status_t uct_knemxen_rkey_unpack(uct_component_t *component,
                                             uct_rkey_t *rkey_p,
                                             void **handle_p)
 {
+    const uct_knemxen_key_t *packed = rkey_buffer;
     uct_knemxen_key_t *key;
 
+    /* A buffer whose registration knem refused has no region the peer
+     * could copy from or into: UCP then drops this transport for that
+     * buffer and picks another rendezvous protocol. */
+    if (packed->cookie == 0) {
+        return UCS_ERR_UNREACHABLE;
+    }
     key = ucs_malloc(sizeof(*key), "uct_knemxen_rkey");
     if (key == NULL) {
         return UCS_ERR_NO_MEMORY;
     }
-    *key      = *(const uct_knemxen_key_t *)rkey_buffer;
+    *key      = *packed;
     *handle_p = NULL;
     *rkey_p   = (uintptr_t)key;
     return UCS_OK;

@@ -10,7 +10,7 @@
 # It hands COMMAND to dom0 through this guest's xenstore directory
 # $KNEM_MPI_RSH (relative to /local/domain/<domid>, set by the scenario in
 # mpirun's environment): the base64 command in cmd, then host.  dom0
-# (relay_rsh in tests/xen/scenario-mpi.sh) runs it in HOST with guest_run
+# (relay_rsh in tests/xen/mpi-jobs.sh) runs it in HOST with guest_run
 # and writes its exit status to status; the agent then exits with it, as
 # ssh does when the remote command ends.  The guests have no ssh, and a
 # remote shell of our own on their network would be one more daemon to

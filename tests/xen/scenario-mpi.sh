@@ -20,9 +20,14 @@
 #     byte checked by the receiver), one rank in each guest, with MPICH
 #     (ch4:ucx; hydra's manual launcher: dom0 runs each proxy in its guest)
 #     and with Open MPI (pml ucx; mpirun in A, orted started in B through
-#     /mpi/rsh-agent and dom0, see relay_rsh): exit 0 and "bad 0" over all
+#     /mpi/rsh-agent and dom0, see relay_rsh in mpi-jobs.sh): exit 0 and "bad 0" over all
 #     8 messages;
-#   - the same with both ranks in A, for each library.
+#   - the same with both ranks in A, for each library;
+#   - last (phase midjob), B back in knemgrp: a long MPICH job across the
+#     guests during which dom0 moves B to group other, then a long Open
+#     MPI job during which dom0 detaches B: each ends in an error, before
+#     its timeout, with the knemxen line that says why, and without a
+#     wrong byte (see midjob).
 # In one group, UCX gives the rendezvous to knemxen (the guests' sharing
 # ids match) and dom0 does the copies: for each knem_mpi_bw job exactly
 # one copy per 512 KiB segment of each message, 40 copies and 20 MiB for
@@ -36,16 +41,14 @@
 # it): which transport carried the messages is checked, not assumed.
 # shellcheck source-path=SCRIPTDIR source=dom0-checks.sh
 . "/host$KNEM_XEN_REPO/tests/xen/dom0-checks.sh"
+# shellcheck source-path=SCRIPTDIR source=mpi-jobs.sh
+. "/host$KNEM_XEN_REPO/tests/xen/mpi-jobs.sh"
 
-# The environment of every UCX and MPI process below, as NAME=VALUE words
-# (no blanks in a value): the one place to change it.
-MPI_ENV="LD_PRELOAD=/mpi/libuct_knemxen.so UCX_LOG_LEVEL=info"
 # extended regular expressions each lane line must match, and none may
 # match (set per phase below)
 MPI_LANES=.
 MPI_NOT_LANES='^$'
 
-T=240 # s: any guest command is killed then, so that a hang is a FAIL
 # shellcheck disable=SC2034 # read by guest_run
 KNEM_XEN_RUN_TIMEOUT=$((T + 60))
 BW_ARGS="-i 1 -w 4 1048576 4194304"
@@ -55,27 +58,6 @@ BW_DONE="messages 8 bytes $BW_BYTES bad 0"
 # UCX_KNEMXEN_SEG_SIZE) of each rendezvous message
 BW_COPIES=$((4 * 2 + 4 * 8))
 PERF_ARGS="-s 1048576 -n 4 -w 1"
-# Open MPI 4.1: mpirun as root needs saying so; Debian's
-# /etc/openmpi/openmpi-mca-params.conf disables pml ucx ("pml = ^ucx"),
-# and pml ucx declines a UCX that has none of the devices of its list
-# (verbs, mlx5...) unless told "any"; the rsh agent must exist even when
-# every rank is local.
-OMPI_ARGS="--allow-run-as-root --mca plm_rsh_agent /mpi/rsh-agent --mca pml ucx --mca pml_ucx_tls any --mca pml_ucx_devices any"
-RSH_NODE=data/mpi-rsh # the agent's xenstore directory in A
-
-# hydra_env / ompi_env: MPI_ENV as mpiexec.hydra's and mpirun's options,
-# for the ranks alone (a preloaded transport is no launcher's business).
-hydra_env() {
-	local v
-	for v in $MPI_ENV; do printf ' -genv %s %s' "${v%%=*}" "${v#*=}"; done
-}
-ompi_env() {
-	local v
-	for v in $MPI_ENV; do printf ' -x %s' "$v"; done
-}
-
-# sq WORD: WORD single-quoted for sh.
-sq() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 
 # lanes NAME OUTPUT [across]: UCX's lane lines of a run, printed once
 # each; checks that there are some, that each matches $MPI_LANES and none
@@ -154,27 +136,6 @@ cat /tmp/perf-$1.log")
 $srv" across
 }
 
-# relay_rsh PID: Open MPI's remote shell (/mpi/rsh-agent in A): waits,
-# while the background guest_run PID (mpirun) lasts, for the agent's
-# request in A's $RSH_NODE, runs its command in B and reports its exit
-# status to the agent.
-relay_rsh() {
-	local base host cmd out st
-	base=/local/domain/$(guest_domid A)/$RSH_NODE
-	until host=$(xenstore-read "$base/host" 2>/dev/null); do
-		kill -0 "$1" 2>/dev/null || { fail "$P-ompi-across-orted-requested" "mpirun ended first"; return; }
-		timeout 2 xenstore-watch -n 2 "$base/host" > /dev/null 2>&1
-	done
-	cmd=$(xenstore-read "$base/cmd" | base64 -d)
-	echo "rsh-agent: $host:$cmd"
-	[ "$host" = knemB ] || { fail "$P-ompi-across-orted-in-B" "asked for host '$host'"; return; }
-	out=$(gr B "cd /tmp && timeout $T sh -c $(sq "$cmd")")
-	st=$?
-	xenstore-write "$base/status" "$st"
-	[ -z "$out" ] || printf '%s\n' "$out" | sed 's/^/orted in B: /'
-	if [ "$st" -eq 0 ]; then pass "$P-ompi-across-orted-in-B"; else fail "$P-ompi-across-orted-in-B" "exit status $st"; fi
-}
-
 # dom0's copies for guests A and B together: "COPIES BYTES".
 dom0_copies() {
 	local g d
@@ -206,73 +167,26 @@ copies() {
 	fi
 }
 
-mpich_across() {
-	local launch st p0 p1 a b sa sb out
-	launch=$(gr A "cd /tmp || exit 1
-	(timeout $T mpiexec.hydra -launcher manual -hosts knemA,knemB -ppn 1 -n 2$(hydra_env) /mpi/knem_mpi_bw.mpich $BW_ARGS > hydra.log 2>&1; echo \"mpiexec exit \$?\" >> hydra.log) > /dev/null 2>&1 &
-	i=0
-	until grep -q '^HYDRA_LAUNCH_END' hydra.log 2>/dev/null; do
-		[ \$i -lt 600 ] || { cat hydra.log; exit 1; }
-		usleep 100000; i=\$((i + 1))
-	done
-	sed -n 's/^HYDRA_LAUNCH: //p' hydra.log")
-	st=$?
-	stop_if_hung "$launch"
-	p0=$(printf '%s\n' "$launch" | grep -- '--proxy-id 0 *$')
-	p1=$(printf '%s\n' "$launch" | grep -- '--proxy-id 1 *$')
-	if [ "$st" -eq 0 ] && [ -n "$p0" ] && [ -n "$p1" ]; then
-		pass "$P-mpich-across-proxy-commands"
-		gr A "cd /tmp && timeout $T $p0" > /tmp/proxy0.out 2>&1 &
-		a=$!
-		gr B "cd /tmp && timeout $T $p1" > /tmp/proxy1.out 2>&1 &
-		b=$!
-		wait "$a"
-		sa=$?
-		wait "$b"
-		sb=$?
-		sed 's/^/proxy 0 in A: /' /tmp/proxy0.out
-		sed 's/^/proxy 1 in B: /' /tmp/proxy1.out
-		stop_if_hung
-		if [ "$sa" -eq 0 ] && [ "$sb" -eq 0 ]; then pass "$P-mpich-across-proxies"; else fail "$P-mpich-across-proxies" "exit status $sa in A, $sb in B"; fi
-		out=$(gr A "i=0
-	while ! grep -q '^mpiexec exit' /tmp/hydra.log && [ \$i -lt 300 ]; do usleep 100000; i=\$((i + 1)); done
-	cat /tmp/hydra.log")
-		st=$?
-		stop_if_hung "$out"
-		printf '%s\n' "$out" | grep -qx 'mpiexec exit 0' || st=1
-		bw "$P-mpich-across" "$st" "$out" across
-	else
-		printf '%s\n' "$launch"
-		fail "$P-mpich-across-proxy-commands" "status $st, no proxy command for each host"
-	fi
-
-}
-
-ompi_across() {
-	local m st
-	xenstore-rm "/local/domain/$(guest_domid A)/$RSH_NODE" 2> /dev/null
-	gr A "cd /tmp && printf 'knemA slots=1\nknemB slots=1\n' > ompi-hosts && KNEM_MPI_RSH=$RSH_NODE timeout $T mpirun.openmpi $OMPI_ARGS --hostfile ompi-hosts -np 2$(ompi_env) /mpi/knem_mpi_bw.openmpi $BW_ARGS" > /tmp/ompi.out 2>&1 &
-	m=$!
-	relay_rsh "$m"
-	wait "$m"
-	st=$?
-	bw "$P-ompi-across" "$st" "$(cat /tmp/ompi.out)" across
-
-}
-
-# in_a NAME LAUNCHER...: knem_mpi_bw's two ranks in A, knem in A alone.
+# in_a NAME LIB: knem_mpi_bw's two ranks in A with LIB (mpich or ompi),
+# knem in A alone.
 in_a() {
-	local name=$1 before before_a after_a out st
+	local before before_a after_a st
 	local MPI_LANES='knemxen/memory' MPI_NOT_LANES='^$'
-	shift
 	before=$(dom0_copies)
 	before_a=$(a_processed)
-	out=$(gr A "cd /tmp && timeout $T $*")
+	mpi_local A "$2" "$BW_ARGS"
 	st=$?
+	if [ "$2" = mpich ] && mpich_finalize_hung "$st"; then
+		echo "$P-$1: every message arrived, then MPICH 4.0.2's finalize hung (pmodels/mpich#6596): once more"
+		before=$(dom0_copies)
+		before_a=$(a_processed)
+		mpi_local A "$2" "$BW_ARGS"
+		st=$?
+	fi
 	after_a=$(a_processed)
-	bw "$P-$name" "$st" "$out"
-	copies "$P-$name" "$before" "0 0"
-	check "$P-$name-knem-in-A" "A's knem-front did $((after_a - before_a)) copies, expected $BW_COPIES" \
+	bw "$P-$1" "$st" "$MPI_OUT"
+	copies "$P-$1" "$before" "0 0"
+	check "$P-$1-knem-in-A" "A's knem-front did $((after_a - before_a)) copies, expected $BW_COPIES" \
 		[ "$((after_a - before_a))" -eq "$BW_COPIES" ]
 }
 
@@ -287,7 +201,7 @@ rma_perftest() {
 # guests per knem_mpi_bw job across them ("COPIES BYTES", "0 0" for none)
 # and per ucx_perftest ("some" or "0 0").
 jobs() {
-	local before perf_want t
+	local before perf_want t st
 	perf_want=some
 	[ "$1" != "0 0" ] || perf_want="0 0"
 	progress "$P: ucx_perftest between the guests"
@@ -313,19 +227,26 @@ jobs() {
 
 	progress "$P: MPICH between the guests (hydra -launcher manual)"
 	before=$(dom0_copies)
-	mpich_across
+	mpich_across "$P-mpich-across" "$BW_ARGS"
+	st=$?
+	if mpich_finalize_hung "$st"; then
+		echo "$P-mpich-across: every message arrived, then MPICH 4.0.2's finalize hung (pmodels/mpich#6596): once more"
+		before=$(dom0_copies)
+		mpich_across "$P-mpich-across" "$BW_ARGS"
+		st=$?
+	fi
+	bw "$P-mpich-across" "$st" "$MPI_OUT" across
 	copies "$P-mpich-across" "$before" "$1"
 
 	progress "$P: Open MPI between the guests (orted in B through the rsh agent)"
 	before=$(dom0_copies)
-	ompi_across
+	ompi_across "$P-ompi-across" "$BW_ARGS"
+	bw "$P-ompi-across" "$?" "$MPI_OUT" across
 	copies "$P-ompi-across" "$before" "$1"
 
 	progress "$P: MPICH and Open MPI, two ranks in A"
-	in_a mpich-in-A mpiexec.hydra -launcher fork -n 2"$(hydra_env)" \
-		/mpi/knem_mpi_bw.mpich "$BW_ARGS"
-	in_a ompi-in-A mpirun.openmpi "$OMPI_ARGS" -np 2 --oversubscribe"$(ompi_env)" \
-		/mpi/knem_mpi_bw.openmpi "$BW_ARGS"
+	in_a mpich-in-A mpich
+	in_a ompi-in-A ompi
 }
 
 progress "starting the guests"
@@ -363,4 +284,69 @@ P=tcp PORT=1334
 MPI_LANES='tcp/'
 MPI_NOT_LANES='knemxen'
 jobs "0 0"
+
+# midjob NAME LAUNCH ACTION...: a long knem_mpi_bw job across the guests
+# (LAUNCH: mpich_across or ompi_across) during which dom0, once it has
+# made $MIDJOB_AFTER copies for it, runs knem-xen-attach ACTION... on B.
+# The job must end before $T s, in an error, with the knemxen line that
+# says why ($MIDJOB_WHY, an extended regular expression), and with no
+# wrong byte received before it.
+MIDJOB_ARGS="-i 300 -w 4 4194304"
+MIDJOB_AFTER=64
+midjob() {
+	local name=$1 launch=$2 before action st ast ended_in_error says_why wrong_byte
+	shift 2
+	before=$(dom0_copies)
+	(
+		n=0
+		while [ "$(dom0_copies | awk -v b="${before%% *}" '{ print $1 - b }')" -lt "$MIDJOB_AFTER" ]; do
+			[ "$n" -lt 1200 ] || { echo "no $MIDJOB_AFTER copies in 240 s"; exit 1; }
+			sleep 0.2
+			n=$((n + 1))
+		done
+		echo "after $(dom0_copies | awk -v b="${before%% *}" '{ print $1 - b }') copies: knem-xen-attach $* B"
+		knem_xen_attach "$@" "$(guest_domid B)"
+	) > /tmp/midjob-action.log 2>&1 &
+	action=$!
+	"$launch" "$P-$name" "$MIDJOB_ARGS"
+	st=$?
+	wait "$action"
+	ast=$?
+	sed 's/^/dom0: /' /tmp/midjob-action.log
+	printf '%s\n' "$MPI_OUT" | grep -v 'UCX  INFO' | tail -n 15
+	check "$P-$name-action" "knem-xen-attach $* failed during the job (status $ast)" [ "$ast" -eq 0 ]
+	# 0: it did not notice; 124 and 143: cut by timeout (a hang)
+	case $st in 0 | 124 | 143) ended_in_error=no ;; *) ended_in_error=yes ;; esac
+	check "$P-$name-ends-in-error" "the job ended with status $st, expected an error before $T s" \
+		[ "$ended_in_error" = yes ]
+	says_why=no wrong_byte=no
+	! printf '%s\n' "$MPI_OUT" | grep -Eq "knemxen: .*$MIDJOB_WHY" || says_why=yes
+	! printf '%s\n' "$MPI_OUT" | grep -Eq 'DATA CORRUPTED|knem_mpi_bw: size .* is 0x' || wrong_byte=yes
+	check "$P-$name-says-why" "no knemxen line matching '$MIDJOB_WHY'" [ "$says_why" = yes ]
+	check "$P-$name-no-wrong-byte" "a message arrived with wrong bytes" [ "$wrong_byte" = no ]
+}
+
+# A group change, then a detach, while a job copies between the guests.
+P=midjob
+MPI_LANES='knemxen/memory'
+MPI_NOT_LANES='^$'
+progress "B back in group knemgrp, then a group change during an MPICH job"
+knem_xen_attach --group knemgrp "$(guest_domid B)" || fail back-to-knemgrp "knem-xen-attach failed"
+# shellcheck disable=SC2016 # settle evaluates it, again and again
+settle b-sharing-id-back "B's sharing id is not A's again" \
+	'[ "$(gr B "cat /sys/class/misc/knem/sharing_id")" = "$id_a" ]'
+MIDJOB_WHY='refused \(EPERM\)'
+midjob mpich-group-change mpich_across --group other
+
+progress "a detach of B during an Open MPI job"
+knem_xen_attach --group knemgrp "$(guest_domid B)" || fail back-to-knemgrp-2 "knem-xen-attach failed"
+# shellcheck disable=SC2016 # settle evaluates it, again and again
+settle b-sharing-id-back-2 "B's sharing id is not A's again" \
+	'[ "$(gr B "cat /sys/class/misc/knem/sharing_id")" = "$id_a" ]'
+MIDJOB_WHY='refused \(EINVAL\)|failed: '
+midjob ompi-detach ompi_across --detach
+knem_xen_attach --group knemgrp --timeout 120 "$(guest_domid B)" || fail reattach "knem-xen-attach failed"
+out=$(gr B "cat /sys/class/misc/knem/sharing_id")
+check "$P-b-attached-again" "B's sharing id is '$out' after attaching it again, expected A's $id_a" \
+	[ "$out" = "$id_a" ]
 exit $rc

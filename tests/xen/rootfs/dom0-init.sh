@@ -94,6 +94,10 @@ if [ -d "$RUN/in/dom0-files" ]; then
 	cp -a "$RUN/in/dom0-files/." / || fail "copying the --dom0-files"
 fi
 
+# The loopback, which local programs may need (PMIx's clients reach their
+# server over TCP on 127.0.0.1).
+ip link set lo up || fail "loopback up"
+
 # --net: bridge xenbr0 with dom0's address; netback before the guests
 # exist (xl create waits for their vifs' hotplug: /etc/xen/scripts/vif-bridge).
 # shellcheck disable=SC2153 # from $RUN/in/env

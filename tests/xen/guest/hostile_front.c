@@ -32,6 +32,8 @@
  *                     in FILE; then copies within this guest and its
  *                     WAIT_RELEASED stay in flight until the process is
  *                     killed (or FILE.stop exists)
+ *   parked-behind     a WAIT_RELEASED parked, then req_prod one behind
+ *                     req_cons: the backend disconnects this guest
  * Domain A's id comes from $HOSTILE_PEER (grants made to it, not to dom0).
  * ACOOKIE APRIV ARO: R1, RN and RRO of knem_xcopy export in guest A.
  * Built static: gcc -static -O2 -Wall -Wextra -Werror -I common
@@ -1428,6 +1430,35 @@ static int cmd_churn(unsigned int seed, const char *file)
 	return failures != 0;
 }
 
+/* ---- issue 14: hardening ---------------------------------------------- */
+
+/*
+ * Item 3: with a WAIT_RELEASED parked (rsp_prod_pvt one behind req_cons),
+ * req_prod one behind req_cons is 2^32 - 1 requests ahead: the backend
+ * must disconnect rather than consume the stale slots.
+ */
+static int cmd_parked_behind(void)
+{
+	struct knemif_request r;
+	struct gpage rel;
+
+	connect_be();
+	grant(&rel, 1, 0, 1);
+	r = req(99);
+	expect("parked-behind-connected", &r, KNEMIF_E_NOTSUPP, NULL);
+	r = req(KNEMIF_OP_WAIT_RELEASED);
+	r.u.wait_released.page_gref = rel.gref;
+	r.id = next_id++;
+	push(&r);
+	publish();
+	nap_ms(1000);	/* parked */
+	sr->req_prod = req_prod_pvt - 1;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	notify();
+	expect_disconnect("req-prod-behind-with-wait-parked-disconnects");
+	return failures != 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -1462,6 +1493,8 @@ int main(int argc, char **argv)
 		return cmd_churn(strtoul(argv[2], NULL, 0), argv[3]);
 	if (!strcmp(cmd, "serve") && argc == 4)
 		return cmd_serve(strtoul(argv[2], NULL, 0), argv[3]);
-	fprintf(stderr, "usage: hostile_front malformed [ACOOKIE APRIV ARO] | flood N | ahead | badconnect | churn SEED FILE | serve SEED FILE\n");
+	if (!strcmp(cmd, "parked-behind"))
+		return cmd_parked_behind();
+	fprintf(stderr, "usage: hostile_front parked-behind | malformed [ACOOKIE APRIV ARO] | flood N | ahead | badconnect | churn SEED FILE | serve SEED FILE\n");
 	return 2;
 }

@@ -1,0 +1,99 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# dom0 script: issue 14's hostile guest checks against dom0's knem backend
+# (tests/xen/guest/hostile_front.c in guest B, without knem-front; guest
+# A an honest knem-front guest of the same sharing group).  Phases, each
+# followed by checks in dom0 (the backend's totals back to what they
+# were, A still creates and destroys regions through dom0, dom0's kernel
+# log clean):
+#  - parked-behind: a WAIT_RELEASED parked, then req_prod one behind
+#    req_cons (2^32 - 1 ahead): B is disconnected;
+# run-suite-args: --domu-image-module xen-evtchn --domu-image-module xen-gntalloc
+# shellcheck source-path=SCRIPTDIR source=dom0-checks.sh
+. "/host$KNEM_XEN_REPO/tests/xen/dom0-checks.sh"
+X=/xt/hostile_front
+GROUP=hostile
+PATTERNS=${KNEM_XEN_PATTERNS:-BUG|WARNING|Oops|general protection|Call Trace|Kernel panic|soft lockup|blocked for more than}
+
+totals() { sed -n 's/^ *Xen backend: //p' /dev/knem; }
+wait_totals() { # WANT NAME
+	i=0
+	while [ "$(totals)" != "$1" ] && [ $i -lt 120 ]; do
+		sleep 0.5
+		i=$((i + 1))
+	done
+	t=$(totals)
+	[ "$t" = "$1" ] && pass "$2" || fail "$2" "totals '$t', expected '$1'"
+}
+dmesg_lines=0
+dom0_log_clean() { # NAME
+	dmesg > /tmp/dmesg.now
+	n=$(wc -l < /tmp/dmesg.now)
+	if tail -n +$((dmesg_lines + 1)) /tmp/dmesg.now | grep -E "$PATTERNS" > /tmp/dmesg.bad; then
+		fail "$1" "$(head -n 5 /tmp/dmesg.bad | tr '\n' '|')"
+	else
+		pass "$1"
+	fi
+	dmesg_lines=$n
+}
+a_works() { # NAME
+	before=$(dom_stat "$A" requests)
+	out=$(guest_run A 'rm -f /tmp/aw /tmp/aw.*
+/xt/attach_copy hold /tmp/aw 5 > /tmp/aw.out 2>&1 &
+i=0
+while [ ! -s /tmp/aw ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+/xt/attach_copy read "$(cat /tmp/aw)" 5
+touch /tmp/aw.stop
+wait
+cat /tmp/aw.out /tmp/aw.done')
+	after=$(dom_stat "$A" requests)
+	if echo "$out" | grep -q '^ok' && echo "$out" | grep -q released &&
+		[ "${after:-0}" -ge $((${before:-0} + 2)) ]; then
+		pass "$1"
+	else
+		fail "$1" "dom0 requests of A $before -> $after; $(echo "$out" | tr '\n' '|')"
+	fi
+}
+hostile() { # NAME ARGS...
+	name=$1
+	shift
+	out=$(guest_run B "HOSTILE_PEER=$A $X $*" 2>&1)
+	st=$?
+	echo "$out"
+	echo "$out" | grep -q '^xen-check: FAIL' ||
+		[ $st -eq 0 ] || fail "$name" "exit status $st"
+	echo "$out" | grep -q '^xen-check: FAIL' && rc=1
+	progress "hostile $name done"
+}
+after_phase() { # NAME
+	wait_totals "$base_b" "$1-totals-back"
+	a_works "$1-honest-guest-works"
+	dom0_log_clean "$1-dom0-log-clean"
+}
+
+attach_a() { [ "$1" != knemA ] || knem_xen_attach --no-wait --group "$GROUP" "$2"; }
+start_guests attach_a || exit $?
+A=$(guest_domid A)
+B=$(guest_domid B)
+knem_xen_attach --wait --timeout 120 "$A" || exit 1
+out=$(guest_run B 'rmmod knem_front && ls /dev/xen/')
+echo "$out" | grep -q gntalloc && echo "$out" | grep -q evtchn &&
+	pass guest-b-without-knem-front ||
+	fail guest-b-without-knem-front "$(echo "$out" | tr '\n' '|')"
+knem_xen_attach --no-wait --group "$GROUP" "$B" || exit 1
+i=0
+while [ "$(xenstore-read "/local/domain/0/backend/knem/$B/0/state" 2>/dev/null)" != 2 ] && [ $i -lt 60 ]; do
+	sleep 0.5
+	i=$((i + 1))
+done
+base_b=$(totals)
+progress "guests up (A=$A, B=$B); totals with B attached: $base_b"
+dom0_log_clean start-dom0-log-clean
+
+hostile parked-behind parked-behind
+after_phase parked-behind
+
+destroy_guest A
+destroy_guest B
+wait_totals "interfaces 0, mapped rings 0, guest regions 0, dom0 pages 0, mapped guest pages 0" guests-destroyed-totals-zero
+dom0_log_clean end-dom0-log-clean
+exit $rc

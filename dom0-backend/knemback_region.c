@@ -35,13 +35,20 @@ static void knemback_region_free_work(struct work_struct *work)
 		container_of(to_rcu_work(work), struct knemback_region,
 			     release_work);
 	struct knemback_if *ifc = r->ifc;
+	u32 nr_pages = r->core.nr_pages;
 
 	kvfree(r->grefs);
 	kvfree(r->core.segs);
 	kfree(r);
 	atomic_dec(&knemback_totals.regions);
-	if (ifc)
-		knemback_if_put(ifc);
+	if (!ifc)
+		return;
+	/* the guest's quota counted it until now */
+	spin_lock_irq(&ifc->lock);
+	ifc->nr_regions--;
+	ifc->nr_pages -= nr_pages;
+	spin_unlock_irq(&ifc->lock);
+	knemback_if_put(ifc);
 }
 
 /* Lookups may still walk past the region until a grace period ends. */
@@ -60,12 +67,14 @@ static void knemback_region_retire(struct knemback_region *r)
 
 	spin_lock_irqsave(&ifc->lock, flags);
 	list_del(&r->if_node);
-	ifc->nr_regions--;
-	ifc->nr_pages -= r->core.nr_pages;
 	if (r->destroyed) {
 		complete(r->destroyed);
 	} else if (!r->disowned && !ifc->disconnecting) {
-		/* only a single-use lookup drops the table's reference */
+		/*
+		 * Only a single-use lookup drops the table's reference.  The
+		 * region stays on the guest's quota until it is freed, after
+		 * the guest collected it: uncollected, they add up to NOSPC.
+		 */
 		list_add_tail(&r->if_node, &ifc->released);
 		ifc->nr_released++;
 		report = true;
@@ -229,8 +238,15 @@ static struct knemback_build *knemback_build_find(struct knemback_if *ifc,
 	return NULL;
 }
 
-static void knemback_build_drop(struct knemback_build *b)
+/* A build's segment list counts on the page quota, like a region's. */
+static void knemback_build_drop(struct knemback_if *ifc,
+				struct knemback_build *b)
 {
+	if (b->capacity) {
+		spin_lock_irq(&ifc->lock);
+		ifc->nr_pages -= b->capacity;
+		spin_unlock_irq(&ifc->lock);
+	}
 	kvfree(b->segs);
 	memset(b, 0, sizeof(*b));
 }
@@ -240,7 +256,7 @@ void knemback_build_forget(struct knemback_if *ifc, u64 handle)
 	struct knemback_build *b = knemback_build_find(ifc, handle);
 
 	if (b)
-		knemback_build_drop(b);
+		knemback_build_drop(ifc, b);
 }
 
 void knemback_builds_free(struct knemback_if *ifc)
@@ -248,7 +264,7 @@ void knemback_builds_free(struct knemback_if *ifc)
 	unsigned int i;
 
 	for (i = 0; i < KNEMBACK_MAX_BUILDS; i++)
-		knemback_build_drop(&ifc->builds[i]);
+		knemback_build_drop(ifc, &ifc->builds[i]);
 }
 
 /*
@@ -266,21 +282,30 @@ static int knemback_build_reserve(struct knemback_if *ifc,
 	struct knemif_seg *segs;
 	u32 quota_left;
 
-	spin_lock_irq(&ifc->lock);
-	quota_left = KNEMBACK_MAX_DOMAIN_PAGES - ifc->nr_pages;
-	spin_unlock_irq(&ifc->lock);
-	if (need > quota_left) {
-		pr_info_ratelimited("domain %u: a build of %u pages exceeds the quota of %u pages\n",
-				    ifc->domid, need, KNEMBACK_MAX_DOMAIN_PAGES);
-		return KNEMIF_E_NOSPC;
-	}
 	if (need <= b->capacity)
 		return KNEMIF_E_OK;
 	cap = min_t(u64, ifc->limits.max_region_pages, b->acct.total_len);
 	cap = clamp(b->capacity * 2, need, cap);
+	/* the list counts on the quota (its entries become the region's) */
+	spin_lock_irq(&ifc->lock);
+	quota_left = KNEMBACK_MAX_DOMAIN_PAGES - ifc->nr_pages;
+	if (cap - b->capacity > quota_left && need - b->capacity <= quota_left)
+		cap = b->capacity + quota_left;
+	if (cap - b->capacity <= quota_left)
+		ifc->nr_pages += cap - b->capacity;
+	spin_unlock_irq(&ifc->lock);
+	if (cap - b->capacity > quota_left) {
+		pr_info_ratelimited("domain %u: a build of %u pages exceeds the quota of %u pages\n",
+				    ifc->domid, need, KNEMBACK_MAX_DOMAIN_PAGES);
+		return KNEMIF_E_NOSPC;
+	}
 	segs = kvmalloc_array(cap, sizeof(*segs), GFP_KERNEL);
-	if (!segs)
+	if (!segs) {
+		spin_lock_irq(&ifc->lock);
+		ifc->nr_pages -= cap - b->capacity;
+		spin_unlock_irq(&ifc->lock);
 		return KNEMIF_E_NOMEM;
+	}
 	if (b->nr_segs)
 		memcpy(segs, b->segs, b->nr_segs * sizeof(*segs));
 	kvfree(b->segs);
@@ -418,14 +443,14 @@ void knemback_region_append(struct knemback_if *ifc,
 	for (k = 0; k < b->nr_segs; k++)
 		knemback_region_set_seg(r, k, &b->segs[k]);
 	r->core.length = b->acct.bytes;
-	knemback_build_drop(b);
+	knemback_build_drop(ifc, b);
 	status = knemback_region_publish(ifc, r, &cookie);
 	knemback_respond(ifc, req, status, 0, status ? 0 : cookie);
 	return;
 
 fail:
 	/* any error ends the build */
-	knemback_build_drop(b);
+	knemback_build_drop(ifc, b);
 	knemback_respond(ifc, req, status, 0, 0);
 }
 
@@ -466,7 +491,7 @@ void knemback_region_destroy(struct knemback_if *ifc,
 			knemback_respond(ifc, req, KNEMIF_E_NOENT, 0, 0);
 			return;
 		}
-		knemback_build_drop(b);
+		knemback_build_drop(ifc, b);
 		knemback_respond(ifc, req, KNEMIF_E_OK, 0, 0);
 		return;
 	}

@@ -7,6 +7,8 @@
 # log clean):
 #  - parked-behind: a WAIT_RELEASED parked, then req_prod one behind
 #    req_cons (2^32 - 1 ahead): B is disconnected;
+#  - pile: single-use regions of 3584 segments consumed and never
+#    collected: NOSPC at the domain's page quota, back after WAIT_RELEASED;
 # run-suite-args: --domu-image-module xen-evtchn --domu-image-module xen-gntalloc
 # shellcheck source-path=SCRIPTDIR source=dom0-checks.sh
 . "/host$KNEM_XEN_REPO/tests/xen/dom0-checks.sh"
@@ -91,6 +93,8 @@ dom0_log_clean start-dom0-log-clean
 
 hostile parked-behind parked-behind
 after_phase parked-behind
+hostile pile pile 400
+after_phase pile
 
 destroy_guest A
 destroy_guest B

@@ -34,6 +34,9 @@
  *                     killed (or FILE.stop exists)
  *   parked-behind     a WAIT_RELEASED parked, then req_prod one behind
  *                     req_cons: the backend disconnects this guest
+ *   pile N            up to N single-use regions of 3584 segments, each
+ *                     consumed, none collected: NOSPC once the page
+ *                     quota is reached; WAIT_RELEASED gives it back
  * Domain A's id comes from $HOSTILE_PEER (grants made to it, not to dom0).
  * ACOOKIE APRIV ARO: R1, RN and RRO of knem_xcopy export in guest A.
  * Built static: gcc -static -O2 -Wall -Wextra -Werror -I common
@@ -1459,6 +1462,92 @@ static int cmd_parked_behind(void)
 	return failures != 0;
 }
 
+#define PILE_SEGS (KNEMIF_CREATE_MAX_INDIRECT * KNEMIF_SEGS_PER_INDIRECT_PAGE)
+
+/*
+ * Item 1: single-use regions of PILE_SEGS segments (all naming one
+ * grant), each consumed by a COPY whose destination does not exist, and
+ * no WAIT_RELEASED to drain them: the released regions count against the
+ * domain's page quota (2^20) until the guest collects them.
+ */
+static int cmd_pile(unsigned int n)
+{
+	struct gpage ind[KNEMIF_CREATE_MAX_INDIRECT], data, rel;
+	struct knemif_request r;
+	uint64_t cookie, forged = (rand64() & ~KNEMIF_COOKIE_INVALID_BITS) | 1;
+	uint64_t *rc;
+	unsigned int i, k, made = 0, nospc_at = 0, bad = 0;
+	int s;
+
+	connect_be();
+	grant(ind, KNEMIF_CREATE_MAX_INDIRECT, 0, 0);
+	grant(&data, 1, 0, 1);
+	grant(&rel, 1, 0, 1);
+	for (k = 0; k < KNEMIF_CREATE_MAX_INDIRECT; k++) {
+		struct knemif_seg *sg = (struct knemif_seg *)ind[k].p;
+
+		for (i = 0; i < KNEMIF_SEGS_PER_INDIRECT_PAGE; i++) {
+			sg[i].gref = data.gref;
+			sg[i].offset = 0;
+			sg[i].len = PAGE;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		r = req(KNEMIF_OP_REGION_CREATE);
+		r.nr_segs = PILE_SEGS;
+		r.nr_indirect = KNEMIF_CREATE_MAX_INDIRECT;
+		r.u.create.total_len = (uint64_t)PILE_SEGS * PAGE;
+		r.u.create.protection = KNEMIF_PROT_READ;
+		r.u.create.kflags = KNEMIF_KFLAG_SINGLEUSE;
+		for (k = 0; k < KNEMIF_CREATE_MAX_INDIRECT; k++)
+			r.u.create.indirect[k] = ind[k].gref;
+		cookie = 0;
+		s = call(&r, &cookie);
+		if (s == KNEMIF_E_NOSPC) {
+			nospc_at = i + 1;
+			break;
+		}
+		if (s != KNEMIF_E_OK) {
+			bad++;
+			break;
+		}
+		made++;
+		/* consumed by the source lookup, the destination is unknown */
+		r = copy_req(cookie, 0, forged, 0, 1);
+		s = call(&r, NULL);
+		if (s != KNEMIF_E_NOENT)
+			bad++;
+	}
+	printf("hostile: %u single-use regions of %u segments consumed, NOSPC at create %u\n",
+	       made, PILE_SEGS, nospc_at);
+	check(nospc_at && nospc_at <= (1U << 20) / PILE_SEGS + 1 && !bad,
+	      "released-regions-count-against-page-quota",
+	      "%u consumed regions of %u pages held by dom0 without NOSPC (%u bad answers)",
+	      made, PILE_SEGS, bad);
+	/* collected: the quota is back */
+	rc = (uint64_t *)rel.p;
+	for (k = 0; k < made; k += KNEMIF_COOKIES_PER_RELEASE_PAGE) {
+		uint64_t v = 0;
+
+		r = req(KNEMIF_OP_WAIT_RELEASED);
+		r.u.wait_released.page_gref = rel.gref;
+		s = call(&r, &v);
+		if (s != KNEMIF_E_OK || !v || !rc[0])
+			break;
+	}
+	check(k >= made, "wait-released-collects-the-pile",
+	      "collected %u of %u", k, made);
+	r = create_req(&ind[0], 1, KNEMIF_PROT_READ, KNEMIF_KFLAG_SINGLEUSE);
+	segs_one_per_page(&ind[0], &data, 1);
+	s = call(&r, &cookie);
+	check(s == KNEMIF_E_OK, "quota-back-after-collection", "%s",
+	      status_name(s));
+	if (s == KNEMIF_E_OK)
+		destroy("pile-destroy-last", cookie);
+	check(close_be(), "pile-orderly-close", "backend not Closed");
+	return failures != 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -1495,6 +1584,8 @@ int main(int argc, char **argv)
 		return cmd_serve(strtoul(argv[2], NULL, 0), argv[3]);
 	if (!strcmp(cmd, "parked-behind"))
 		return cmd_parked_behind();
-	fprintf(stderr, "usage: hostile_front parked-behind | malformed [ACOOKIE APRIV ARO] | flood N | ahead | badconnect | churn SEED FILE | serve SEED FILE\n");
+	if (!strcmp(cmd, "pile") && argc == 3)
+		return cmd_pile(strtoul(argv[2], NULL, 0));
+	fprintf(stderr, "usage: hostile_front parked-behind | pile N | malformed [ACOOKIE APRIV ARO] | flood N | ahead | badconnect | churn SEED FILE | serve SEED FILE\n");
 	return 2;
 }

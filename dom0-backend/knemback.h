@@ -16,6 +16,7 @@
 #include <linux/completion.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/rbtree.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -107,6 +108,8 @@ struct knemback_if {
 	/* regions of this guest, and released single-use ones */
 	spinlock_t lock;		/* protects the fields below */
 	struct list_head regions;	/* live (and being destroyed) */
+	struct list_head disowned;	/* taken off by the teardown */
+	struct rb_root region_tree;	/* live regions by cookie */
 	u32 nr_regions;
 	u32 nr_pages;			/* segments of those regions */
 	struct list_head released;	/* consumed, released, unreported */
@@ -124,7 +127,10 @@ struct knemback_if {
 struct knemback_region {
 	struct knem_region core;
 	struct knemback_if *ifc;	/* holds a kref */
-	struct list_head if_node;	/* in ifc->regions or ->released */
+	struct list_head if_node;	/* in ifc->regions, ->disowned or
+					 * ->released
+					 */
+	struct rb_node tree_node;	/* in ifc->region_tree while live */
 	u32 *grefs;			/* core.nr_pages entries */
 	bool unshared;			/* KNEMIF_F_UNSHARED: no pages */
 	bool disowned;			/* the guest disconnects */

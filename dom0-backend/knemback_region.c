@@ -29,6 +29,9 @@
 #include "knemback.h"
 #include "knem_native.h"
 
+/* Regions the teardown takes off per hold of the guest's lock. */
+#define KNEMBACK_TEARDOWN_BATCH 64
+
 static void knemback_region_free_work(struct work_struct *work)
 {
 	struct knemback_region *r =
@@ -67,6 +70,10 @@ static void knemback_region_retire(struct knemback_region *r)
 
 	spin_lock_irqsave(&ifc->lock, flags);
 	list_del(&r->if_node);
+	if (!RB_EMPTY_NODE(&r->tree_node)) {
+		rb_erase(&r->tree_node, &ifc->region_tree);
+		RB_CLEAR_NODE(&r->tree_node);
+	}
 	if (r->destroyed) {
 		complete(r->destroyed);
 	} else if (!r->disowned && !ifc->disconnecting) {
@@ -175,6 +182,7 @@ static struct knemback_region *knemback_region_alloc(struct knemback_if *ifc,
 	r->core.nr_pages = nr_segs;
 	r->core.pages = NULL;
 	INIT_LIST_HEAD(&r->if_node);
+	RB_CLEAR_NODE(&r->tree_node);
 	return r;
 }
 
@@ -193,6 +201,54 @@ static void knemback_region_set_seg(struct knemback_region *r, u32 k,
 	r->core.segs[k].len = seg->len;
 	r->core.segs[k].first_page = k;
 	r->grefs[k] = seg->gref;
+}
+
+/*
+ * The guest's live regions by cookie, for its REGION_DESTROY and
+ * REGION_MARK_STALE: a lookup under ifc->lock (interrupts off) visits at
+ * most log2(65536) + 1 nodes on each side, never a list of the guest's
+ * size.  Cookies are unique in the table; should the table issue again
+ * the cookie of a consumed region still in use, the newer one goes right.
+ */
+static void knemback_region_index(struct knemback_if *ifc,
+				  struct knemback_region *r)
+{
+	struct rb_node **link = &ifc->region_tree.rb_node, *parent = NULL;
+	u64 cookie = r->core.cookie;
+
+	lockdep_assert_held(&ifc->lock);
+	while (*link) {
+		struct knemback_region *e =
+			rb_entry(*link, struct knemback_region, tree_node);
+
+		parent = *link;
+		if (cookie < e->core.cookie)
+			link = &parent->rb_left;
+		else
+			link = &parent->rb_right;
+	}
+	rb_link_node(&r->tree_node, parent, link);
+	rb_insert_color(&r->tree_node, &ifc->region_tree);
+}
+
+static struct knemback_region *
+knemback_region_find_locked(struct knemback_if *ifc, u64 cookie)
+{
+	struct rb_node *n = ifc->region_tree.rb_node;
+
+	lockdep_assert_held(&ifc->lock);
+	while (n) {
+		struct knemback_region *r =
+			rb_entry(n, struct knemback_region, tree_node);
+
+		if (cookie < r->core.cookie)
+			n = n->rb_left;
+		else if (cookie > r->core.cookie)
+			n = n->rb_right;
+		else
+			return r;
+	}
+	return NULL;
 }
 
 /*
@@ -221,6 +277,10 @@ static int knemback_region_publish(struct knemback_if *ifc,
 	kref_get(&ifc->kref);
 	knem_cookie_table_insert(&knem_cookies, &r->core);
 	*cookie = r->core.cookie;
+	/* our reference keeps it from its release until it is indexed */
+	spin_lock_irq(&ifc->lock);
+	knemback_region_index(ifc, r);
+	spin_unlock_irq(&ifc->lock);
 	/* the table holds it now */
 	knem_region_put(&r->core);
 	atomic64_inc(&ifc->stats.regions);
@@ -462,15 +522,12 @@ static struct knemback_region *knemback_region_get(struct knemback_if *ifc,
 	struct knemback_region *r, *found = NULL;
 
 	spin_lock_irq(&ifc->lock);
-	list_for_each_entry(r, &ifc->regions, if_node) {
-		if (r->core.cookie != cookie || r->disowned || r->destroyed)
-			continue;
-		if (knem_refcount_inc_not_zero(&r->core.refs)) {
-			found = r;
-			if (done)
-				r->destroyed = done;
-		}
-		break;
+	r = knemback_region_find_locked(ifc, cookie);
+	if (r && !r->disowned && !r->destroyed &&
+	    knem_refcount_inc_not_zero(&r->core.refs)) {
+		found = r;
+		if (done)
+			r->destroyed = done;
 	}
 	spin_unlock_irq(&ifc->lock);
 	return found;
@@ -544,7 +601,7 @@ static bool knemback_regions_gone(struct knemback_if *ifc)
 	bool empty;
 
 	spin_lock_irq(&ifc->lock);
-	empty = list_empty(&ifc->regions);
+	empty = list_empty(&ifc->regions) && list_empty(&ifc->disowned);
 	spin_unlock_irq(&ifc->lock);
 	return empty;
 }
@@ -553,6 +610,7 @@ void knemback_regions_teardown(struct knemback_if *ifc)
 {
 	struct knemback_region *r, *tmp, *found;
 	LIST_HEAD(released);
+	bool empty;
 
 	spin_lock_irq(&ifc->lock);
 	ifc->disconnecting = true;
@@ -564,21 +622,35 @@ void knemback_regions_teardown(struct knemback_if *ifc)
 		knemback_region_free(r);
 	}
 
+	/*
+	 * Each region leaves the live list once, to the disowned one: no
+	 * rescan from the head, and at most KNEMBACK_TEARDOWN_BATCH regions
+	 * (being released already, no reference to take) per lock hold.
+	 */
 	for (;;) {
+		unsigned int n = 0;
+
 		found = NULL;
 		spin_lock_irq(&ifc->lock);
-		list_for_each_entry(r, &ifc->regions, if_node) {
-			if (r->disowned)
-				continue;
+		while (!list_empty(&ifc->regions) &&
+		       n++ < KNEMBACK_TEARDOWN_BATCH) {
+			r = list_first_entry(&ifc->regions,
+					     struct knemback_region, if_node);
+			list_move_tail(&r->if_node, &ifc->disowned);
 			r->disowned = true;
 			if (knem_refcount_inc_not_zero(&r->core.refs)) {
 				found = r;
 				break;
 			}
 		}
+		empty = list_empty(&ifc->regions);
 		spin_unlock_irq(&ifc->lock);
-		if (!found)
-			break;
+		if (!found) {
+			if (empty)
+				break;
+			cond_resched();
+			continue;
+		}
 		/* copies in flight stop at their next batch */
 		knem_region_mark_stale(&found->core);
 		knem_cookie_table_unlink(&knem_cookies, &found->core);

@@ -497,6 +497,8 @@ static int knemback_probe(struct xenbus_device *dev,
 	init_waitqueue_head(&ifc->release_wq);
 	spin_lock_init(&ifc->lock);
 	INIT_LIST_HEAD(&ifc->regions);
+	INIT_LIST_HEAD(&ifc->disowned);
+	ifc->region_tree = RB_ROOT;
 	ifc->limits.max_indirect_pages = KNEMBACK_MAX_INDIRECT_PAGES;
 	ifc->limits.max_region_pages = KNEMBACK_MAX_REGION_PAGES;
 	ifc->limits.feature_dma = knemback_offers_dma();

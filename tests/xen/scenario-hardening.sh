@@ -9,6 +9,8 @@
 #    req_cons (2^32 - 1 ahead): B is disconnected;
 #  - pile: single-use regions of 3584 segments consumed and never
 #    collected: NOSPC at the domain's page quota, back after WAIT_RELEASED;
+#  - many: 65536 regions (the 65537th NOSPC), MARK_STALE of the newest as
+#    cheap as of the oldest, the teardown of all of them quick.
 # run-suite-args: --domu-image-module xen-evtchn --domu-image-module xen-gntalloc
 # shellcheck source-path=SCRIPTDIR source=dom0-checks.sh
 . "/host$KNEM_XEN_REPO/tests/xen/dom0-checks.sh"
@@ -95,6 +97,8 @@ hostile parked-behind parked-behind
 after_phase parked-behind
 hostile pile pile 400
 after_phase pile
+hostile many many
+after_phase many
 
 destroy_guest A
 destroy_guest B

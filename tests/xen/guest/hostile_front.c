@@ -37,6 +37,8 @@
  *   pile N            up to N single-use regions of 3584 segments, each
  *                     consumed, none collected: NOSPC once the page
  *                     quota is reached; WAIT_RELEASED gives it back
+ *   many              65536 regions (NOSPC beyond), MARK_STALE of the
+ *                     newest as cheap as of the oldest, quick teardown
  * Domain A's id comes from $HOSTILE_PEER (grants made to it, not to dom0).
  * ACOOKIE APRIV ARO: R1, RN and RRO of knem_xcopy export in guest A.
  * Built static: gcc -static -O2 -Wall -Wextra -Werror -I common
@@ -1436,6 +1438,36 @@ static int cmd_churn(unsigned int seed, const char *file)
 /* ---- issue 14: hardening ---------------------------------------------- */
 
 /*
+ * Sends @n (at most a ring) requests at once and collects their answers:
+ * status[i] (-1: none within @secs) and val[i].  Returns how many came.
+ */
+static unsigned int batch(struct knemif_request *rs, unsigned int n,
+			  int *status, uint64_t *val, double secs)
+{
+	struct knemif_response rsp;
+	uint64_t base = next_id;
+	unsigned int i, got = 0;
+
+	for (i = 0; i < n; i++) {
+		rs[i].id = next_id++;
+		push(&rs[i]);
+		status[i] = -1;
+	}
+	publish();
+	while (got < n && next_rsp(&rsp, secs)) {
+		uint64_t k = rsp.id - base;
+
+		if (k >= n || status[k] != -1)
+			continue;
+		status[k] = rsp.status;
+		if (val)
+			val[k] = rsp.val;
+		got++;
+	}
+	return got;
+}
+
+/*
  * Item 3: with a WAIT_RELEASED parked (rsp_prod_pvt one behind req_cons),
  * req_prod one behind req_cons is 2^32 - 1 requests ahead: the backend
  * must disconnect rather than consume the stale slots.
@@ -1548,6 +1580,81 @@ static int cmd_pile(unsigned int n)
 	return failures != 0;
 }
 
+#define MANY_REGIONS 65536U
+
+/*
+ * Item 4 (and the region quota of item 7): 65536 regions, one more is
+ * NOSPC; MARK_STALE of the newest region costs no more than of the
+ * oldest (no list walk per lookup); the teardown of all of them is
+ * quick.
+ */
+static int cmd_many(void)
+{
+	static uint64_t cookies[MANY_REGIONS];
+	struct knemif_request rs[SLOTS];
+	int st[SLOTS];
+	uint64_t val[SLOTS];
+	unsigned int i, k, made = 0, bad = 0, round;
+	double t, t_old = 0, t_new = 0;
+
+	connect_be();
+	t = now_s();
+	for (i = 0; i < MANY_REGIONS; i += SLOTS) {
+		for (k = 0; k < SLOTS; k++) {
+			rs[k] = req(KNEMIF_OP_REGION_CREATE);
+			rs[k].flags = KNEMIF_F_UNSHARED;
+		}
+		if (batch(rs, SLOTS, st, val, 30) != SLOTS)
+			break;
+		for (k = 0; k < SLOTS; k++) {
+			if (st[k] == KNEMIF_E_OK)
+				cookies[made++] = val[k];
+			else
+				bad++;
+		}
+	}
+	printf("hostile: %u regions created in %.1f s (%u refused)\n", made,
+	       now_s() - t, bad);
+	rs[0] = req(KNEMIF_OP_REGION_CREATE);
+	rs[0].flags = KNEMIF_F_UNSHARED;
+	check(made == MANY_REGIONS && !bad && batch(rs, 1, st, val, 30) == 1 &&
+		      st[0] == KNEMIF_E_NOSPC,
+	      "region-quota-65536", "%u made, %u refused, next %s", made, bad,
+	      status_name(st[0]));
+	if (made < SLOTS) {
+		close_be();
+		return 1;
+	}
+	/* lookups of the oldest and of the newest regions, interleaved */
+	for (round = 0; round < 16; round++) {
+		for (k = 0; k < SLOTS; k++)
+			rs[k] = cookie_req(KNEMIF_OP_REGION_MARK_STALE,
+					   cookies[k]);
+		t = now_s();
+		batch(rs, SLOTS, st, NULL, 30);
+		t_old += now_s() - t;
+		for (k = 0; k < SLOTS; k++)
+			rs[k] = cookie_req(KNEMIF_OP_REGION_MARK_STALE,
+					   cookies[made - 1 - k]);
+		t = now_s();
+		batch(rs, SLOTS, st, NULL, 30);
+		t_new += now_s() - t;
+		for (k = 0; k < SLOTS; k++)
+			if (st[k] != KNEMIF_E_OK)
+				bad++;
+	}
+	printf("hostile: 512 MARK_STALE of the oldest regions %.3f s, of the newest %.3f s\n",
+	       t_old, t_new);
+	check(!bad && t_new < 3 * t_old + 0.2, "lookup-cost-independent-of-position",
+	      "newest %.3f s, oldest %.3f s, %u failed", t_new, t_old, bad);
+	t = now_s();
+	check(close_be(), "teardown-65536-regions", "backend not Closed");
+	t = now_s() - t;
+	printf("hostile: teardown of %u regions: %.1f s\n", made, t);
+	check(t < 20, "teardown-65536-regions-quick", "%.1f s", t);
+	return failures != 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -1586,6 +1693,8 @@ int main(int argc, char **argv)
 		return cmd_parked_behind();
 	if (!strcmp(cmd, "pile") && argc == 3)
 		return cmd_pile(strtoul(argv[2], NULL, 0));
-	fprintf(stderr, "usage: hostile_front parked-behind | pile N | malformed [ACOOKIE APRIV ARO] | flood N | ahead | badconnect | churn SEED FILE | serve SEED FILE\n");
+	if (!strcmp(cmd, "many"))
+		return cmd_many();
+	fprintf(stderr, "usage: hostile_front parked-behind | pile N | many | malformed [ACOOKIE APRIV ARO] | flood N | ahead | badconnect | churn SEED FILE | serve SEED FILE\n");
 	return 2;
 }

@@ -228,6 +228,11 @@ bool knemback_map_possible(const struct knemback_region *r);
  * off it, in any context, and drops it from process context.
  */
 struct knemback_map *knemback_map_take(struct knemback_region *r);
+/*
+ * REGION_MARK_STALE (the region is stale already): takes the mapping off
+ * @r once no copy uses it and the evictor is not unmapping it.  Sleeps.
+ */
+struct knemback_map *knemback_map_take_idle(struct knemback_region *r);
 void knemback_map_drop(struct knemback_map *map);
 size_t knemback_map_stats(char *buf, size_t size);
 

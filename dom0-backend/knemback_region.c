@@ -588,8 +588,12 @@ void knemback_region_mark_stale(struct knemback_if *ifc,
 	while (refcount_read(&r->core.refs) >
 	       1 + !knem_region_is_unlinked(&r->core))
 		usleep_range(50, 500);
-	/* a stale region is never mapped again: its grants may end now */
-	map = knemback_map_take(r);
+	/*
+	 * A stale region gets no new mapping user and is never mapped again;
+	 * a copy that counted itself in before finishes, the evictor that
+	 * has the mapping unmaps it: then its grants may end.
+	 */
+	map = knemback_map_take_idle(r);
 	if (map)
 		knemback_map_drop(map);
 	knem_region_put(&r->core);

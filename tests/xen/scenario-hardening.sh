@@ -11,7 +11,13 @@
 #    collected: NOSPC at the domain's page quota, back after WAIT_RELEASED;
 #  - many: 65536 regions (the 65537th NOSPC), MARK_STALE of the newest as
 #    cheap as of the oldest, the teardown of all of them quick.
+#  - stalemap: persistent mappings in a cache of 8 pages; two dom0
+#    processes read B's region through its mapping while B creates,
+#    maps, marks stale (twice) and destroys 150 regions, evicting each
+#    other's mappings; then B marks its region stale under the readers:
+#    every answer right, the readers end with an error, never a mismatch.
 # run-suite-args: --domu-image-module xen-evtchn --domu-image-module xen-gntalloc
+# run-suite-args: --dom0-module-params knem.ko sharinggroup=hostile
 # shellcheck source-path=SCRIPTDIR source=dom0-checks.sh
 . "/host$KNEM_XEN_REPO/tests/xen/dom0-checks.sh"
 X=/xt/hostile_front
@@ -99,6 +105,49 @@ hostile pile pile 400
 after_phase pile
 hostile many many
 after_phase many
+
+# --- item 2: MARK_STALE / DESTROY against mappings in use and the evictor
+echo 8 > /sys/module/knem/parameters/mapcachepages
+guest_run B "$X stalemap 13 /tmp/sm 150 > /tmp/sm.out 2>&1 &"
+cm=""
+i=0
+while [ -z "$cm" ] && [ $i -lt 60 ]; do
+	cm=$(guest_run B 'cat /tmp/sm 2>/dev/null')
+	[ -n "$cm" ] || sleep 1
+	i=$((i + 1))
+done
+rm -f /tmp/dl*.out
+for k in 1 2; do
+	/xt/attach_copy loop "$cm" 13 600 > /tmp/dl$k.out 2>&1 &
+done
+ev0=$(cache_stat evicted)
+guest_run B 'touch /tmp/sm.go'
+i=0
+while ! guest_run B 'cat /tmp/sm.out' | grep -q stalemap-orderly-close && [ $i -lt 300 ]; do
+	sleep 1
+	i=$((i + 1))
+done
+out=$(guest_run B 'cat /tmp/sm.out')
+echo "$out"
+echo "$out" | grep -q '^xen-check: PASS mark-stale-under-peer-copies' ||
+	fail stalemap "$(echo "$out" | tr '\n' '|')"
+echo "$out" | grep -q '^xen-check: FAIL' && rc=1
+wait
+for k in 1 2; do
+	out=$(cat /tmp/dl$k.out)
+	if echo "$out" | grep -q '^after [1-9][0-9]* reads: error' &&
+		! echo "$out" | grep -q mismatch; then
+		pass "dom0-readers-end-cleanly-at-mark-stale-$k"
+	else
+		fail "dom0-readers-end-cleanly-at-mark-stale-$k" "$(echo "$out" | tr '\n' '|')"
+	fi
+done
+ev1=$(cache_stat evicted)
+[ "${ev1:-0}" -gt "${ev0:-0}" ] && pass stalemap-evictions ||
+	fail stalemap-evictions "evicted $ev0 -> $ev1"
+grep 'Xen mapping cache' /dev/knem
+echo 65536 > /sys/module/knem/parameters/mapcachepages
+after_phase stalemap
 
 destroy_guest A
 destroy_guest B

@@ -39,6 +39,10 @@
  *                     quota is reached; WAIT_RELEASED gives it back
  *   many              65536 regions (NOSPC beyond), MARK_STALE of the
  *                     newest as cheap as of the oldest, quick teardown
+ *   stalemap SEED FILE N  with persistent mappings: a region (cookie in
+ *                     FILE) read by dom0 processes while N regions are
+ *                     mapped, marked stale twice and destroyed, under
+ *                     eviction; then the region itself marked stale
  * Domain A's id comes from $HOSTILE_PEER (grants made to it, not to dom0).
  * ACOOKIE APRIV ARO: R1, RN and RRO of knem_xcopy export in guest A.
  * Built static: gcc -static -O2 -Wall -Wextra -Werror -I common
@@ -316,6 +320,7 @@ static struct sring *sr;
 static unsigned int port;
 static uint32_t req_prod_pvt, rsp_cons;
 static uint64_t next_id = 1;
+static unsigned int persistent_map;	/* the consent connect_be() gives */
 
 static void notify(void)
 {
@@ -380,7 +385,7 @@ static void connect_be(void)
 	xs_writeu(fe_path, KNEMIF_XS_VERSION, KNEMIF_VERSION);
 	xs_writeu(fe_path, KNEMIF_XS_RING_REF, ring_pg.gref);
 	xs_writeu(fe_path, KNEMIF_XS_EVENT_CHANNEL, port);
-	xs_writeu(fe_path, KNEMIF_XS_FEATURE_PERSISTENT_MAP, 0);
+	xs_writeu(fe_path, KNEMIF_XS_FEATURE_PERSISTENT_MAP, persistent_map);
 	if (!switch_and_wait(XB_INITIALISED, XB_CONNECTED, XB_CONNECTED, 30))
 		die("the backend did not connect");
 	fe_state(XB_CONNECTED);
@@ -1655,6 +1660,91 @@ static int cmd_many(void)
 	return failures != 0;
 }
 
+#define STALEMAP_PAGES 4	/* attach_copy reads 3 pages and 100 bytes */
+
+/*
+ * Item 2: with persistent mappings (this frontend consents) and a tiny
+ * mapping cache (the dom0 script sets mapcachepages), region R (pattern
+ * SEED, cookie in FILE) is read by dom0 processes through its mapping
+ * while this guest, N times, creates a region, copies it twice (mapped
+ * the second time, evicting others), marks it stale twice, copies it
+ * again (STALE) and destroys it; then R is marked stale and destroyed.
+ * Each MARK_STALE answers only once dom0 no longer maps the region.
+ */
+static int cmd_stalemap(unsigned int seed, const char *file, unsigned int n)
+{
+	struct gpage ind, data[STALEMAP_PAGES], dd[STALEMAP_PAGES];
+	struct gpage rk[STALEMAP_PAGES];
+	struct knemif_request rs[8];
+	int st[8];
+	uint64_t val[8], r, d, c;
+	unsigned int i, k, bad = 0;
+	char go[256];
+	FILE *f;
+	size_t j;
+
+	persistent_map = 1;
+	connect_be();
+	grant(&ind, 1, 0, 0);
+	grant(data, STALEMAP_PAGES, 0, 1);
+	grant(dd, STALEMAP_PAGES, 0, 1);
+	grant(rk, STALEMAP_PAGES, 0, 1);
+	for (j = 0; j < (size_t)STALEMAP_PAGES * PAGE; j++)
+		data[j / PAGE].p[j % PAGE] = attach_pattern(seed, j);
+	r = region("stalemap-region", &ind, data, STALEMAP_PAGES,
+		   KNEMIF_PROT_READ, KNEMIF_KFLAG_ANY_USER_ACCESS);
+	d = region("stalemap-dst", &ind, dd, STALEMAP_PAGES,
+		   KNEMIF_PROT_READ | KNEMIF_PROT_WRITE, 0);
+	f = fopen(file, "w");
+	if (!f)
+		die(file);
+	fprintf(f, "%llu\n", (unsigned long long)r);
+	fclose(f);
+	snprintf(go, sizeof(go), "%s.go", file);
+	for (i = 0; i < 600 && access(go, F_OK); i++)
+		nap_ms(100);
+	for (i = 0; i < n; i++) {
+		c = region("stalemap-create", &ind, rk, STALEMAP_PAGES,
+			   KNEMIF_PROT_READ | KNEMIF_PROT_WRITE, 0);
+		if (!c) {
+			bad++;
+			break;
+		}
+		rs[0] = copy_req(c, 0, d, 0, KNEMIF_LENGTH_UNBOUNDED);
+		rs[1] = copy_req(c, 0, d, 0, KNEMIF_LENGTH_UNBOUNDED);
+		rs[2] = copy_req(r, 0, d, 0, KNEMIF_LENGTH_UNBOUNDED);
+		rs[3] = cookie_req(KNEMIF_OP_REGION_MARK_STALE, c);
+		rs[4] = cookie_req(KNEMIF_OP_REGION_MARK_STALE, c);
+		rs[5] = copy_req(c, 0, d, 0, KNEMIF_LENGTH_UNBOUNDED);
+		rs[6] = cookie_req(KNEMIF_OP_REGION_DESTROY, c);
+		if (batch(rs, 7, st, val, 30) != 7) {
+			bad++;
+			break;
+		}
+		for (k = 0; k < 7; k++) {
+			int want = k == 5 ? KNEMIF_E_STALE : KNEMIF_E_OK;
+
+			if (st[k] != want) {
+				if (bad++ < 5)
+					printf("hostile: round %u request %u: %s\n",
+					       i, k, status_name(st[k]));
+			}
+		}
+	}
+	check(!bad, "mark-stale-and-destroy-with-mappings-and-eviction",
+	      "%u wrong answers in %u rounds", bad, n);
+	rs[0] = cookie_req(KNEMIF_OP_REGION_MARK_STALE, r);
+	rs[1] = cookie_req(KNEMIF_OP_REGION_MARK_STALE, r);
+	rs[2] = cookie_req(KNEMIF_OP_REGION_DESTROY, r);
+	rs[3] = cookie_req(KNEMIF_OP_REGION_DESTROY, d);
+	check(batch(rs, 4, st, val, 60) == 4 && !st[0] && !st[1] && !st[2] &&
+		      !st[3], "mark-stale-under-peer-copies",
+	      "%s %s %s %s", status_name(st[0]), status_name(st[1]),
+	      status_name(st[2]), status_name(st[3]));
+	check(close_be(), "stalemap-orderly-close", "backend not Closed");
+	return failures != 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -1695,6 +1785,9 @@ int main(int argc, char **argv)
 		return cmd_pile(strtoul(argv[2], NULL, 0));
 	if (!strcmp(cmd, "many"))
 		return cmd_many();
-	fprintf(stderr, "usage: hostile_front parked-behind | pile N | many | malformed [ACOOKIE APRIV ARO] | flood N | ahead | badconnect | churn SEED FILE | serve SEED FILE\n");
+	if (!strcmp(cmd, "stalemap") && argc == 5)
+		return cmd_stalemap(strtoul(argv[2], NULL, 0), argv[3],
+				    strtoul(argv[4], NULL, 0));
+	fprintf(stderr, "usage: hostile_front parked-behind | pile N | many | stalemap SEED FILE N | malformed [ACOOKIE APRIV ARO] | flood N | ahead | badconnect | churn SEED FILE | serve SEED FILE\n");
 	return 2;
 }

@@ -120,6 +120,14 @@ struct knemback_if {
 	struct xenbus_watch group_watch;
 	bool group_watch_active;
 
+	/*
+	 * The xenbus state machine runs here, not on xenwatch: a disconnect
+	 * may wait for copies of other domains (DESTROY, the teardown).
+	 */
+	struct work_struct state_work;
+	bool removed;			/* the device is gone: last run */
+	char *otherend;			/* the frontend's directory */
+
 	struct knemback_stats stats;
 };
 

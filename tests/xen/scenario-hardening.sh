@@ -16,6 +16,10 @@
 #    maps, marks stale (twice) and destroys 150 regions, evicting each
 #    other's mappings; then B marks its region stale under the readers:
 #    every answer right, the readers end with an error, never a mismatch.
+#  - xenwatch: 64 dom0 processes copy between two 1 GiB regions of B;
+#    B destroys the source (the answer waits for those copies) and
+#    closes at once: while dom0's disconnect of B waits, xenwatch still
+#    serves the other devices (A's sharing-group change takes effect).
 # run-suite-args: --domu-image-module xen-evtchn --domu-image-module xen-gntalloc
 # run-suite-args: --dom0-module-params knem.ko sharinggroup=hostile
 # shellcheck source-path=SCRIPTDIR source=dom0-checks.sh
@@ -148,6 +152,69 @@ ev1=$(cache_stat evicted)
 grep 'Xen mapping cache' /dev/knem
 echo 65536 > /sys/module/knem/parameters/mapcachepages
 after_phase stalemap
+
+# --- item 6: a disconnect that waits must not block xenwatch
+# (a 1 GiB grant copy of one page takes about 0.1 s or more under TCG;
+# dom0 has one vCPU: the copiers run at nice 19, or they would starve
+# this script and xenwatch alike)
+NCOPIERS=64
+guest_run B "$X xenwatch /tmp/xw > /tmp/xw.out 2>&1 &"
+xw=""
+i=0
+while [ -z "$xw" ] && [ $i -lt 120 ]; do
+	xw=$(guest_run B 'cat /tmp/xw 2>/dev/null')
+	[ -n "$xw" ] || sleep 1
+	i=$((i + 1))
+done
+set -- $xw
+XS=$1 XD=$2
+[ -n "$XD" ] && pass big-regions || fail big-regions "$(guest_run B 'cat /tmp/xw.out')"
+rm -f /tmp/xc*.out
+for k in $(seq 1 $NCOPIERS); do
+	/xt/attach_copy copyloop "$XS" "$XD" 900 > /tmp/xc$k.out 2>&1 &
+	renice -n 19 -p $! > /dev/null
+done
+sleep 3
+ADIR=/local/domain/0/backend/knem/$A/0
+id0=$(xenstore-read "$ADIR/sharing-id")
+guest_run B 'touch /tmp/xw.go'
+sleep 1
+bstate=$(xenstore-read "/local/domain/0/backend/knem/$B/0/state")
+t0=$(date +%s)
+xenstore-write "$ADIR/sharing-group" hostile14
+i=0
+while [ "$(xenstore-read "$ADIR/sharing-id")" = "$id0" ] && [ $i -lt 600 ]; do
+	sleep 0.2
+	i=$((i + 1))
+done
+dt=$(($(date +%s) - t0))
+bstate2=$(xenstore-read "/local/domain/0/backend/knem/$B/0/state")
+progress "B's backend state $bstate then $bstate2; A's sharing-id changed after $dt s"
+# B's backend goes Closed once its disconnect is done: A's change must
+# take effect before that
+[ "$bstate" != 6 ] && [ "$bstate2" != 6 ] && [ "$dt" -lt 60 ] &&
+	pass xenwatch-serves-others-during-a-waiting-disconnect ||
+	fail xenwatch-serves-others-during-a-waiting-disconnect "A's sharing group took effect after $dt s; B's backend state $bstate before, $bstate2 after (6: Closed)"
+xenstore-write "$ADIR/sharing-group" "$GROUP"
+settle a-sharing-id-back "A's sharing-id not back" "[ \"\$(xenstore-read $ADIR/sharing-id)\" = $id0 ]"
+wait
+for k in $(seq 1 $NCOPIERS); do
+	out=$(cat /tmp/xc$k.out)
+	echo "$out" | grep -q '^after [0-9]* copies: error copy' &&
+		pass "xenwatch-copier-$k-ends-at-destroy" ||
+		fail "xenwatch-copier-$k-ends-at-destroy" "$(echo "$out" | tr '\n' '|')"
+done
+i=0
+while ! guest_run B 'cat /tmp/xw.out' | grep -q 'close-while-destroy' && [ $i -lt 300 ]; do
+	sleep 1
+	i=$((i + 1))
+done
+out=$(guest_run B 'cat /tmp/xw.out')
+echo "$out"
+echo "$out" | grep -q '^xen-check: PASS close-while-destroy-waits-on-peer-copies' ||
+	fail xenwatch-b-closes "$(echo "$out" | tr '\n' '|')"
+echo "$out" | grep -q '^xen-check: FAIL' && rc=1
+after_phase xenwatch
 
 destroy_guest A
 destroy_guest B

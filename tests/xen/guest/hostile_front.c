@@ -43,6 +43,9 @@
  *                     FILE) read by dom0 processes while N regions are
  *                     mapped, marked stale twice and destroyed, under
  *                     eviction; then the region itself marked stale
+ *   xenwatch FILE     two 1 GiB regions (cookies in FILE) for dom0's
+ *                     copies; on FILE.go, REGION_DESTROY of the first and
+ *                     an orderly close while those copies run
  * Domain A's id comes from $HOSTILE_PEER (grants made to it, not to dom0).
  * ACOOKIE APRIV ARO: R1, RN and RRO of knem_xcopy export in guest A.
  * Built static: gcc -static -O2 -Wall -Wextra -Werror -I common
@@ -1745,6 +1748,100 @@ static int cmd_stalemap(unsigned int seed, const char *file, unsigned int n)
 	return failures != 0;
 }
 
+#define BIG_PAGES 262144U	/* max-region-pages */
+#define BIG_CHUNK (KNEMIF_APPEND_MAX_INDIRECT * KNEMIF_SEGS_PER_INDIRECT_PAGE)
+
+/* A region of BIG_PAGES segments, all naming @data; its cookie or 0. */
+static uint64_t big_region(const char *name, struct gpage *ind,
+			   uint32_t prot)
+{
+	struct knemif_request r = req(KNEMIF_OP_REGION_CREATE);
+	uint64_t handle = 0, cookie = 0;
+	unsigned int done, k;
+	int s;
+
+	r.flags = KNEMIF_F_MORE;
+	r.u.create.total_len = (uint64_t)BIG_PAGES * PAGE;
+	r.u.create.protection = prot;
+	r.u.create.kflags = KNEMIF_KFLAG_ANY_USER_ACCESS;
+	if (!expect(name, &r, KNEMIF_E_OK, &handle))
+		return 0;
+	for (done = 0; done < BIG_PAGES; done += BIG_CHUNK) {
+		r = req(KNEMIF_OP_REGION_APPEND);
+		r.nr_segs = BIG_CHUNK;
+		r.nr_indirect = KNEMIF_APPEND_MAX_INDIRECT;
+		r.u.append.handle = handle;
+		r.u.append.chunk_len = (uint64_t)BIG_CHUNK * PAGE;
+		for (k = 0; k < KNEMIF_APPEND_MAX_INDIRECT; k++)
+			r.u.append.indirect[k] = ind[k].gref;
+		if (done + BIG_CHUNK < BIG_PAGES)
+			r.flags = KNEMIF_F_MORE;
+		s = call(&r, &cookie);
+		if (s != KNEMIF_E_OK) {
+			check(0, name, "append at %u: %s", done, status_name(s));
+			return 0;
+		}
+	}
+	return cookie;
+}
+
+/*
+ * Item 6: two 1 GiB regions (cookies "R D" in FILE) that dom0 processes
+ * copy one into the other; once FILE.go exists, a REGION_DESTROY of R
+ * (answered only when their copies are done) and at once an orderly
+ * close: dom0's disconnect waits for those copies, xenwatch must not.
+ */
+static int cmd_xenwatch(const char *file)
+{
+	struct gpage ind[KNEMIF_APPEND_MAX_INDIRECT], data;
+	struct knemif_request r;
+	unsigned int i, k;
+	uint64_t src, dst;
+	char go[256];
+	double t;
+	FILE *f;
+
+	connect_be();
+	grant(ind, KNEMIF_APPEND_MAX_INDIRECT, 0, 0);
+	grant(&data, 1, 0, 1);
+	for (k = 0; k < KNEMIF_APPEND_MAX_INDIRECT; k++) {
+		struct knemif_seg *sg = (struct knemif_seg *)ind[k].p;
+
+		for (i = 0; i < KNEMIF_SEGS_PER_INDIRECT_PAGE; i++) {
+			sg[i].gref = data.gref;
+			sg[i].offset = 0;
+			sg[i].len = PAGE;
+		}
+	}
+	src = big_region("big-region-src", ind, KNEMIF_PROT_READ);
+	dst = big_region("big-region-dst", ind,
+			 KNEMIF_PROT_READ | KNEMIF_PROT_WRITE);
+	if (!src || !dst)
+		return 1;
+	f = fopen(file, "w");
+	if (!f)
+		die(file);
+	fprintf(f, "%llu %llu\n", (unsigned long long)src,
+		(unsigned long long)dst);
+	fclose(f);
+	snprintf(go, sizeof(go), "%s.go", file);
+	for (i = 0; i < 1200 && access(go, F_OK); i++)
+		nap_ms(100);
+	r = cookie_req(KNEMIF_OP_REGION_DESTROY, src);
+	r.id = next_id++;
+	push(&r);
+	publish();
+	nap_ms(300);
+	t = now_s();
+	fe_state(XB_CLOSING);
+	k = wait_be(XB_CLOSED, 300);
+	printf("hostile: backend Closed %.1f s after Closing\n", now_s() - t);
+	check(k, "close-while-destroy-waits-on-peer-copies", "backend state %d",
+	      be_state());
+	fe_state(XB_CLOSED);
+	return failures != 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -1785,9 +1882,11 @@ int main(int argc, char **argv)
 		return cmd_pile(strtoul(argv[2], NULL, 0));
 	if (!strcmp(cmd, "many"))
 		return cmd_many();
+	if (!strcmp(cmd, "xenwatch") && argc == 3)
+		return cmd_xenwatch(argv[2]);
 	if (!strcmp(cmd, "stalemap") && argc == 5)
 		return cmd_stalemap(strtoul(argv[2], NULL, 0), argv[3],
 				    strtoul(argv[4], NULL, 0));
-	fprintf(stderr, "usage: hostile_front parked-behind | pile N | many | stalemap SEED FILE N | malformed [ACOOKIE APRIV ARO] | flood N | ahead | badconnect | churn SEED FILE | serve SEED FILE\n");
+	fprintf(stderr, "usage: hostile_front parked-behind | pile N | many | stalemap SEED FILE N | xenwatch FILE | malformed [ACOOKIE APRIV ARO] | flood N | ahead | badconnect | churn SEED FILE | serve SEED FILE\n");
 	return 2;
 }

@@ -214,6 +214,9 @@ void knemback_regions_teardown(struct knemback_if *ifc);
 void knemback_builds_free(struct knemback_if *ifc);
 /* Drops the build of @handle, if there is one. */
 void knemback_build_forget(struct knemback_if *ifc, u64 handle);
+/* The guests' budget (`xenbudget`): its default, and its line of stats. */
+void knemback_budget_init(void);
+size_t knemback_budget_stats(char *buf, size_t size);
 /* Takes up to @max released regions off @ifc, writing their cookies. */
 u32 knemback_released_take(struct knemback_if *ifc, u64 *cookies, u32 max);
 

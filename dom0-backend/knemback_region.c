@@ -23,6 +23,8 @@
 
 #include <linux/delay.h>
 #include <linux/kref.h>
+#include <linux/mm.h>
+#include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/uidgid.h>
 
@@ -31,6 +33,68 @@
 
 /* Regions the teardown takes off per hold of the guest's lock. */
 #define KNEMBACK_TEARDOWN_BATCH 64
+
+/*
+ * A budget over all guests: the per-guest quotas bound each guest, this
+ * bounds their sum.  What counts is what the guests' regions and builds
+ * make dom0 allocate (structures, segment and grant lists).  0 when the
+ * module loads: knemback_budget_init() sets 1/16 of dom0's memory.
+ */
+static unsigned long knemback_param_budget_kib;
+module_param_named(xenbudget, knemback_param_budget_kib, ulong, 0644);
+MODULE_PARM_DESC(xenbudget,
+		 "KiB of dom0 memory the regions of all guests may hold (default: 1/16 of dom0's RAM)");
+
+static atomic_long_t knemback_budget_used;	/* bytes */
+static atomic64_t knemback_budget_refused;
+
+void knemback_budget_init(void)
+{
+	if (!knemback_param_budget_kib)
+		knemback_param_budget_kib =
+			(totalram_pages() << (PAGE_SHIFT - 10)) / 16;
+}
+
+static bool knemback_budget_charge(size_t bytes)
+{
+	unsigned long limit = READ_ONCE(knemback_param_budget_kib);
+
+	limit = min_t(unsigned long, limit, LONG_MAX / 1024) * 1024;
+	if (atomic_long_add_return(bytes, &knemback_budget_used) > limit) {
+		atomic_long_sub(bytes, &knemback_budget_used);
+		atomic64_inc(&knemback_budget_refused);
+		pr_info_ratelimited("the guests' budget of %lu KiB is spent\n",
+				    limit / 1024);
+		return false;
+	}
+	return true;
+}
+
+static void knemback_budget_uncharge(size_t bytes)
+{
+	atomic_long_sub(bytes, &knemback_budget_used);
+}
+
+size_t knemback_budget_stats(char *buf, size_t size)
+{
+	return scnprintf(buf, size,
+			 " Xen backend limits: per guest %u regions, %u pages, %u builds; all guests %lu KiB, used %ld KiB, refused %lld\n",
+			 KNEMBACK_MAX_REGIONS, KNEMBACK_MAX_DOMAIN_PAGES,
+			 KNEMBACK_MAX_BUILDS,
+			 READ_ONCE(knemback_param_budget_kib),
+			 DIV_ROUND_UP(atomic_long_read(&knemback_budget_used),
+				      1024),
+			 atomic64_read(&knemback_budget_refused));
+}
+
+/* What a region of @nr_segs segments costs dom0. */
+static size_t knemback_region_cost(u32 nr_segs)
+{
+	struct knemback_region *r;
+
+	return sizeof(*r) + (size_t)max(nr_segs, 1U) *
+	       (sizeof(*r->core.segs) + sizeof(*r->grefs));
+}
 
 static void knemback_region_free_work(struct work_struct *work)
 {
@@ -43,6 +107,7 @@ static void knemback_region_free_work(struct work_struct *work)
 	kvfree(r->grefs);
 	kvfree(r->core.segs);
 	kfree(r);
+	knemback_budget_uncharge(knemback_region_cost(nr_pages));
 	atomic_dec(&knemback_totals.regions);
 	if (!ifc)
 		return;
@@ -152,26 +217,30 @@ u32 knemback_released_take(struct knemback_if *ifc, u64 *cookies, u32 max)
 	return n;
 }
 
-/* An unpublished region of @nr_segs segments, or NULL (NOMEM). */
+/*
+ * An unpublished region of @nr_segs segments, or NULL with the wire
+ * status in *@status (NOSPC: the guests' budget is spent; NOMEM).
+ */
 static struct knemback_region *knemback_region_alloc(struct knemback_if *ifc,
 						      u32 nr_segs, u32 uid,
-						      u32 kflags, u32 prot)
+						      u32 kflags, u32 prot,
+						      int *status)
 {
 	struct knemback_region *r;
 
+	*status = KNEMIF_E_NOSPC;
+	if (!knemback_budget_charge(knemback_region_cost(nr_segs)))
+		return NULL;
+	*status = KNEMIF_E_NOMEM;
 	r = kzalloc(sizeof(*r), GFP_KERNEL);
 	if (!r)
-		return NULL;
+		goto fail;
 	r->core.segs = kvmalloc_array(max(nr_segs, 1U), sizeof(*r->core.segs),
 				      GFP_KERNEL);
 	r->grefs = kvmalloc_array(max(nr_segs, 1U), sizeof(*r->grefs),
 				  GFP_KERNEL);
-	if (!r->core.segs || !r->grefs) {
-		kvfree(r->core.segs);
-		kvfree(r->grefs);
-		kfree(r);
-		return NULL;
-	}
+	if (!r->core.segs || !r->grefs)
+		goto fail_free;
 	atomic_inc(&knemback_totals.regions);
 	spin_lock_init(&r->map_lock);
 	/* KNEMIF_KFLAG_* and KNEMIF_PROT_* have knem's values */
@@ -183,14 +252,26 @@ static struct knemback_region *knemback_region_alloc(struct knemback_if *ifc,
 	r->core.pages = NULL;
 	INIT_LIST_HEAD(&r->if_node);
 	RB_CLEAR_NODE(&r->tree_node);
+	*status = KNEMIF_E_OK;
 	return r;
+
+fail_free:
+	kvfree(r->core.segs);
+	kvfree(r->grefs);
+	kfree(r);
+fail:
+	knemback_budget_uncharge(knemback_region_cost(nr_segs));
+	return NULL;
 }
 
 static void knemback_region_abort(struct knemback_region *r)
 {
+	u32 nr_segs = r->core.nr_pages;
+
 	kvfree(r->grefs);
 	kvfree(r->core.segs);
 	kfree(r);
+	knemback_budget_uncharge(knemback_region_cost(nr_segs));
 	atomic_dec(&knemback_totals.regions);
 }
 
@@ -306,6 +387,7 @@ static void knemback_build_drop(struct knemback_if *ifc,
 		spin_lock_irq(&ifc->lock);
 		ifc->nr_pages -= b->capacity;
 		spin_unlock_irq(&ifc->lock);
+		knemback_budget_uncharge(b->capacity * sizeof(*b->segs));
 	}
 	kvfree(b->segs);
 	memset(b, 0, sizeof(*b));
@@ -341,6 +423,7 @@ static int knemback_build_reserve(struct knemback_if *ifc,
 	u32 need = b->nr_segs + more, cap;
 	struct knemif_seg *segs;
 	u32 quota_left;
+	int status;
 
 	if (need <= b->capacity)
 		return KNEMIF_E_OK;
@@ -359,19 +442,27 @@ static int knemback_build_reserve(struct knemback_if *ifc,
 				    ifc->domid, need, KNEMBACK_MAX_DOMAIN_PAGES);
 		return KNEMIF_E_NOSPC;
 	}
+	status = KNEMIF_E_NOSPC;
+	if (!knemback_budget_charge((cap - b->capacity) * sizeof(*segs)))
+		goto fail_quota;
+	status = KNEMIF_E_NOMEM;
 	segs = kvmalloc_array(cap, sizeof(*segs), GFP_KERNEL);
-	if (!segs) {
-		spin_lock_irq(&ifc->lock);
-		ifc->nr_pages -= cap - b->capacity;
-		spin_unlock_irq(&ifc->lock);
-		return KNEMIF_E_NOMEM;
-	}
+	if (!segs)
+		goto fail_budget;
 	if (b->nr_segs)
 		memcpy(segs, b->segs, b->nr_segs * sizeof(*segs));
 	kvfree(b->segs);
 	b->segs = segs;
 	b->capacity = cap;
 	return KNEMIF_E_OK;
+
+fail_budget:
+	knemback_budget_uncharge((cap - b->capacity) * sizeof(*segs));
+fail_quota:
+	spin_lock_irq(&ifc->lock);
+	ifc->nr_pages -= cap - b->capacity;
+	spin_unlock_irq(&ifc->lock);
+	return status;
 }
 
 static void knemback_build_start(struct knemback_if *ifc,
@@ -426,9 +517,10 @@ void knemback_region_create(struct knemback_if *ifc,
 		 * consumes it locally.
 		 */
 		r = knemback_region_alloc(ifc, 0, c->owner_uid, 0,
-					  KNEM_PROT_READ | KNEM_PROT_WRITE);
+					  KNEM_PROT_READ | KNEM_PROT_WRITE,
+					  &status);
 		if (!r) {
-			knemback_respond(ifc, req, KNEMIF_E_NOMEM, 0, 0);
+			knemback_respond(ifc, req, status, 0, 0);
 			return;
 		}
 		r->unshared = true;
@@ -444,9 +536,9 @@ void knemback_region_create(struct knemback_if *ifc,
 		return;
 	}
 	r = knemback_region_alloc(ifc, req->nr_segs, c->owner_uid, c->kflags,
-				  c->protection);
+				  c->protection, &status);
 	if (!r) {
-		knemback_respond(ifc, req, KNEMIF_E_NOMEM, 0, 0);
+		knemback_respond(ifc, req, status, 0, 0);
 		return;
 	}
 	for (k = 0; k < req->nr_segs; k++)
@@ -495,11 +587,9 @@ void knemback_region_append(struct knemback_if *ifc,
 	}
 
 	r = knemback_region_alloc(ifc, b->nr_segs, b->owner_uid, b->kflags,
-				  b->protection);
-	if (!r) {
-		status = KNEMIF_E_NOMEM;
+				  b->protection, &status);
+	if (!r)
 		goto fail;
-	}
 	for (k = 0; k < b->nr_segs; k++)
 		knemback_region_set_seg(r, k, &b->segs[k]);
 	r->core.length = b->acct.bytes;

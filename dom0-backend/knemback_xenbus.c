@@ -649,6 +649,7 @@ int knem_xen_init(void)
 
 	if (!xen_initial_domain())
 		return 0;
+	knemback_budget_init();
 	err = knemback_policy_init();
 	if (err)
 		return err;
@@ -693,14 +694,16 @@ size_t knem_xen_stats(char *buf, size_t size)
 			 atomic_read(&knemback_totals.regions),
 			 atomic_read(&knemback_totals.pages),
 			 atomic_read(&knemback_totals.mapped_pages));
+	len += knemback_budget_stats(buf + len, size - len);
 	len += knemback_map_stats(buf + len, size - len);
 	mutex_lock(&knemback_all_lock);
 	list_for_each_entry(ifc, &knemback_all, all_node) {
 		if (!READ_ONCE(ifc->ring_addr))
 			continue;
 		len += scnprintf(buf + len, size - len,
-				 " Xen domain %u: regions %u, copies %lld (%lld bytes), errors %lld, requests %lld, regions created %lld, unknown cookies %lld, by grant copy %lld, mapped %lld, DMA %lld%s\n",
+				 " Xen domain %u: regions %u, granted pages %u, copies %lld (%lld bytes), errors %lld, requests %lld, regions created %lld, unknown cookies %lld, by grant copy %lld, mapped %lld, DMA %lld%s\n",
 				 ifc->domid, READ_ONCE(ifc->nr_regions),
+				 READ_ONCE(ifc->nr_pages),
 				 atomic64_read(&ifc->stats.copies),
 				 atomic64_read(&ifc->stats.bytes),
 				 atomic64_read(&ifc->stats.errors),

@@ -20,6 +20,8 @@
 #    B destroys the source (the answer waits for those copies) and
 #    closes at once: while dom0's disconnect of B waits, xenwatch still
 #    serves the other devices (A's sharing-group change takes effect).
+#  - budget: dom0's budget over all guests (xenbudget) set to 2 MiB: B
+#    gets NOSPC long before its own quota; /dev/knem shows use and limit.
 # run-suite-args: --domu-image-module xen-evtchn --domu-image-module xen-gntalloc
 # run-suite-args: --dom0-module-params knem.ko sharinggroup=hostile
 # shellcheck source-path=SCRIPTDIR source=dom0-checks.sh
@@ -215,6 +217,24 @@ echo "$out" | grep -q '^xen-check: PASS close-while-destroy-waits-on-peer-copies
 	fail xenwatch-b-closes "$(echo "$out" | tr '\n' '|')"
 echo "$out" | grep -q '^xen-check: FAIL' && rc=1
 after_phase xenwatch
+
+# --- item 5: a budget over all guests
+PARAM=/sys/module/knem/parameters/xenbudget
+budget0=$(cat $PARAM 2>/dev/null)
+grep 'Xen backend limits' /dev/knem
+if [ -n "$budget0" ] && [ "$budget0" -gt 0 ]; then
+	pass budget-parameter
+else
+	fail budget-parameter "no $PARAM ('$budget0')"
+fi
+echo 2048 > $PARAM
+hostile budget budget
+line=$(grep 'Xen backend limits' /dev/knem)
+echo "$line"
+echo "$line" | grep -q 'all guests 2048 KiB, used [0-9]* KiB' &&
+	pass budget-in-dev-knem || fail budget-in-dev-knem "'$line'"
+[ -n "$budget0" ] && echo "$budget0" > $PARAM
+after_phase budget
 
 destroy_guest A
 destroy_guest B

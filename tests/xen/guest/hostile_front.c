@@ -46,6 +46,8 @@
  *   xenwatch FILE     two 1 GiB regions (cookies in FILE) for dom0's
  *                     copies; on FILE.go, REGION_DESTROY of the first and
  *                     an orderly close while those copies run
+ *   budget            regions without pages until NOSPC: with dom0's
+ *                     xenbudget set low, long before the guest's quota
  * Domain A's id comes from $HOSTILE_PEER (grants made to it, not to dom0).
  * ACOOKIE APRIV ARO: R1, RN and RRO of knem_xcopy export in guest A.
  * Built static: gcc -static -O2 -Wall -Wextra -Werror -I common
@@ -1842,6 +1844,44 @@ static int cmd_xenwatch(const char *file)
 	return failures != 0;
 }
 
+/*
+ * Item 5: regions (no pages) until the backend refuses: with dom0's
+ * global budget set low by the dom0 script, NOSPC comes long before the
+ * guest's own quota of 65536 regions.
+ */
+static int cmd_budget(void)
+{
+	struct knemif_request rs[SLOTS];
+	unsigned int made = 0, nospc = 0, other = 0, k;
+	uint64_t val[SLOTS];
+	int st[SLOTS];
+
+	connect_be();
+	while (made < MANY_REGIONS && !nospc && !other) {
+		for (k = 0; k < SLOTS; k++) {
+			rs[k] = req(KNEMIF_OP_REGION_CREATE);
+			rs[k].flags = KNEMIF_F_UNSHARED;
+		}
+		if (batch(rs, SLOTS, st, val, 30) != SLOTS)
+			break;
+		for (k = 0; k < SLOTS; k++) {
+			if (st[k] == KNEMIF_E_OK)
+				made++;
+			else if (st[k] == KNEMIF_E_NOSPC)
+				nospc++;
+			else
+				other++;
+		}
+	}
+	printf("hostile: %u regions before NOSPC\n", made);
+	check(nospc && !other && made > 0 && made < MANY_REGIONS,
+	      "global-budget-refuses-before-the-guest-quota",
+	      "%u made, %u NOSPC, %u other", made, nospc, other);
+	/* the regions go with the connection */
+	check(close_be(), "budget-orderly-close", "backend not Closed");
+	return failures != 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -1882,11 +1922,13 @@ int main(int argc, char **argv)
 		return cmd_pile(strtoul(argv[2], NULL, 0));
 	if (!strcmp(cmd, "many"))
 		return cmd_many();
+	if (!strcmp(cmd, "budget"))
+		return cmd_budget();
 	if (!strcmp(cmd, "xenwatch") && argc == 3)
 		return cmd_xenwatch(argv[2]);
 	if (!strcmp(cmd, "stalemap") && argc == 5)
 		return cmd_stalemap(strtoul(argv[2], NULL, 0), argv[3],
 				    strtoul(argv[4], NULL, 0));
-	fprintf(stderr, "usage: hostile_front parked-behind | pile N | many | stalemap SEED FILE N | xenwatch FILE | malformed [ACOOKIE APRIV ARO] | flood N | ahead | badconnect | churn SEED FILE | serve SEED FILE\n");
+	fprintf(stderr, "usage: hostile_front parked-behind | pile N | many | stalemap SEED FILE N | xenwatch FILE | budget | malformed [ACOOKIE APRIV ARO] | flood N | ahead | badconnect | churn SEED FILE | serve SEED FILE\n");
 	return 2;
 }

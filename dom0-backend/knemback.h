@@ -16,6 +16,7 @@
 #include <linux/completion.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/rbtree.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -107,6 +108,8 @@ struct knemback_if {
 	/* regions of this guest, and released single-use ones */
 	spinlock_t lock;		/* protects the fields below */
 	struct list_head regions;	/* live (and being destroyed) */
+	struct list_head disowned;	/* taken off by the teardown */
+	struct rb_root region_tree;	/* live regions by cookie */
 	u32 nr_regions;
 	u32 nr_pages;			/* segments of those regions */
 	struct list_head released;	/* consumed, released, unreported */
@@ -117,6 +120,14 @@ struct knemback_if {
 	struct xenbus_watch group_watch;
 	bool group_watch_active;
 
+	/*
+	 * The xenbus state machine runs here, not on xenwatch: a disconnect
+	 * may wait for copies of other domains (DESTROY, the teardown).
+	 */
+	struct work_struct state_work;
+	bool removed;			/* the device is gone: last run */
+	char *otherend;			/* the frontend's directory */
+
 	struct knemback_stats stats;
 };
 
@@ -124,7 +135,10 @@ struct knemback_if {
 struct knemback_region {
 	struct knem_region core;
 	struct knemback_if *ifc;	/* holds a kref */
-	struct list_head if_node;	/* in ifc->regions or ->released */
+	struct list_head if_node;	/* in ifc->regions, ->disowned or
+					 * ->released
+					 */
+	struct rb_node tree_node;	/* in ifc->region_tree while live */
 	u32 *grefs;			/* core.nr_pages entries */
 	bool unshared;			/* KNEMIF_F_UNSHARED: no pages */
 	bool disowned;			/* the guest disconnects */
@@ -200,6 +214,9 @@ void knemback_regions_teardown(struct knemback_if *ifc);
 void knemback_builds_free(struct knemback_if *ifc);
 /* Drops the build of @handle, if there is one. */
 void knemback_build_forget(struct knemback_if *ifc, u64 handle);
+/* The guests' budget (`xenbudget`): its default, and its line of stats. */
+void knemback_budget_init(void);
+size_t knemback_budget_stats(char *buf, size_t size);
 /* Takes up to @max released regions off @ifc, writing their cookies. */
 u32 knemback_released_take(struct knemback_if *ifc, u64 *cookies, u32 max);
 
@@ -222,6 +239,11 @@ bool knemback_map_possible(const struct knemback_region *r);
  * off it, in any context, and drops it from process context.
  */
 struct knemback_map *knemback_map_take(struct knemback_region *r);
+/*
+ * REGION_MARK_STALE (the region is stale already): takes the mapping off
+ * @r once no copy uses it and the evictor is not unmapping it.  Sleeps.
+ */
+struct knemback_map *knemback_map_take_idle(struct knemback_region *r);
 void knemback_map_drop(struct knemback_map *map);
 size_t knemback_map_stats(char *buf, size_t size);
 

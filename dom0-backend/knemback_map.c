@@ -18,10 +18,16 @@
  * fit, or whose grants fail to map, is grant-copied.
  *
  * Lifetime: a copy holds a reference on the region and counts itself in
- * map->users.  The region's release (its last reference) takes the
- * mapping off and unmaps it from a worker *before* it completes
- * REGION_DESTROY, reports the region released or lets a disconnect end:
- * the guest ends its grants only once dom0 no longer maps them.
+ * map->users, under the region's map_lock, which also sees whether the
+ * region is stale: a stale region gets no new user and is never mapped
+ * again.  Whoever unmaps waits for the users to be gone first.  The
+ * region's release (its last reference) takes the mapping off and unmaps
+ * it from a worker *before* it completes REGION_DESTROY, reports the
+ * region released or lets a disconnect end; REGION_MARK_STALE takes it
+ * off (or waits for the evictor that has it) and unmaps it before it
+ * answers: the guest ends its grants only once dom0 no longer maps them.
+ * The evictor marks a mapping `evicting` and leaves it on its region
+ * until it is unmapped, so nobody can miss it.
  *
  * Locks: knemback_maps.lock, then a region's map_lock.
  */
@@ -53,6 +59,7 @@ struct knemback_map {
 	struct knemback_region *region;
 	u32 nr_pages;
 	u32 users;			/* copies; under region->map_lock */
+	bool evicting;			/* the evictor unmaps it; no new user */
 	bool readonly;
 	struct page **pages;
 	grant_handle_t *handles;
@@ -168,7 +175,7 @@ static void knemback_map_unreserve(u32 nr_pages)
 }
 
 /* Unmaps and frees @map's pages and gives back its room in the cache. */
-static void knemback_map_undo(struct knemback_map *map)
+static void knemback_map_unmap_pages(struct knemback_map *map)
 {
 	if (knemback_map_unmap(map)) {
 		gnttab_free_pages(map->nr_pages, map->pages);
@@ -178,6 +185,11 @@ static void knemback_map_undo(struct knemback_map *map)
 		       map->region->ifc->domid, map->nr_pages);
 	}
 	knemback_map_unreserve(map->nr_pages);
+}
+
+static void knemback_map_undo(struct knemback_map *map)
+{
+	knemback_map_unmap_pages(map);
 	knemback_map_free(map);
 }
 
@@ -201,9 +213,11 @@ static struct knemback_map *knemback_map_victim_locked(void)
 	list_for_each_entry(map, &knemback_maps.lru, lru) {
 		r = map->region;
 		spin_lock(&r->map_lock);
-		if (r->map == map && !map->users &&
+		if (r->map == map && !map->users && !map->evicting &&
+		    !knem_region_is_stale(&r->core) &&
 		    knem_refcount_inc_not_zero(&r->core.refs)) {
-			r->map = NULL;
+			/* stays on r until unmapped: MARK_STALE waits for it */
+			map->evicting = true;
 			r->grant_copied = 0;
 			spin_unlock(&r->map_lock);
 			list_del_init(&map->lru);
@@ -233,7 +247,14 @@ static bool knemback_map_reserve(u32 nr_pages)
 		if (!victim)
 			return false;
 		r = victim->region;
-		knemback_map_destroy(victim);
+		atomic_dec(&knemback_maps.regions);
+		knemback_map_unmap_pages(victim);
+		/* unmapped: off its region, then freed */
+		spin_lock_irq(&r->map_lock);
+		r->map = NULL;
+		wake_up_var(&r->map);
+		spin_unlock_irq(&r->map_lock);
+		knemback_map_free(victim);
 		atomic64_inc(&knemback_maps.evicted);
 		knem_region_put(&r->core);
 	}
@@ -317,11 +338,13 @@ static void knemback_map_touch(struct knemback_map *map)
 struct knemback_map *knemback_map_get(struct knemback_region *r, u64 length)
 {
 	struct knemback_map *map, *other;
-	bool wanted = false;
+	bool wanted = false, stale, keep = true;
 
 	spin_lock_irq(&r->map_lock);
 	map = r->map;
-	if (map)
+	if (map && (map->evicting || knem_region_is_stale(&r->core)))
+		map = NULL;	/* being unmapped: grant copy meanwhile */
+	else if (map)
 		map->users++;
 	else
 		wanted = knemback_map_wanted_locked(r, length);
@@ -339,16 +362,21 @@ struct knemback_map *knemback_map_get(struct knemback_region *r, u64 length)
 	spin_lock_irq(&knemback_maps.lock);
 	spin_lock(&r->map_lock);
 	other = r->map;
-	if (other) {
+	stale = knem_region_is_stale(&r->core);
+	if (other && !other->evicting && !stale) {
 		other->users++;
-	} else {
+	} else if (!other && !stale) {
 		map->users = 1;
 		r->map = map;
 		list_add_tail(&map->lru, &knemback_maps.lru);
+	} else {
+		/* turned stale, or evicted, while we mapped: grant copy */
+		other = NULL;
+		keep = false;
 	}
 	spin_unlock(&r->map_lock);
 	spin_unlock_irq(&knemback_maps.lock);
-	if (other) {
+	if (other || !keep) {
 		/* a copy from another domain mapped it meanwhile */
 		knemback_map_destroy(map);
 		return other;
@@ -359,7 +387,9 @@ struct knemback_map *knemback_map_get(struct knemback_region *r, u64 length)
 void knemback_map_put(struct knemback_region *r, struct knemback_map *map)
 {
 	spin_lock_irq(&r->map_lock);
-	map->users--;
+	/* knemback_map_take_idle() waits for the last user */
+	if (!--map->users)
+		wake_up_var(&map->users);
 	spin_unlock_irq(&r->map_lock);
 }
 
@@ -377,6 +407,49 @@ struct knemback_map *knemback_map_take(struct knemback_region *r)
 	map = r->map;
 	r->map = NULL;
 	spin_unlock_irqrestore(&r->map_lock, flags);
+	return map;
+}
+
+static bool knemback_map_idle(struct knemback_region *r,
+			      struct knemback_map *map)
+{
+	bool idle;
+
+	spin_lock_irq(&r->map_lock);
+	idle = !map->users;
+	spin_unlock_irq(&r->map_lock);
+	return idle;
+}
+
+static bool knemback_map_evicted(struct knemback_region *r)
+{
+	bool gone;
+
+	spin_lock_irq(&r->map_lock);
+	gone = !r->map || !r->map->evicting;
+	spin_unlock_irq(&r->map_lock);
+	return gone;
+}
+
+struct knemback_map *knemback_map_take_idle(struct knemback_region *r)
+{
+	struct knemback_map *map;
+
+	might_sleep();
+	for (;;) {
+		spin_lock_irq(&r->map_lock);
+		map = r->map;
+		if (!map || !map->evicting) {
+			r->map = NULL;
+			spin_unlock_irq(&r->map_lock);
+			break;
+		}
+		spin_unlock_irq(&r->map_lock);
+		/* the evictor unmaps it: it is not unmapped before that */
+		wait_var_event(&r->map, knemback_map_evicted(r));
+	}
+	if (map)
+		wait_var_event(&map->users, knemback_map_idle(r, map));
 	return map;
 }
 

@@ -23,11 +23,78 @@
 
 #include <linux/delay.h>
 #include <linux/kref.h>
+#include <linux/mm.h>
+#include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/uidgid.h>
 
 #include "knemback.h"
 #include "knem_native.h"
+
+/* Regions the teardown takes off per hold of the guest's lock. */
+#define KNEMBACK_TEARDOWN_BATCH 64
+
+/*
+ * A budget over all guests: the per-guest quotas bound each guest, this
+ * bounds their sum.  What counts is what the guests' regions and builds
+ * make dom0 allocate (structures, segment and grant lists).  0 when the
+ * module loads: knemback_budget_init() sets 1/16 of dom0's memory.
+ */
+static unsigned long knemback_param_budget_kib;
+module_param_named(xenbudget, knemback_param_budget_kib, ulong, 0644);
+MODULE_PARM_DESC(xenbudget,
+		 "KiB of dom0 memory the regions of all guests may hold (default: 1/16 of dom0's RAM)");
+
+static atomic_long_t knemback_budget_used;	/* bytes */
+static atomic64_t knemback_budget_refused;
+
+void knemback_budget_init(void)
+{
+	if (!knemback_param_budget_kib)
+		knemback_param_budget_kib =
+			(totalram_pages() << (PAGE_SHIFT - 10)) / 16;
+}
+
+static bool knemback_budget_charge(size_t bytes)
+{
+	unsigned long limit = READ_ONCE(knemback_param_budget_kib);
+
+	limit = min_t(unsigned long, limit, LONG_MAX / 1024) * 1024;
+	if (atomic_long_add_return(bytes, &knemback_budget_used) > limit) {
+		atomic_long_sub(bytes, &knemback_budget_used);
+		atomic64_inc(&knemback_budget_refused);
+		pr_info_ratelimited("the guests' budget of %lu KiB is spent\n",
+				    limit / 1024);
+		return false;
+	}
+	return true;
+}
+
+static void knemback_budget_uncharge(size_t bytes)
+{
+	atomic_long_sub(bytes, &knemback_budget_used);
+}
+
+size_t knemback_budget_stats(char *buf, size_t size)
+{
+	return scnprintf(buf, size,
+			 " Xen backend limits: per guest %u regions, %u pages, %u builds; all guests %lu KiB, used %ld KiB, refused %lld\n",
+			 KNEMBACK_MAX_REGIONS, KNEMBACK_MAX_DOMAIN_PAGES,
+			 KNEMBACK_MAX_BUILDS,
+			 READ_ONCE(knemback_param_budget_kib),
+			 DIV_ROUND_UP(atomic_long_read(&knemback_budget_used),
+				      1024),
+			 atomic64_read(&knemback_budget_refused));
+}
+
+/* What a region of @nr_segs segments costs dom0. */
+static size_t knemback_region_cost(u32 nr_segs)
+{
+	struct knemback_region *r;
+
+	return sizeof(*r) + (size_t)max(nr_segs, 1U) *
+	       (sizeof(*r->core.segs) + sizeof(*r->grefs));
+}
 
 static void knemback_region_free_work(struct work_struct *work)
 {
@@ -35,13 +102,21 @@ static void knemback_region_free_work(struct work_struct *work)
 		container_of(to_rcu_work(work), struct knemback_region,
 			     release_work);
 	struct knemback_if *ifc = r->ifc;
+	u32 nr_pages = r->core.nr_pages;
 
 	kvfree(r->grefs);
 	kvfree(r->core.segs);
 	kfree(r);
+	knemback_budget_uncharge(knemback_region_cost(nr_pages));
 	atomic_dec(&knemback_totals.regions);
-	if (ifc)
-		knemback_if_put(ifc);
+	if (!ifc)
+		return;
+	/* the guest's quota counted it until now */
+	spin_lock_irq(&ifc->lock);
+	ifc->nr_regions--;
+	ifc->nr_pages -= nr_pages;
+	spin_unlock_irq(&ifc->lock);
+	knemback_if_put(ifc);
 }
 
 /* Lookups may still walk past the region until a grace period ends. */
@@ -60,12 +135,18 @@ static void knemback_region_retire(struct knemback_region *r)
 
 	spin_lock_irqsave(&ifc->lock, flags);
 	list_del(&r->if_node);
-	ifc->nr_regions--;
-	ifc->nr_pages -= r->core.nr_pages;
+	if (!RB_EMPTY_NODE(&r->tree_node)) {
+		rb_erase(&r->tree_node, &ifc->region_tree);
+		RB_CLEAR_NODE(&r->tree_node);
+	}
 	if (r->destroyed) {
 		complete(r->destroyed);
 	} else if (!r->disowned && !ifc->disconnecting) {
-		/* only a single-use lookup drops the table's reference */
+		/*
+		 * Only a single-use lookup drops the table's reference.  The
+		 * region stays on the guest's quota until it is freed, after
+		 * the guest collected it: uncollected, they add up to NOSPC.
+		 */
 		list_add_tail(&r->if_node, &ifc->released);
 		ifc->nr_released++;
 		report = true;
@@ -136,26 +217,30 @@ u32 knemback_released_take(struct knemback_if *ifc, u64 *cookies, u32 max)
 	return n;
 }
 
-/* An unpublished region of @nr_segs segments, or NULL (NOMEM). */
+/*
+ * An unpublished region of @nr_segs segments, or NULL with the wire
+ * status in *@status (NOSPC: the guests' budget is spent; NOMEM).
+ */
 static struct knemback_region *knemback_region_alloc(struct knemback_if *ifc,
 						      u32 nr_segs, u32 uid,
-						      u32 kflags, u32 prot)
+						      u32 kflags, u32 prot,
+						      int *status)
 {
 	struct knemback_region *r;
 
+	*status = KNEMIF_E_NOSPC;
+	if (!knemback_budget_charge(knemback_region_cost(nr_segs)))
+		return NULL;
+	*status = KNEMIF_E_NOMEM;
 	r = kzalloc(sizeof(*r), GFP_KERNEL);
 	if (!r)
-		return NULL;
+		goto fail;
 	r->core.segs = kvmalloc_array(max(nr_segs, 1U), sizeof(*r->core.segs),
 				      GFP_KERNEL);
 	r->grefs = kvmalloc_array(max(nr_segs, 1U), sizeof(*r->grefs),
 				  GFP_KERNEL);
-	if (!r->core.segs || !r->grefs) {
-		kvfree(r->core.segs);
-		kvfree(r->grefs);
-		kfree(r);
-		return NULL;
-	}
+	if (!r->core.segs || !r->grefs)
+		goto fail_free;
 	atomic_inc(&knemback_totals.regions);
 	spin_lock_init(&r->map_lock);
 	/* KNEMIF_KFLAG_* and KNEMIF_PROT_* have knem's values */
@@ -166,14 +251,27 @@ static struct knemback_region *knemback_region_alloc(struct knemback_if *ifc,
 	r->core.nr_pages = nr_segs;
 	r->core.pages = NULL;
 	INIT_LIST_HEAD(&r->if_node);
+	RB_CLEAR_NODE(&r->tree_node);
+	*status = KNEMIF_E_OK;
 	return r;
+
+fail_free:
+	kvfree(r->core.segs);
+	kvfree(r->grefs);
+	kfree(r);
+fail:
+	knemback_budget_uncharge(knemback_region_cost(nr_segs));
+	return NULL;
 }
 
 static void knemback_region_abort(struct knemback_region *r)
 {
+	u32 nr_segs = r->core.nr_pages;
+
 	kvfree(r->grefs);
 	kvfree(r->core.segs);
 	kfree(r);
+	knemback_budget_uncharge(knemback_region_cost(nr_segs));
 	atomic_dec(&knemback_totals.regions);
 }
 
@@ -184,6 +282,54 @@ static void knemback_region_set_seg(struct knemback_region *r, u32 k,
 	r->core.segs[k].len = seg->len;
 	r->core.segs[k].first_page = k;
 	r->grefs[k] = seg->gref;
+}
+
+/*
+ * The guest's live regions by cookie, for its REGION_DESTROY and
+ * REGION_MARK_STALE: a lookup under ifc->lock (interrupts off) visits at
+ * most log2(65536) + 1 nodes on each side, never a list of the guest's
+ * size.  Cookies are unique in the table; should the table issue again
+ * the cookie of a consumed region still in use, the newer one goes right.
+ */
+static void knemback_region_index(struct knemback_if *ifc,
+				  struct knemback_region *r)
+{
+	struct rb_node **link = &ifc->region_tree.rb_node, *parent = NULL;
+	u64 cookie = r->core.cookie;
+
+	lockdep_assert_held(&ifc->lock);
+	while (*link) {
+		struct knemback_region *e =
+			rb_entry(*link, struct knemback_region, tree_node);
+
+		parent = *link;
+		if (cookie < e->core.cookie)
+			link = &parent->rb_left;
+		else
+			link = &parent->rb_right;
+	}
+	rb_link_node(&r->tree_node, parent, link);
+	rb_insert_color(&r->tree_node, &ifc->region_tree);
+}
+
+static struct knemback_region *
+knemback_region_find_locked(struct knemback_if *ifc, u64 cookie)
+{
+	struct rb_node *n = ifc->region_tree.rb_node;
+
+	lockdep_assert_held(&ifc->lock);
+	while (n) {
+		struct knemback_region *r =
+			rb_entry(n, struct knemback_region, tree_node);
+
+		if (cookie < r->core.cookie)
+			n = n->rb_left;
+		else if (cookie > r->core.cookie)
+			n = n->rb_right;
+		else
+			return r;
+	}
+	return NULL;
 }
 
 /*
@@ -212,6 +358,10 @@ static int knemback_region_publish(struct knemback_if *ifc,
 	kref_get(&ifc->kref);
 	knem_cookie_table_insert(&knem_cookies, &r->core);
 	*cookie = r->core.cookie;
+	/* our reference keeps it from its release until it is indexed */
+	spin_lock_irq(&ifc->lock);
+	knemback_region_index(ifc, r);
+	spin_unlock_irq(&ifc->lock);
 	/* the table holds it now */
 	knem_region_put(&r->core);
 	atomic64_inc(&ifc->stats.regions);
@@ -229,8 +379,16 @@ static struct knemback_build *knemback_build_find(struct knemback_if *ifc,
 	return NULL;
 }
 
-static void knemback_build_drop(struct knemback_build *b)
+/* A build's segment list counts on the page quota, like a region's. */
+static void knemback_build_drop(struct knemback_if *ifc,
+				struct knemback_build *b)
 {
+	if (b->capacity) {
+		spin_lock_irq(&ifc->lock);
+		ifc->nr_pages -= b->capacity;
+		spin_unlock_irq(&ifc->lock);
+		knemback_budget_uncharge(b->capacity * sizeof(*b->segs));
+	}
 	kvfree(b->segs);
 	memset(b, 0, sizeof(*b));
 }
@@ -240,7 +398,7 @@ void knemback_build_forget(struct knemback_if *ifc, u64 handle)
 	struct knemback_build *b = knemback_build_find(ifc, handle);
 
 	if (b)
-		knemback_build_drop(b);
+		knemback_build_drop(ifc, b);
 }
 
 void knemback_builds_free(struct knemback_if *ifc)
@@ -248,7 +406,7 @@ void knemback_builds_free(struct knemback_if *ifc)
 	unsigned int i;
 
 	for (i = 0; i < KNEMBACK_MAX_BUILDS; i++)
-		knemback_build_drop(&ifc->builds[i]);
+		knemback_build_drop(ifc, &ifc->builds[i]);
 }
 
 /*
@@ -265,28 +423,46 @@ static int knemback_build_reserve(struct knemback_if *ifc,
 	u32 need = b->nr_segs + more, cap;
 	struct knemif_seg *segs;
 	u32 quota_left;
+	int status;
 
-	spin_lock_irq(&ifc->lock);
-	quota_left = KNEMBACK_MAX_DOMAIN_PAGES - ifc->nr_pages;
-	spin_unlock_irq(&ifc->lock);
-	if (need > quota_left) {
-		pr_info_ratelimited("domain %u: a build of %u pages exceeds the quota of %u pages\n",
-				    ifc->domid, need, KNEMBACK_MAX_DOMAIN_PAGES);
-		return KNEMIF_E_NOSPC;
-	}
 	if (need <= b->capacity)
 		return KNEMIF_E_OK;
 	cap = min_t(u64, ifc->limits.max_region_pages, b->acct.total_len);
 	cap = clamp(b->capacity * 2, need, cap);
+	/* the list counts on the quota (its entries become the region's) */
+	spin_lock_irq(&ifc->lock);
+	quota_left = KNEMBACK_MAX_DOMAIN_PAGES - ifc->nr_pages;
+	if (cap - b->capacity > quota_left && need - b->capacity <= quota_left)
+		cap = b->capacity + quota_left;
+	if (cap - b->capacity <= quota_left)
+		ifc->nr_pages += cap - b->capacity;
+	spin_unlock_irq(&ifc->lock);
+	if (cap - b->capacity > quota_left) {
+		pr_info_ratelimited("domain %u: a build of %u pages exceeds the quota of %u pages\n",
+				    ifc->domid, need, KNEMBACK_MAX_DOMAIN_PAGES);
+		return KNEMIF_E_NOSPC;
+	}
+	status = KNEMIF_E_NOSPC;
+	if (!knemback_budget_charge((cap - b->capacity) * sizeof(*segs)))
+		goto fail_quota;
+	status = KNEMIF_E_NOMEM;
 	segs = kvmalloc_array(cap, sizeof(*segs), GFP_KERNEL);
 	if (!segs)
-		return KNEMIF_E_NOMEM;
+		goto fail_budget;
 	if (b->nr_segs)
 		memcpy(segs, b->segs, b->nr_segs * sizeof(*segs));
 	kvfree(b->segs);
 	b->segs = segs;
 	b->capacity = cap;
 	return KNEMIF_E_OK;
+
+fail_budget:
+	knemback_budget_uncharge((cap - b->capacity) * sizeof(*segs));
+fail_quota:
+	spin_lock_irq(&ifc->lock);
+	ifc->nr_pages -= cap - b->capacity;
+	spin_unlock_irq(&ifc->lock);
+	return status;
 }
 
 static void knemback_build_start(struct knemback_if *ifc,
@@ -341,9 +517,10 @@ void knemback_region_create(struct knemback_if *ifc,
 		 * consumes it locally.
 		 */
 		r = knemback_region_alloc(ifc, 0, c->owner_uid, 0,
-					  KNEM_PROT_READ | KNEM_PROT_WRITE);
+					  KNEM_PROT_READ | KNEM_PROT_WRITE,
+					  &status);
 		if (!r) {
-			knemback_respond(ifc, req, KNEMIF_E_NOMEM, 0, 0);
+			knemback_respond(ifc, req, status, 0, 0);
 			return;
 		}
 		r->unshared = true;
@@ -359,9 +536,9 @@ void knemback_region_create(struct knemback_if *ifc,
 		return;
 	}
 	r = knemback_region_alloc(ifc, req->nr_segs, c->owner_uid, c->kflags,
-				  c->protection);
+				  c->protection, &status);
 	if (!r) {
-		knemback_respond(ifc, req, KNEMIF_E_NOMEM, 0, 0);
+		knemback_respond(ifc, req, status, 0, 0);
 		return;
 	}
 	for (k = 0; k < req->nr_segs; k++)
@@ -410,22 +587,20 @@ void knemback_region_append(struct knemback_if *ifc,
 	}
 
 	r = knemback_region_alloc(ifc, b->nr_segs, b->owner_uid, b->kflags,
-				  b->protection);
-	if (!r) {
-		status = KNEMIF_E_NOMEM;
+				  b->protection, &status);
+	if (!r)
 		goto fail;
-	}
 	for (k = 0; k < b->nr_segs; k++)
 		knemback_region_set_seg(r, k, &b->segs[k]);
 	r->core.length = b->acct.bytes;
-	knemback_build_drop(b);
+	knemback_build_drop(ifc, b);
 	status = knemback_region_publish(ifc, r, &cookie);
 	knemback_respond(ifc, req, status, 0, status ? 0 : cookie);
 	return;
 
 fail:
 	/* any error ends the build */
-	knemback_build_drop(b);
+	knemback_build_drop(ifc, b);
 	knemback_respond(ifc, req, status, 0, 0);
 }
 
@@ -437,15 +612,12 @@ static struct knemback_region *knemback_region_get(struct knemback_if *ifc,
 	struct knemback_region *r, *found = NULL;
 
 	spin_lock_irq(&ifc->lock);
-	list_for_each_entry(r, &ifc->regions, if_node) {
-		if (r->core.cookie != cookie || r->disowned || r->destroyed)
-			continue;
-		if (knem_refcount_inc_not_zero(&r->core.refs)) {
-			found = r;
-			if (done)
-				r->destroyed = done;
-		}
-		break;
+	r = knemback_region_find_locked(ifc, cookie);
+	if (r && !r->disowned && !r->destroyed &&
+	    knem_refcount_inc_not_zero(&r->core.refs)) {
+		found = r;
+		if (done)
+			r->destroyed = done;
 	}
 	spin_unlock_irq(&ifc->lock);
 	return found;
@@ -466,7 +638,7 @@ void knemback_region_destroy(struct knemback_if *ifc,
 			knemback_respond(ifc, req, KNEMIF_E_NOENT, 0, 0);
 			return;
 		}
-		knemback_build_drop(b);
+		knemback_build_drop(ifc, b);
 		knemback_respond(ifc, req, KNEMIF_E_OK, 0, 0);
 		return;
 	}
@@ -506,8 +678,12 @@ void knemback_region_mark_stale(struct knemback_if *ifc,
 	while (refcount_read(&r->core.refs) >
 	       1 + !knem_region_is_unlinked(&r->core))
 		usleep_range(50, 500);
-	/* a stale region is never mapped again: its grants may end now */
-	map = knemback_map_take(r);
+	/*
+	 * A stale region gets no new mapping user and is never mapped again;
+	 * a copy that counted itself in before finishes, the evictor that
+	 * has the mapping unmaps it: then its grants may end.
+	 */
+	map = knemback_map_take_idle(r);
 	if (map)
 		knemback_map_drop(map);
 	knem_region_put(&r->core);
@@ -519,7 +695,7 @@ static bool knemback_regions_gone(struct knemback_if *ifc)
 	bool empty;
 
 	spin_lock_irq(&ifc->lock);
-	empty = list_empty(&ifc->regions);
+	empty = list_empty(&ifc->regions) && list_empty(&ifc->disowned);
 	spin_unlock_irq(&ifc->lock);
 	return empty;
 }
@@ -528,6 +704,7 @@ void knemback_regions_teardown(struct knemback_if *ifc)
 {
 	struct knemback_region *r, *tmp, *found;
 	LIST_HEAD(released);
+	bool empty;
 
 	spin_lock_irq(&ifc->lock);
 	ifc->disconnecting = true;
@@ -539,21 +716,35 @@ void knemback_regions_teardown(struct knemback_if *ifc)
 		knemback_region_free(r);
 	}
 
+	/*
+	 * Each region leaves the live list once, to the disowned one: no
+	 * rescan from the head, and at most KNEMBACK_TEARDOWN_BATCH regions
+	 * (being released already, no reference to take) per lock hold.
+	 */
 	for (;;) {
+		unsigned int n = 0;
+
 		found = NULL;
 		spin_lock_irq(&ifc->lock);
-		list_for_each_entry(r, &ifc->regions, if_node) {
-			if (r->disowned)
-				continue;
+		while (!list_empty(&ifc->regions) &&
+		       n++ < KNEMBACK_TEARDOWN_BATCH) {
+			r = list_first_entry(&ifc->regions,
+					     struct knemback_region, if_node);
+			list_move_tail(&r->if_node, &ifc->disowned);
 			r->disowned = true;
 			if (knem_refcount_inc_not_zero(&r->core.refs)) {
 				found = r;
 				break;
 			}
 		}
+		empty = list_empty(&ifc->regions);
 		spin_unlock_irq(&ifc->lock);
-		if (!found)
-			break;
+		if (!found) {
+			if (empty)
+				break;
+			cond_resched();
+			continue;
+		}
 		/* copies in flight stop at their next batch */
 		knem_region_mark_stale(&found->core);
 		knem_cookie_table_unlink(&knem_cookies, &found->core);

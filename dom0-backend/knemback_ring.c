@@ -191,7 +191,15 @@ static bool knemback_process(struct knemback_if *ifc)
 	do {
 		rp = READ_ONCE(ring->sring->req_prod);
 		virt_rmb();	/* see the requests up to rp */
-		if (RING_REQUEST_PROD_OVERFLOW(ring, rp)) {
+		/*
+		 * Both distances are unsigned: req_prod may neither run more
+		 * than a ring ahead of the responses (each request unanswered
+		 * takes a slot) nor of the consumer.  A parked WAIT_RELEASED
+		 * keeps rsp_prod_pvt one behind req_cons, so req_prod one
+		 * behind req_cons passes the first test, not the second.
+		 */
+		if (RING_REQUEST_PROD_OVERFLOW(ring, rp) ||
+		    rp - ring->req_cons > RING_SIZE(ring)) {
 			ifc->broken = true;
 			pr_warn("domain %u: ring abuse (req_prod %u, rsp_prod_pvt %u), disconnecting\n",
 				ifc->domid, rp, ring->rsp_prod_pvt);

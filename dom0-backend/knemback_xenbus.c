@@ -7,6 +7,7 @@
 
 #include <linux/kref.h>
 #include <linux/module.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 
 #include <xen/events.h>
@@ -16,6 +17,8 @@
 #include "knem_native.h"
 
 DEFINE_MUTEX(knemback_all_lock);
+/* The state machines of the guests' devices (knemback_state_work()). */
+static struct workqueue_struct *knemback_wq;
 LIST_HEAD(knemback_all);
 struct knemback_totals knemback_totals;
 
@@ -23,6 +26,7 @@ static void knemback_if_free(struct kref *kref)
 {
 	struct knemback_if *ifc = container_of(kref, struct knemback_if, kref);
 
+	kfree(ifc->otherend);
 	kfree(ifc);
 	atomic_dec(&knemback_totals.interfaces);
 }
@@ -265,8 +269,8 @@ static int knemback_connect(struct knemback_if *ifc)
 	}
 	ifc->group_watch_active = true;
 	/*
-	 * The watch's first event comes later on this very xenwatch thread:
-	 * read the group now, so that it applies from the first request.
+	 * The watch's first event comes later, on xenwatch: read the group
+	 * now, so that it applies from the first request.
 	 */
 	knemback_group_changed(&ifc->group_watch, NULL, NULL);
 
@@ -294,7 +298,8 @@ static void knemback_set_state(struct knemback_if *ifc,
 {
 	struct xenbus_device *dev = ifc->dev;
 
-	while (dev->state != state) {
+	/* once removed, xenbus has the last word on the state */
+	while (dev->state != state && !READ_ONCE(ifc->removed)) {
 		switch (dev->state) {
 		case XenbusStateClosed:
 			switch (state) {
@@ -358,13 +363,30 @@ static void knemback_set_state(struct knemback_if *ifc,
 	}
 }
 
-static void knemback_frontend_changed(struct xenbus_device *dev,
-				      enum xenbus_state frontend_state)
+/*
+ * Runs the state machine for the frontend's current state, in the
+ * backend's own context (ifc->state_work, never two at once): connect and
+ * disconnect may sleep as long as copies of other domains keep regions
+ * of this guest, which would stall every xenbus device of dom0 if it ran
+ * on xenwatch.  Each change of the frontend's state queues it again, so
+ * it always ends on the latest one.
+ */
+static void knemback_state_work(struct work_struct *work)
 {
-	struct knemback_if *ifc = dev_get_drvdata(&dev->dev);
+	struct knemback_if *ifc =
+		container_of(work, struct knemback_if, state_work);
+	struct xenbus_device *dev = ifc->dev;
+	enum xenbus_state frontend_state;
 
-	if (!ifc)
+	if (READ_ONCE(ifc->removed)) {
+		/* knemback_remove(): the last run, with its references */
+		knemback_disconnect(ifc);
+		put_device(&dev->dev);
+		knemback_if_put(ifc);
 		return;
+	}
+	/* our copy: xenbus frees dev->otherend once the device is removed */
+	frontend_state = xenbus_read_driver_state(ifc->otherend);
 	switch (frontend_state) {
 	case XenbusStateInitialising:
 		/*
@@ -412,6 +434,16 @@ static void knemback_frontend_changed(struct xenbus_device *dev,
 				 frontend_state);
 		break;
 	}
+}
+
+/* On xenwatch: never waits, the state machine runs in state_work. */
+static void knemback_frontend_changed(struct xenbus_device *dev,
+				      enum xenbus_state frontend_state)
+{
+	struct knemback_if *ifc = dev_get_drvdata(&dev->dev);
+
+	if (ifc)
+		queue_work(knemback_wq, &ifc->state_work);
 }
 
 /*
@@ -490,6 +522,13 @@ static int knemback_probe(struct xenbus_device *dev,
 	}
 	atomic_inc(&knemback_totals.interfaces);
 	ifc->dev = dev;
+	ifc->otherend = kstrdup(dev->otherend, GFP_KERNEL);
+	if (!ifc->otherend) {
+		kfree(ifc);
+		atomic_dec(&knemback_totals.interfaces);
+		xenbus_dev_fatal(dev, -ENOMEM, "allocating backend state");
+		return -ENOMEM;
+	}
 	ifc->domid = dev->otherend_id;
 	ifc->table_domid = ifc->domid ? ifc->domid : KNEMBACK_LOOPBACK_DOMID;
 	kref_init(&ifc->kref);
@@ -497,10 +536,13 @@ static int knemback_probe(struct xenbus_device *dev,
 	init_waitqueue_head(&ifc->release_wq);
 	spin_lock_init(&ifc->lock);
 	INIT_LIST_HEAD(&ifc->regions);
+	INIT_LIST_HEAD(&ifc->disowned);
+	ifc->region_tree = RB_ROOT;
 	ifc->limits.max_indirect_pages = KNEMBACK_MAX_INDIRECT_PAGES;
 	ifc->limits.max_region_pages = KNEMBACK_MAX_REGION_PAGES;
 	ifc->limits.feature_dma = knemback_offers_dma();
 	INIT_LIST_HEAD(&ifc->released);
+	INIT_WORK(&ifc->state_work, knemback_state_work);
 	ifc->next_handle = 1;
 	dev_set_drvdata(&dev->dev, ifc);
 
@@ -522,6 +564,13 @@ fail_drvdata:
 	return err;
 }
 
+/* xenwatch's pid is xenbus's own: its name tells it. */
+static bool knemback_on_xenwatch(void)
+{
+	return (current->flags & PF_KTHREAD) &&
+	       !strcmp(current->comm, "xenwatch");
+}
+
 static void knemback_remove(struct xenbus_device *dev)
 {
 	struct knemback_if *ifc = dev_get_drvdata(&dev->dev);
@@ -531,10 +580,31 @@ static void knemback_remove(struct xenbus_device *dev)
 	mutex_lock(&knemback_all_lock);
 	list_del(&ifc->all_node);
 	mutex_unlock(&knemback_all_lock);
-	knemback_disconnect(ifc);
 	dev_set_drvdata(&dev->dev, NULL);
-	/* regions released later still hold references */
-	knemback_if_put(ifc);
+	/*
+	 * The otherend watch is gone (xenbus removed it before calling us):
+	 * nothing queues the state work any more but this.  xenbus writes
+	 * Closed once we return, so the disconnect is done here, before,
+	 * when we may wait: on module unload, or from the state work itself
+	 * (a detach).  On xenwatch (the toolstack removed the backend's
+	 * directory: the guest is destroyed, or detached by force) the
+	 * state work's last run disconnects, after this device left the bus
+	 * (it holds the device), and drops the device's reference on @ifc.
+	 */
+	if (!knemback_on_xenwatch()) {
+		/* from the work itself: only a run queued meanwhile to drop */
+		if (current_work() == &ifc->state_work)
+			cancel_work(&ifc->state_work);
+		else
+			cancel_work_sync(&ifc->state_work);
+		knemback_disconnect(ifc);
+		/* regions released later still hold references */
+		knemback_if_put(ifc);
+		return;
+	}
+	get_device(&dev->dev);
+	WRITE_ONCE(ifc->removed, true);
+	queue_work(knemback_wq, &ifc->state_work);
 }
 
 static const struct xenbus_device_id knemback_ids[] = {
@@ -553,12 +623,22 @@ static struct xenbus_driver knemback_driver = {
 
 int knemback_xenbus_init(void)
 {
-	return xenbus_register_backend(&knemback_driver);
+	int err;
+
+	knemback_wq = alloc_workqueue("knemback", WQ_UNBOUND, 0);
+	if (!knemback_wq)
+		return -ENOMEM;
+	err = xenbus_register_backend(&knemback_driver);
+	if (err)
+		destroy_workqueue(knemback_wq);
+	return err;
 }
 
 void knemback_xenbus_exit(void)
 {
 	xenbus_unregister_driver(&knemback_driver);
+	/* the devices' last runs: every disconnect is done */
+	destroy_workqueue(knemback_wq);
 }
 
 static bool knemback_active;
@@ -569,6 +649,7 @@ int knem_xen_init(void)
 
 	if (!xen_initial_domain())
 		return 0;
+	knemback_budget_init();
 	err = knemback_policy_init();
 	if (err)
 		return err;
@@ -613,14 +694,16 @@ size_t knem_xen_stats(char *buf, size_t size)
 			 atomic_read(&knemback_totals.regions),
 			 atomic_read(&knemback_totals.pages),
 			 atomic_read(&knemback_totals.mapped_pages));
+	len += knemback_budget_stats(buf + len, size - len);
 	len += knemback_map_stats(buf + len, size - len);
 	mutex_lock(&knemback_all_lock);
 	list_for_each_entry(ifc, &knemback_all, all_node) {
 		if (!READ_ONCE(ifc->ring_addr))
 			continue;
 		len += scnprintf(buf + len, size - len,
-				 " Xen domain %u: regions %u, copies %lld (%lld bytes), errors %lld, requests %lld, regions created %lld, unknown cookies %lld, by grant copy %lld, mapped %lld, DMA %lld%s\n",
+				 " Xen domain %u: regions %u, granted pages %u, copies %lld (%lld bytes), errors %lld, requests %lld, regions created %lld, unknown cookies %lld, by grant copy %lld, mapped %lld, DMA %lld%s\n",
 				 ifc->domid, READ_ONCE(ifc->nr_regions),
+				 READ_ONCE(ifc->nr_pages),
 				 atomic64_read(&ifc->stats.copies),
 				 atomic64_read(&ifc->stats.bytes),
 				 atomic64_read(&ifc->stats.errors),

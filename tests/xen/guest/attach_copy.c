@@ -10,6 +10,9 @@
  *   local             two new regions: COPY and INLINE_COPY between them
  *   loop COOKIE SEED S  INLINE_COPY from the region again and again, for S
  *                     seconds or until one fails (a detach meanwhile)
+ *   copyloop SRC DST S  COPY from region SRC into region DST (whole, data
+ *                     not checked) again and again, for S seconds or until
+ *                     one fails
  * Prints "ok ..." and exits 0, or prints "error STEP ERRNO-NAME" (exit 1)
  * or "mismatch ..." (exit 3).  Usage errors exit 2.
  * Built static: gcc -static -O2 -Wall -Wextra -Werror -I common
@@ -231,6 +234,21 @@ int main(int argc, char **argv)
 			reads++;
 		}
 		printf("ok %lu reads\n", reads);
+		return 0;
+	}
+	if (argc == 5 && !strcmp(argv[1], "copyloop")) {
+		time_t end = time(NULL) + strtoul(argv[4], NULL, 0);
+		unsigned long long dst = strtoull(argv[3], NULL, 0);
+		unsigned long copies = 0;
+
+		while (time(NULL) < end) {
+			if (region_copy(fd, cookie, dst)) {
+				printf("after %lu copies: ", copies);
+				return fail("copy");
+			}
+			copies++;
+		}
+		printf("ok %lu copies\n", copies);
 		return 0;
 	}
 	if (argc == 2 && !strcmp(argv[1], "local")) {

@@ -32,6 +32,22 @@
  *                     in FILE; then copies within this guest and its
  *                     WAIT_RELEASED stay in flight until the process is
  *                     killed (or FILE.stop exists)
+ *   parked-behind     a WAIT_RELEASED parked, then req_prod one behind
+ *                     req_cons: the backend disconnects this guest
+ *   pile N            up to N single-use regions of 3584 segments, each
+ *                     consumed, none collected: NOSPC once the page
+ *                     quota is reached; WAIT_RELEASED gives it back
+ *   many              65536 regions (NOSPC beyond), MARK_STALE of the
+ *                     newest as cheap as of the oldest, quick teardown
+ *   stalemap SEED FILE N  with persistent mappings: a region (cookie in
+ *                     FILE) read by dom0 processes while N regions are
+ *                     mapped, marked stale twice and destroyed, under
+ *                     eviction; then the region itself marked stale
+ *   xenwatch FILE     two 1 GiB regions (cookies in FILE) for dom0's
+ *                     copies; on FILE.go, REGION_DESTROY of the first and
+ *                     an orderly close while those copies run
+ *   budget            regions without pages until NOSPC: with dom0's
+ *                     xenbudget set low, long before the guest's quota
  * Domain A's id comes from $HOSTILE_PEER (grants made to it, not to dom0).
  * ACOOKIE APRIV ARO: R1, RN and RRO of knem_xcopy export in guest A.
  * Built static: gcc -static -O2 -Wall -Wextra -Werror -I common
@@ -309,6 +325,7 @@ static struct sring *sr;
 static unsigned int port;
 static uint32_t req_prod_pvt, rsp_cons;
 static uint64_t next_id = 1;
+static unsigned int persistent_map;	/* the consent connect_be() gives */
 
 static void notify(void)
 {
@@ -373,7 +390,7 @@ static void connect_be(void)
 	xs_writeu(fe_path, KNEMIF_XS_VERSION, KNEMIF_VERSION);
 	xs_writeu(fe_path, KNEMIF_XS_RING_REF, ring_pg.gref);
 	xs_writeu(fe_path, KNEMIF_XS_EVENT_CHANNEL, port);
-	xs_writeu(fe_path, KNEMIF_XS_FEATURE_PERSISTENT_MAP, 0);
+	xs_writeu(fe_path, KNEMIF_XS_FEATURE_PERSISTENT_MAP, persistent_map);
 	if (!switch_and_wait(XB_INITIALISED, XB_CONNECTED, XB_CONNECTED, 30))
 		die("the backend did not connect");
 	fe_state(XB_CONNECTED);
@@ -1428,6 +1445,443 @@ static int cmd_churn(unsigned int seed, const char *file)
 	return failures != 0;
 }
 
+/* ---- issue 14: hardening ---------------------------------------------- */
+
+/*
+ * Sends @n (at most a ring) requests at once and collects their answers:
+ * status[i] (-1: none within @secs) and val[i].  Returns how many came.
+ */
+static unsigned int batch(struct knemif_request *rs, unsigned int n,
+			  int *status, uint64_t *val, double secs)
+{
+	struct knemif_response rsp;
+	uint64_t base = next_id;
+	unsigned int i, got = 0;
+
+	for (i = 0; i < n; i++) {
+		rs[i].id = next_id++;
+		push(&rs[i]);
+		status[i] = -1;
+	}
+	publish();
+	while (got < n && next_rsp(&rsp, secs)) {
+		uint64_t k = rsp.id - base;
+
+		if (k >= n || status[k] != -1)
+			continue;
+		status[k] = rsp.status;
+		if (val)
+			val[k] = rsp.val;
+		got++;
+	}
+	return got;
+}
+
+/*
+ * Item 3: with a WAIT_RELEASED parked (rsp_prod_pvt one behind req_cons),
+ * req_prod one behind req_cons is 2^32 - 1 requests ahead: the backend
+ * must disconnect rather than consume the stale slots.
+ */
+static int cmd_parked_behind(void)
+{
+	struct knemif_request r;
+	struct gpage rel;
+
+	connect_be();
+	grant(&rel, 1, 0, 1);
+	r = req(99);
+	expect("parked-behind-connected", &r, KNEMIF_E_NOTSUPP, NULL);
+	r = req(KNEMIF_OP_WAIT_RELEASED);
+	r.u.wait_released.page_gref = rel.gref;
+	r.id = next_id++;
+	push(&r);
+	publish();
+	nap_ms(1000);	/* parked */
+	sr->req_prod = req_prod_pvt - 1;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	notify();
+	expect_disconnect("req-prod-behind-with-wait-parked-disconnects");
+	return failures != 0;
+}
+
+#define PILE_SEGS (KNEMIF_CREATE_MAX_INDIRECT * KNEMIF_SEGS_PER_INDIRECT_PAGE)
+
+/*
+ * Item 1: single-use regions of PILE_SEGS segments (all naming one
+ * grant), each consumed by a COPY whose destination does not exist, and
+ * no WAIT_RELEASED to drain them: the released regions count against the
+ * domain's page quota (2^20) until the guest collects them.
+ */
+static int cmd_pile(unsigned int n)
+{
+	struct gpage ind[KNEMIF_CREATE_MAX_INDIRECT], data, rel;
+	struct knemif_request r;
+	uint64_t cookie, forged = (rand64() & ~KNEMIF_COOKIE_INVALID_BITS) | 1;
+	uint64_t *rc;
+	unsigned int i, k, made = 0, nospc_at = 0, bad = 0;
+	int s;
+
+	connect_be();
+	grant(ind, KNEMIF_CREATE_MAX_INDIRECT, 0, 0);
+	grant(&data, 1, 0, 1);
+	grant(&rel, 1, 0, 1);
+	for (k = 0; k < KNEMIF_CREATE_MAX_INDIRECT; k++) {
+		struct knemif_seg *sg = (struct knemif_seg *)ind[k].p;
+
+		for (i = 0; i < KNEMIF_SEGS_PER_INDIRECT_PAGE; i++) {
+			sg[i].gref = data.gref;
+			sg[i].offset = 0;
+			sg[i].len = PAGE;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		r = req(KNEMIF_OP_REGION_CREATE);
+		r.nr_segs = PILE_SEGS;
+		r.nr_indirect = KNEMIF_CREATE_MAX_INDIRECT;
+		r.u.create.total_len = (uint64_t)PILE_SEGS * PAGE;
+		r.u.create.protection = KNEMIF_PROT_READ;
+		r.u.create.kflags = KNEMIF_KFLAG_SINGLEUSE;
+		for (k = 0; k < KNEMIF_CREATE_MAX_INDIRECT; k++)
+			r.u.create.indirect[k] = ind[k].gref;
+		cookie = 0;
+		s = call(&r, &cookie);
+		if (s == KNEMIF_E_NOSPC) {
+			nospc_at = i + 1;
+			break;
+		}
+		if (s != KNEMIF_E_OK) {
+			bad++;
+			break;
+		}
+		made++;
+		/* consumed by the source lookup, the destination is unknown */
+		r = copy_req(cookie, 0, forged, 0, 1);
+		s = call(&r, NULL);
+		if (s != KNEMIF_E_NOENT)
+			bad++;
+	}
+	printf("hostile: %u single-use regions of %u segments consumed, NOSPC at create %u\n",
+	       made, PILE_SEGS, nospc_at);
+	check(nospc_at && nospc_at <= (1U << 20) / PILE_SEGS + 1 && !bad,
+	      "released-regions-count-against-page-quota",
+	      "%u consumed regions of %u pages held by dom0 without NOSPC (%u bad answers)",
+	      made, PILE_SEGS, bad);
+	/* collected: the quota is back */
+	rc = (uint64_t *)rel.p;
+	for (k = 0; k < made; k += KNEMIF_COOKIES_PER_RELEASE_PAGE) {
+		uint64_t v = 0;
+
+		r = req(KNEMIF_OP_WAIT_RELEASED);
+		r.u.wait_released.page_gref = rel.gref;
+		s = call(&r, &v);
+		if (s != KNEMIF_E_OK || !v || !rc[0])
+			break;
+	}
+	check(k >= made, "wait-released-collects-the-pile",
+	      "collected %u of %u", k, made);
+	r = create_req(&ind[0], 1, KNEMIF_PROT_READ, KNEMIF_KFLAG_SINGLEUSE);
+	segs_one_per_page(&ind[0], &data, 1);
+	s = call(&r, &cookie);
+	check(s == KNEMIF_E_OK, "quota-back-after-collection", "%s",
+	      status_name(s));
+	if (s == KNEMIF_E_OK)
+		destroy("pile-destroy-last", cookie);
+	check(close_be(), "pile-orderly-close", "backend not Closed");
+	return failures != 0;
+}
+
+#define MANY_REGIONS 65536U
+
+/*
+ * Item 4 (and the region quota of item 7): 65536 regions, one more is
+ * NOSPC; MARK_STALE of the newest region costs no more than of the
+ * oldest (no list walk per lookup); the teardown of all of them is
+ * quick.
+ */
+static int cmd_many(void)
+{
+	static uint64_t cookies[MANY_REGIONS];
+	struct knemif_request rs[SLOTS];
+	int st[SLOTS];
+	uint64_t val[SLOTS];
+	unsigned int i, k, made = 0, bad = 0, round;
+	double t, t_old = 0, t_new = 0;
+
+	connect_be();
+	t = now_s();
+	for (i = 0; i < MANY_REGIONS; i += SLOTS) {
+		for (k = 0; k < SLOTS; k++) {
+			rs[k] = req(KNEMIF_OP_REGION_CREATE);
+			rs[k].flags = KNEMIF_F_UNSHARED;
+		}
+		if (batch(rs, SLOTS, st, val, 30) != SLOTS)
+			break;
+		for (k = 0; k < SLOTS; k++) {
+			if (st[k] == KNEMIF_E_OK)
+				cookies[made++] = val[k];
+			else
+				bad++;
+		}
+	}
+	printf("hostile: %u regions created in %.1f s (%u refused)\n", made,
+	       now_s() - t, bad);
+	rs[0] = req(KNEMIF_OP_REGION_CREATE);
+	rs[0].flags = KNEMIF_F_UNSHARED;
+	check(made == MANY_REGIONS && !bad && batch(rs, 1, st, val, 30) == 1 &&
+		      st[0] == KNEMIF_E_NOSPC,
+	      "region-quota-65536", "%u made, %u refused, next %s", made, bad,
+	      status_name(st[0]));
+	if (made < SLOTS) {
+		close_be();
+		return 1;
+	}
+	/* lookups of the oldest and of the newest regions, interleaved */
+	for (round = 0; round < 16; round++) {
+		for (k = 0; k < SLOTS; k++)
+			rs[k] = cookie_req(KNEMIF_OP_REGION_MARK_STALE,
+					   cookies[k]);
+		t = now_s();
+		batch(rs, SLOTS, st, NULL, 30);
+		t_old += now_s() - t;
+		for (k = 0; k < SLOTS; k++)
+			rs[k] = cookie_req(KNEMIF_OP_REGION_MARK_STALE,
+					   cookies[made - 1 - k]);
+		t = now_s();
+		batch(rs, SLOTS, st, NULL, 30);
+		t_new += now_s() - t;
+		for (k = 0; k < SLOTS; k++)
+			if (st[k] != KNEMIF_E_OK)
+				bad++;
+	}
+	printf("hostile: 512 MARK_STALE of the oldest regions %.3f s, of the newest %.3f s\n",
+	       t_old, t_new);
+	check(!bad && t_new < 3 * t_old + 0.2, "lookup-cost-independent-of-position",
+	      "newest %.3f s, oldest %.3f s, %u failed", t_new, t_old, bad);
+	t = now_s();
+	check(close_be(), "teardown-65536-regions", "backend not Closed");
+	t = now_s() - t;
+	printf("hostile: teardown of %u regions: %.1f s\n", made, t);
+	check(t < 20, "teardown-65536-regions-quick", "%.1f s", t);
+	return failures != 0;
+}
+
+#define STALEMAP_PAGES 4	/* attach_copy reads 3 pages and 100 bytes */
+
+/*
+ * Item 2: with persistent mappings (this frontend consents) and a tiny
+ * mapping cache (the dom0 script sets mapcachepages), region R (pattern
+ * SEED, cookie in FILE) is read by dom0 processes through its mapping
+ * while this guest, N times, creates a region, copies it twice (mapped
+ * the second time, evicting others), marks it stale twice, copies it
+ * again (STALE) and destroys it; then R is marked stale and destroyed.
+ * Each MARK_STALE answers only once dom0 no longer maps the region.
+ */
+static int cmd_stalemap(unsigned int seed, const char *file, unsigned int n)
+{
+	struct gpage ind, data[STALEMAP_PAGES], dd[STALEMAP_PAGES];
+	struct gpage rk[STALEMAP_PAGES];
+	struct knemif_request rs[8];
+	int st[8];
+	uint64_t val[8], r, d, c;
+	unsigned int i, k, bad = 0;
+	char go[256];
+	FILE *f;
+	size_t j;
+
+	persistent_map = 1;
+	connect_be();
+	grant(&ind, 1, 0, 0);
+	grant(data, STALEMAP_PAGES, 0, 1);
+	grant(dd, STALEMAP_PAGES, 0, 1);
+	grant(rk, STALEMAP_PAGES, 0, 1);
+	for (j = 0; j < (size_t)STALEMAP_PAGES * PAGE; j++)
+		data[j / PAGE].p[j % PAGE] = attach_pattern(seed, j);
+	r = region("stalemap-region", &ind, data, STALEMAP_PAGES,
+		   KNEMIF_PROT_READ, KNEMIF_KFLAG_ANY_USER_ACCESS);
+	d = region("stalemap-dst", &ind, dd, STALEMAP_PAGES,
+		   KNEMIF_PROT_READ | KNEMIF_PROT_WRITE, 0);
+	f = fopen(file, "w");
+	if (!f)
+		die(file);
+	fprintf(f, "%llu\n", (unsigned long long)r);
+	fclose(f);
+	snprintf(go, sizeof(go), "%s.go", file);
+	for (i = 0; i < 600 && access(go, F_OK); i++)
+		nap_ms(100);
+	for (i = 0; i < n; i++) {
+		c = region("stalemap-create", &ind, rk, STALEMAP_PAGES,
+			   KNEMIF_PROT_READ | KNEMIF_PROT_WRITE, 0);
+		if (!c) {
+			bad++;
+			break;
+		}
+		rs[0] = copy_req(c, 0, d, 0, KNEMIF_LENGTH_UNBOUNDED);
+		rs[1] = copy_req(c, 0, d, 0, KNEMIF_LENGTH_UNBOUNDED);
+		rs[2] = copy_req(r, 0, d, 0, KNEMIF_LENGTH_UNBOUNDED);
+		rs[3] = cookie_req(KNEMIF_OP_REGION_MARK_STALE, c);
+		rs[4] = cookie_req(KNEMIF_OP_REGION_MARK_STALE, c);
+		rs[5] = copy_req(c, 0, d, 0, KNEMIF_LENGTH_UNBOUNDED);
+		rs[6] = cookie_req(KNEMIF_OP_REGION_DESTROY, c);
+		if (batch(rs, 7, st, val, 30) != 7) {
+			bad++;
+			break;
+		}
+		for (k = 0; k < 7; k++) {
+			int want = k == 5 ? KNEMIF_E_STALE : KNEMIF_E_OK;
+
+			if (st[k] != want) {
+				if (bad++ < 5)
+					printf("hostile: round %u request %u: %s\n",
+					       i, k, status_name(st[k]));
+			}
+		}
+	}
+	check(!bad, "mark-stale-and-destroy-with-mappings-and-eviction",
+	      "%u wrong answers in %u rounds", bad, n);
+	rs[0] = cookie_req(KNEMIF_OP_REGION_MARK_STALE, r);
+	rs[1] = cookie_req(KNEMIF_OP_REGION_MARK_STALE, r);
+	rs[2] = cookie_req(KNEMIF_OP_REGION_DESTROY, r);
+	rs[3] = cookie_req(KNEMIF_OP_REGION_DESTROY, d);
+	check(batch(rs, 4, st, val, 60) == 4 && !st[0] && !st[1] && !st[2] &&
+		      !st[3], "mark-stale-under-peer-copies",
+	      "%s %s %s %s", status_name(st[0]), status_name(st[1]),
+	      status_name(st[2]), status_name(st[3]));
+	check(close_be(), "stalemap-orderly-close", "backend not Closed");
+	return failures != 0;
+}
+
+#define BIG_PAGES 262144U	/* max-region-pages */
+#define BIG_CHUNK (KNEMIF_APPEND_MAX_INDIRECT * KNEMIF_SEGS_PER_INDIRECT_PAGE)
+
+/* A region of BIG_PAGES segments, all naming @data; its cookie or 0. */
+static uint64_t big_region(const char *name, struct gpage *ind,
+			   uint32_t prot)
+{
+	struct knemif_request r = req(KNEMIF_OP_REGION_CREATE);
+	uint64_t handle = 0, cookie = 0;
+	unsigned int done, k;
+	int s;
+
+	r.flags = KNEMIF_F_MORE;
+	r.u.create.total_len = (uint64_t)BIG_PAGES * PAGE;
+	r.u.create.protection = prot;
+	r.u.create.kflags = KNEMIF_KFLAG_ANY_USER_ACCESS;
+	if (!expect(name, &r, KNEMIF_E_OK, &handle))
+		return 0;
+	for (done = 0; done < BIG_PAGES; done += BIG_CHUNK) {
+		r = req(KNEMIF_OP_REGION_APPEND);
+		r.nr_segs = BIG_CHUNK;
+		r.nr_indirect = KNEMIF_APPEND_MAX_INDIRECT;
+		r.u.append.handle = handle;
+		r.u.append.chunk_len = (uint64_t)BIG_CHUNK * PAGE;
+		for (k = 0; k < KNEMIF_APPEND_MAX_INDIRECT; k++)
+			r.u.append.indirect[k] = ind[k].gref;
+		if (done + BIG_CHUNK < BIG_PAGES)
+			r.flags = KNEMIF_F_MORE;
+		s = call(&r, &cookie);
+		if (s != KNEMIF_E_OK) {
+			check(0, name, "append at %u: %s", done, status_name(s));
+			return 0;
+		}
+	}
+	return cookie;
+}
+
+/*
+ * Item 6: two 1 GiB regions (cookies "R D" in FILE) that dom0 processes
+ * copy one into the other; once FILE.go exists, a REGION_DESTROY of R
+ * (answered only when their copies are done) and at once an orderly
+ * close: dom0's disconnect waits for those copies, xenwatch must not.
+ */
+static int cmd_xenwatch(const char *file)
+{
+	struct gpage ind[KNEMIF_APPEND_MAX_INDIRECT], data;
+	struct knemif_request r;
+	unsigned int i, k;
+	uint64_t src, dst;
+	char go[256];
+	double t;
+	FILE *f;
+
+	connect_be();
+	grant(ind, KNEMIF_APPEND_MAX_INDIRECT, 0, 0);
+	grant(&data, 1, 0, 1);
+	for (k = 0; k < KNEMIF_APPEND_MAX_INDIRECT; k++) {
+		struct knemif_seg *sg = (struct knemif_seg *)ind[k].p;
+
+		for (i = 0; i < KNEMIF_SEGS_PER_INDIRECT_PAGE; i++) {
+			sg[i].gref = data.gref;
+			sg[i].offset = 0;
+			sg[i].len = PAGE;
+		}
+	}
+	src = big_region("big-region-src", ind, KNEMIF_PROT_READ);
+	dst = big_region("big-region-dst", ind,
+			 KNEMIF_PROT_READ | KNEMIF_PROT_WRITE);
+	if (!src || !dst)
+		return 1;
+	f = fopen(file, "w");
+	if (!f)
+		die(file);
+	fprintf(f, "%llu %llu\n", (unsigned long long)src,
+		(unsigned long long)dst);
+	fclose(f);
+	snprintf(go, sizeof(go), "%s.go", file);
+	for (i = 0; i < 1200 && access(go, F_OK); i++)
+		nap_ms(100);
+	r = cookie_req(KNEMIF_OP_REGION_DESTROY, src);
+	r.id = next_id++;
+	push(&r);
+	publish();
+	nap_ms(300);
+	t = now_s();
+	fe_state(XB_CLOSING);
+	k = wait_be(XB_CLOSED, 300);
+	printf("hostile: backend Closed %.1f s after Closing\n", now_s() - t);
+	check(k, "close-while-destroy-waits-on-peer-copies", "backend state %d",
+	      be_state());
+	fe_state(XB_CLOSED);
+	return failures != 0;
+}
+
+/*
+ * Item 5: regions (no pages) until the backend refuses: with dom0's
+ * global budget set low by the dom0 script, NOSPC comes long before the
+ * guest's own quota of 65536 regions.
+ */
+static int cmd_budget(void)
+{
+	struct knemif_request rs[SLOTS];
+	unsigned int made = 0, nospc = 0, other = 0, k;
+	uint64_t val[SLOTS];
+	int st[SLOTS];
+
+	connect_be();
+	while (made < MANY_REGIONS && !nospc && !other) {
+		for (k = 0; k < SLOTS; k++) {
+			rs[k] = req(KNEMIF_OP_REGION_CREATE);
+			rs[k].flags = KNEMIF_F_UNSHARED;
+		}
+		if (batch(rs, SLOTS, st, val, 30) != SLOTS)
+			break;
+		for (k = 0; k < SLOTS; k++) {
+			if (st[k] == KNEMIF_E_OK)
+				made++;
+			else if (st[k] == KNEMIF_E_NOSPC)
+				nospc++;
+			else
+				other++;
+		}
+	}
+	printf("hostile: %u regions before NOSPC\n", made);
+	check(nospc && !other && made > 0 && made < MANY_REGIONS,
+	      "global-budget-refuses-before-the-guest-quota",
+	      "%u made, %u NOSPC, %u other", made, nospc, other);
+	/* the regions go with the connection */
+	check(close_be(), "budget-orderly-close", "backend not Closed");
+	return failures != 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -1462,6 +1916,19 @@ int main(int argc, char **argv)
 		return cmd_churn(strtoul(argv[2], NULL, 0), argv[3]);
 	if (!strcmp(cmd, "serve") && argc == 4)
 		return cmd_serve(strtoul(argv[2], NULL, 0), argv[3]);
-	fprintf(stderr, "usage: hostile_front malformed [ACOOKIE APRIV ARO] | flood N | ahead | badconnect | churn SEED FILE | serve SEED FILE\n");
+	if (!strcmp(cmd, "parked-behind"))
+		return cmd_parked_behind();
+	if (!strcmp(cmd, "pile") && argc == 3)
+		return cmd_pile(strtoul(argv[2], NULL, 0));
+	if (!strcmp(cmd, "many"))
+		return cmd_many();
+	if (!strcmp(cmd, "budget"))
+		return cmd_budget();
+	if (!strcmp(cmd, "xenwatch") && argc == 3)
+		return cmd_xenwatch(argv[2]);
+	if (!strcmp(cmd, "stalemap") && argc == 5)
+		return cmd_stalemap(strtoul(argv[2], NULL, 0), argv[3],
+				    strtoul(argv[4], NULL, 0));
+	fprintf(stderr, "usage: hostile_front parked-behind | pile N | many | stalemap SEED FILE N | xenwatch FILE | budget | malformed [ACOOKIE APRIV ARO] | flood N | ahead | badconnect | churn SEED FILE | serve SEED FILE\n");
 	return 2;
 }

@@ -32,6 +32,7 @@ struct knem_region_ops {
 /* Bits of knem_region.state */
 #define KNEM_REGION_STALE 0	/* its owner unmapped the memory */
 #define KNEM_REGION_UNLINKED 1	/* its cookie no longer finds it */
+#define KNEM_REGION_RECHECK 2	/* its owner's page tables changed over it */
 
 struct knem_region {
 	struct knem_region __knem_rcu *hash_next;

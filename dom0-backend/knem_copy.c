@@ -23,6 +23,13 @@ static int knem_lookup(struct knem_copy_work *work, knem_cookie_t cookie,
 	int err;
 
 	err = knem_cookie_table_lookup(&knem_cookies, cookie, &access, region);
+	if (!err && !(*region)->owner_domid) {
+		err = knem_region_settle(*region);
+		if (err) {
+			knem_region_put_sleepable(*region);
+			*region = NULL;
+		}
+	}
 	if (err) {
 		knem_debug("cookie %016llx refused for %s (%d)\n", cookie,
 			   protection == KNEM_PROT_READ ? "read" : "write",

@@ -138,12 +138,22 @@ struct knem_user_region {
 	struct list_head ctx_node;
 	struct mmu_interval_notifier notifier;
 	bool notifier_active;
+	spinlock_t recheck_lock;	/* orders notifier sequence and checks */
+	struct work_struct recheck_work;
 	struct mm_struct *mm;		/* charged with @charged pinned pages */
 	u32 charged;
 	void *xen;			/* the Xen side's state, or NULL */
 	struct work_struct release_work;
 	struct rcu_head rcu;
 };
+
+/*
+ * A region that a lookup just gave out may be under recheck (its owner's
+ * page tables changed over it): waits until it is known whether its pages
+ * are still the owner's.  0, or -EFAULT for a stale region, or -EINTR for
+ * a fatal signal.  May sleep.
+ */
+int knem_region_settle(struct knem_region *region);
 
 /* CREATE_REGION: pins @iov and publishes the region in the cookie table. */
 int knem_user_region_create(struct knem_context *ctx,

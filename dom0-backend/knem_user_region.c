@@ -8,7 +8,10 @@
  * an MMU interval notifier watches the range: once the owner unmaps the
  * memory or drops its pages, the pinned pages no longer back the owner's
  * buffer and the region turns stale, so that copies fail instead of
- * silently reading or writing memory the owner no longer sees.
+ * silently reading or writing memory the owner no longer sees.  Some
+ * notifications say only that the page tables changed (a transparent huge
+ * page split, a migration attempt): the region is then rechecked against
+ * the owner's page tables, and lookups wait for the answer.
  */
 #define pr_fmt(fmt) "knem: " fmt
 
@@ -18,6 +21,8 @@
 #include <linux/sched/signal.h>
 #include <linux/shmem_fs.h>
 #include <linux/slab.h>
+#include <linux/version.h>
+#include <linux/wait_bit.h>
 
 #include "knem_native.h"
 
@@ -26,6 +31,8 @@
 
 /* Pages pinned per call: bounds the time between rescheduling points. */
 #define KNEM_PIN_BATCH 4096
+/* Pages looked up per call by a recheck. */
+#define KNEM_RECHECK_BATCH 512
 
 int knem_iovec_array_copy(u64 uarray, u32 nr_iov,
 			  struct knem_cmd_param_iovec **iov)
@@ -136,6 +143,23 @@ static bool knem_range_hits_segs(const struct knem_region *region,
 	return false;
 }
 
+static void knem_user_region_went_stale(struct knem_user_region *region)
+{
+	knem_debug("region %016llx invalidated\n", region->core.cookie);
+	knem_region_mark_stale(&region->core);
+	knem_xen_region_stale(region);
+}
+
+/*
+ * Only an unmap (munmap, mremap, the owner's exit) certainly takes the
+ * range away.  Other clearing notifications cover page-table changes that
+ * may keep the very pages the region pinned: a huge page split (by an
+ * mprotect, an madvise or an munmap of other pages in it) clears the
+ * whole 2 MiB, as does a failed collapse or migration of pinned pages.
+ * Those make the region wait for a recheck (knem_user_region_recheck())
+ * instead of turning it stale.  The region's recheck lock orders the
+ * notifier's sequence with the recheck's retry test.
+ */
 static bool knem_user_region_invalidate(struct mmu_interval_notifier *mni,
 					const struct mmu_notifier_range *range,
 					unsigned long cur_seq)
@@ -152,13 +176,123 @@ static bool knem_user_region_invalidate(struct mmu_interval_notifier *mni,
 	default:
 		break;
 	}
-	if (knem_range_hits_segs(&region->core, range->start, range->end)) {
-		knem_debug("region %016llx invalidated (event %d)\n",
-			   region->core.cookie, range->event);
-		knem_region_mark_stale(&region->core);
-		knem_xen_region_stale(region);
+	if (!knem_range_hits_segs(&region->core, range->start, range->end) ||
+	    knem_region_is_stale(&region->core))
+		return true;
+	if (range->event == MMU_NOTIFY_UNMAP ||
+	    range->event == MMU_NOTIFY_RELEASE) {
+		knem_user_region_went_stale(region);
+		return true;
+	}
+	/* A region whose last reference went has no lookups left to fail. */
+	if (!knem_refcount_inc_not_zero(&region->core.refs))
+		return true;
+	spin_lock(&region->recheck_lock);
+	mmu_interval_set_seq(mni, cur_seq);
+	set_bit(KNEM_REGION_RECHECK, &region->core.state);
+	spin_unlock(&region->recheck_lock);
+	/* A recheck already queued holds its own reference and sees this. */
+	if (!queue_work(knem_wq, &region->recheck_work))
+		knem_region_put(&region->core);
+	return true;
+}
+
+static long knem_lookup_mapped_pages(struct mm_struct *mm, unsigned long addr,
+				     unsigned long nr_pages,
+				     struct page **pages)
+{
+	/* FOLL_NOFAULT: a page the owner dropped is not brought back. */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 5, 0)
+	return get_user_pages_remote(mm, addr, nr_pages, FOLL_NOFAULT, pages,
+				     NULL, NULL);
+#else
+	return get_user_pages_remote(mm, addr, nr_pages, FOLL_NOFAULT, pages,
+				     NULL);
+#endif
+}
+
+/*
+ * Whether the owner still maps, at every page of @region, the page the
+ * region pinned there; @found has room for KNEM_RECHECK_BATCH pages.
+ * Called with the owner's mmap lock held for read.
+ */
+static bool knem_user_region_still_mapped(struct knem_user_region *region,
+					  struct mm_struct *mm,
+					  struct page **found)
+{
+	const struct knem_region *core = &region->core;
+	u32 i;
+
+	for (i = 0; i < core->nr_segs; i++) {
+		const struct knem_seg *seg = &core->segs[i];
+		unsigned long addr = seg->addr & PAGE_MASK;
+		u64 todo = knem_range_nr_pages(seg->addr, seg->len);
+		struct page **pinned = core->pages + seg->first_page;
+
+		while (todo) {
+			unsigned long batch = min_t(u64, todo,
+						    KNEM_RECHECK_BATCH);
+			long n = knem_lookup_mapped_pages(mm, addr, batch,
+							  found);
+			bool same = n > 0;
+			long j;
+
+			for (j = 0; j < n; j++) {
+				same = same && found[j] == pinned[j];
+				put_page(found[j]);
+			}
+			if (!same)
+				return false;
+			todo -= n;
+			addr += n << PAGE_SHIFT;
+			pinned += n;
+			cond_resched();
+		}
 	}
 	return true;
+}
+
+/*
+ * Decides a region under recheck: compares its pinned pages with what the
+ * owner maps once the page-table change is over.  A change that started
+ * meanwhile queued this work again, which then decides.
+ */
+static void knem_user_region_recheck(struct work_struct *work)
+{
+	struct knem_user_region *region =
+		container_of(work, struct knem_user_region, recheck_work);
+	struct mm_struct *mm = region->notifier.mm;
+	struct page **found;
+	unsigned long seq;
+	bool mapped = false;
+
+	seq = mmu_interval_read_begin(&region->notifier);
+	found = kmalloc_array(KNEM_RECHECK_BATCH, sizeof(*found), GFP_KERNEL);
+	/* Without memory to look, or without an owner, the region is lost. */
+	if (found && mmget_not_zero(mm)) {
+		mmap_read_lock(mm);
+		mapped = knem_user_region_still_mapped(region, mm, found);
+		mmap_read_unlock(mm);
+		mmput(mm);
+	}
+	kfree(found);
+
+	spin_lock(&region->recheck_lock);
+	if (!mmu_interval_read_retry(&region->notifier, seq)) {
+		if (!mapped)
+			knem_user_region_went_stale(region);
+		clear_and_wake_up_bit(KNEM_REGION_RECHECK,
+				      &region->core.state);
+	}
+	spin_unlock(&region->recheck_lock);
+	knem_region_put_sleepable(&region->core);
+}
+
+int knem_region_settle(struct knem_region *region)
+{
+	if (wait_on_bit(&region->state, KNEM_REGION_RECHECK, TASK_KILLABLE))
+		return -EINTR;
+	return knem_region_is_stale(region) ? -EFAULT : 0;
 }
 
 static const struct mmu_interval_notifier_ops knem_user_region_mn_ops = {
@@ -323,6 +457,8 @@ static int knem_user_region_watch(struct knem_user_region *region)
 	}
 	if (!core->nr_segs)
 		return 0;
+	spin_lock_init(&region->recheck_lock);
+	INIT_WORK(&region->recheck_work, knem_user_region_recheck);
 	err = mmu_interval_notifier_insert(&region->notifier, current->mm,
 					   start, end - start,
 					   &knem_user_region_mn_ops);

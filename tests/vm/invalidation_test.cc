@@ -5,6 +5,8 @@
 // EFAULT instead of silently using the old pages.  What does not change
 // the memory - fork, mprotect, writes by the owner, unmapping something
 // else - must not break the region.
+#include <fstream>
+
 #include "knem_vm_test.h"
 
 using namespace knemtest;
@@ -376,4 +378,98 @@ TEST(Invalidation, ForkedChildCannotUseTheParentsRegionMemory)
 	EXPECT_EQ("", child.Wait());
 }
 
+
+// A transparent huge page of `buf` (2 MiB aligned, mapped by one PMD):
+// its address, or nullptr when the kernel gave none.
+uint8_t *HugePageOf(const Mapping &buf, size_t huge)
+{
+	uintptr_t first = (reinterpret_cast<uintptr_t>(buf.data()) + huge - 1) &
+			  ~(uintptr_t)(huge - 1);
+	auto *page = reinterpret_cast<uint8_t *>(first);
+	if (::madvise(page, huge, MADV_HUGEPAGE))
+		return nullptr;
+	FillPattern(page, huge, 20);
+	// AnonHugePages of the mapping that holds it, from /proc/self/smaps.
+	std::ifstream smaps("/proc/self/smaps");
+	std::string line;
+	bool inside = false;
+	while (std::getline(smaps, line)) {
+		unsigned long start, end;
+		if (std::sscanf(line.c_str(), "%lx-%lx ", &start, &end) == 2) {
+			inside = start <= first && first < end;
+			continue;
+		}
+		unsigned long kib;
+		if (inside &&
+		    std::sscanf(line.c_str(), "AnonHugePages: %lu kB", &kib) == 1)
+			return kib >= huge / 1024 ? page : nullptr;
+	}
+	return nullptr;
+}
+
+// Splitting a huge page (an mprotect, a partial MADV_DONTNEED or munmap of
+// its other pages) clears its PMD and tells the MMU notifiers so over the
+// whole 2 MiB, but the region's pages stay where they were: the region
+// must go on working, and pages really dropped must still fault.  UCX's
+// registration cache keeps such regions; a region that turned stale here
+// failed MPI jobs that send from read-only buffers (knem_mpi_bw -r).
+TEST(Invalidation, HugePageSplitKeepsTheRegion)
+{
+	KNEM_OPEN_OR_FAIL(fd, O_RDWR);
+	const size_t huge = 2 << 20;
+	KNEM_MAP_OR_FAIL(buf, 2 * huge);
+	uint8_t *page = HugePageOf(buf, huge);
+	ASSERT_NE(nullptr, page) << "no transparent huge page in the test VM";
+	const size_t len = huge / 2;
+	uint8_t *region = page + huge / 4;
+	knem_cookie_t rw = 0, ro = 0;
+	ASSERT_EQ(Ok(), CreateRegion(fd.get(), region, len, kRW, 0, &rw));
+	ASSERT_EQ(Ok(), CreateRegion(fd.get(), region + 1, len - 1,
+				     KNEM_PROT_READ, 0, &ro));
+
+	// Another page of the same huge page turns read-only: a split.
+	ASSERT_EQ(0, ::mprotect(page, kPage, PROT_READ));
+	FillPattern(region, len, 21);
+	std::vector<uint8_t> out(len);
+	uint32_t status = 0;
+	EXPECT_TRUE(SyncOk(InlineCopy(fd.get(), {Iov(out.data(), len)}, false, rw,
+				      0, 0, &status),
+			   status))
+		<< "read after a split";
+	EXPECT_TRUE(SameBytes(out.data(), region, len, "read after a split"));
+	FillPattern(out.data(), len, 22);
+	status = 0;
+	EXPECT_TRUE(SyncOk(InlineCopy(fd.get(), {Iov(out.data(), len)}, true, rw,
+				      0, 0, &status),
+			   status))
+		<< "write after a split";
+	EXPECT_TRUE(SameBytes(region, out.data(), len, "write after a split"));
+	status = 0;
+	EXPECT_TRUE(SyncOk(InlineCopy(fd.get(), {Iov(out.data(), len - 1)}, false,
+				      ro, 0, 0, &status),
+			   status))
+		<< "read-only region after a split";
+	EXPECT_TRUE(SameBytes(out.data(), region + 1, len - 1,
+			      "read-only region after a split"));
+
+	// Pages of the former huge page outside the regions dropped: kept.
+	ASSERT_EQ(0, ::madvise(page + huge - kPage, kPage, MADV_DONTNEED));
+	status = 0;
+	EXPECT_TRUE(SyncOk(InlineCopy(fd.get(), {Iov(out.data(), len)}, false, rw,
+				      0, 0, &status),
+			   status))
+		<< "read after another page was dropped";
+	EXPECT_TRUE(SameBytes(out.data(), region, len,
+			      "read after another page was dropped"));
+
+	// One page of the regions dropped: both fault.
+	ASSERT_EQ(0, ::madvise(region + len / 2, kPage, MADV_DONTNEED));
+	ExpectAllCopiesFault(fd.get(), rw, len, "a page of it dropped");
+	status = kStatusSentinel;
+	EXPECT_EQ(Err{EFAULT}, InlineCopy(fd.get(), {Iov(out.data(), len - 1)},
+					  false, ro, 0, 0, &status))
+		<< "read-only region, a page of it dropped";
+	EXPECT_EQ(Ok(), DestroyRegion(fd.get(), rw));
+	EXPECT_EQ(Ok(), DestroyRegion(fd.get(), ro));
+}
 } // namespace

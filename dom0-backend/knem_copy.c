@@ -102,9 +102,13 @@ knem_status_t knem_copy_work_execute(struct knem_copy_work *work)
 			return KNEM_STATUS_FAILED;
 		}
 	}
-	/* The owner dropped the memory while we copied: the data is moot. */
+	/*
+	 * The owner dropped the memory while we copied: the data is moot.
+	 * A region under recheck is waited for, so that a copy never
+	 * succeeds into or out of pages its owner dropped meanwhile.
+	 */
 	for (i = 0; i < ARRAY_SIZE(work->regions); i++)
-		if (work->regions[i] && knem_region_is_stale(work->regions[i]))
+		if (work->regions[i] && knem_region_settle(work->regions[i]))
 			return KNEM_STATUS_FAILED;
 	return KNEM_STATUS_SUCCESS;
 }

@@ -129,9 +129,10 @@ static bool knemback_ptr(const struct knemback_side *side, u32 page,
 	return true;
 }
 
+/* Waits for the recheck of a dom0 process's region first: may sleep. */
 static bool knemback_side_stale(const struct knemback_side *side)
 {
-	return side->region && knem_region_is_stale(side->region);
+	return side->region && knem_region_settle(side->region);
 }
 
 /*

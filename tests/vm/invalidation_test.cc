@@ -5,7 +5,9 @@
 // EFAULT instead of silently using the old pages.  What does not change
 // the memory - fork, mprotect, writes by the owner, unmapping something
 // else - must not break the region.
+#include <atomic>
 #include <fstream>
+#include <thread>
 
 #include "knem_vm_test.h"
 
@@ -472,4 +474,57 @@ TEST(Invalidation, HugePageSplitKeepsTheRegion)
 	EXPECT_EQ(Ok(), DestroyRegion(fd.get(), rw));
 	EXPECT_EQ(Ok(), DestroyRegion(fd.get(), ro));
 }
+
+// Splits racing with copies through another descriptor: each split puts
+// the region under recheck while copies look it up and run; every copy
+// must succeed with the owner's bytes (none may see EFAULT, none may wait
+// forever).
+TEST(Invalidation, HugePageSplitsUnderCopies)
+{
+	KNEM_OPEN_OR_FAIL(fd, O_RDWR);
+	KNEM_OPEN_OR_FAIL(reader, O_RDWR);
+	const size_t huge = 2 << 20, len = huge / 2;
+	int splits = 0;
+	for (uint64_t round = 0; round < 24; round++) {
+		KNEM_MAP_OR_FAIL(buf, 2 * huge);
+		uint8_t *page = HugePageOf(buf, huge);
+		if (!page)
+			continue;
+		uint8_t *region = page + huge / 4;
+		FillPattern(region, len, 30 + round);
+		knem_cookie_t c = 0;
+		ASSERT_EQ(Ok(), CreateRegion(fd.get(), region, len, kRW, 0, &c));
+		std::atomic<bool> stop{false};
+		std::atomic<int> copies{0}, failures{0};
+		std::thread copier([&] {
+			std::vector<uint8_t> out(len);
+			const std::vector<uint8_t> want =
+				PatternBytes(len, 30 + round);
+			while (!stop.load() || copies.load() < 4) {
+				uint32_t status = 0;
+				if (!SyncOk(InlineCopy(reader.get(),
+						       {Iov(out.data(), len)}, false,
+						       c, 0, 0, &status),
+					    status) ||
+				    out != want)
+					failures++;
+				copies++;
+			}
+		});
+		while (copies.load() < 2)
+			std::this_thread::yield();
+		EXPECT_EQ(0, ::mprotect(page + (round % 2 ? huge - kPage : 0),
+					kPage, PROT_READ));
+		splits++;
+		stop = true;
+		copier.join();
+		EXPECT_EQ(0, failures.load()) << "round " << round << ": "
+					      << failures.load() << " of "
+					      << copies.load()
+					      << " copies failed or differed";
+		EXPECT_EQ(Ok(), DestroyRegion(fd.get(), c));
+	}
+	EXPECT_GE(splits, 20) << "too few transparent huge pages to race with";
+}
+
 } // namespace

@@ -22,6 +22,10 @@
 #    serves the other devices (A's sharing-group change takes effect).
 #  - budget: dom0's budget over all guests (xenbudget) set to 2 MiB: B
 #    gets NOSPC long before its own quota; /dev/knem shows use and limit.
+#  - inline2048 (item 7): B reads and writes a region of A with
+#    INLINE_COPYs of 2048 scattered small segments: exact bytes in
+#    segment order, nothing outside them; A reads B's bytes.  A (knem-
+#    front) reads and writes a region of dom0 with 2048 small iovecs.
 # run-suite-args: --domu-image-module xen-evtchn --domu-image-module xen-gntalloc
 # run-suite-args: --dom0-module-params knem.ko sharinggroup=hostile
 # shellcheck source-path=SCRIPTDIR source=dom0-checks.sh
@@ -235,6 +239,42 @@ echo "$line" | grep -q 'all guests 2048 KiB, used [0-9]* KiB' &&
 	pass budget-in-dev-knem || fail budget-in-dev-knem "'$line'"
 [ -n "$budget0" ] && echo "$budget0" > $PARAM
 after_phase budget
+
+# --- item 7: 2048-segment INLINE_COPY across guests
+guest_run A 'rm -f /tmp/i7 /tmp/i7.*; /xt/attach_copy hold /tmp/i7 9 > /tmp/i7.out 2>&1 &'
+ic=""
+i=0
+while [ -z "$ic" ] && [ $i -lt 60 ]; do
+	ic=$(guest_run A 'cat /tmp/i7 2>/dev/null')
+	[ -n "$ic" ] || sleep 1
+	i=$((i + 1))
+done
+hostile inline2048 inline2048 "$ic" 9 10
+out=$(guest_run A "/xt/attach_copy read $ic 10; touch /tmp/i7.stop")
+echo "$out" | grep -q '^ok' && pass a-reads-b-2048-segment-write ||
+	fail a-reads-b-2048-segment-write "$(echo "$out" | tr '\n' '|')"
+# and an honest guest: 2048 iovecs of A against a region of dom0
+rm -f /tmp/d7 /tmp/d7.*
+/xt/attach_copy hold /tmp/d7 12 > /tmp/d7.out 2>&1 &
+i=0
+while [ ! -s /tmp/d7 ] && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+dc=$(cat /tmp/d7)
+r0=$(dom_stat "$A" requests)
+out=$(guest_run A "/xt/attach_copy readv $dc 12 && /xt/attach_copy writev $dc 13")
+r1=$(dom_stat "$A" requests)
+out2=$(/xt/attach_copy read "$dc" 13)
+if echo "$out" | grep -q '^ok inline readv' && echo "$out" | grep -q '^ok inline writev' &&
+	echo "$out2" | grep -q '^ok' && [ "${r1:-0}" -gt "${r0:-0}" ]; then
+	pass honest-2048-iovec-inline-copies-with-dom0
+else
+	fail honest-2048-iovec-inline-copies-with-dom0 "requests of A $r0 -> $r1; $(echo "$out $out2" | tr '\n' '|')"
+fi
+touch /tmp/d7.stop
+wait
+after_phase inline2048
 
 destroy_guest A
 destroy_guest B

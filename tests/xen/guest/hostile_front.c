@@ -48,6 +48,9 @@
  *                     an orderly close while those copies run
  *   budget            regions without pages until NOSPC: with dom0's
  *                     xenbudget set low, long before the guest's quota
+ *   inline2048 COOKIE SEED SEED2  INLINE_COPYs of 2048 scattered small
+ *                     segments from and to guest A's region COOKIE
+ *                     (pattern SEED, then SEED2 written): exact bytes
  * Domain A's id comes from $HOSTILE_PEER (grants made to it, not to dom0).
  * ACOOKIE APRIV ARO: R1, RN and RRO of knem_xcopy export in guest A.
  * Built static: gcc -static -O2 -Wall -Wextra -Werror -I common
@@ -1882,6 +1885,153 @@ static int cmd_budget(void)
 	return failures != 0;
 }
 
+/* ---- item 7: the parts issue 14 left uncovered ------------------------- */
+
+#define I7_LEN (3 * PAGE + 100)	/* attach_copy's region */
+#define I7_SEGS (KNEMIF_INLINE_MAX_INDIRECT * KNEMIF_SEGS_PER_INDIRECT_PAGE)
+#define I7_PAGES 9
+
+/*
+ * Segment k of the 2048: 6 bytes of page 1 + k % 8 at (k / 8) * 16 +
+ * k % 3, in that scattered order, but segment 0 is the first 106 bytes
+ * of page 0: I7_LEN bytes in all.  Returns the local byte of region
+ * offset @i in *@pg, *@off.
+ */
+static void i7_seg(unsigned int k, unsigned int *pg, unsigned int *off,
+		   unsigned int *len)
+{
+	if (!k) {
+		*pg = 0;
+		*off = 0;
+		*len = I7_LEN - (I7_SEGS - 1) * 6;
+		return;
+	}
+	*pg = 1 + k % 8;
+	*off = (k / 8) * 16 + k % 3;
+	*len = 6;
+}
+
+static void i7_segs(struct gpage *ind, const struct gpage *data)
+{
+	unsigned int k, pg, off, len;
+
+	for (k = 0; k < I7_SEGS; k++) {
+		struct knemif_seg *sg = (struct knemif_seg *)
+			ind[k / KNEMIF_SEGS_PER_INDIRECT_PAGE].p;
+
+		i7_seg(k, &pg, &off, &len);
+		sg += k % KNEMIF_SEGS_PER_INDIRECT_PAGE;
+		sg->gref = data[pg].gref;
+		sg->offset = off;
+		sg->len = len;
+	}
+}
+
+/*
+ * Walks the 2048 segments in region order: fills them with pattern
+ * @seed (@fill) or counts the bytes that differ from it; bytes outside
+ * every segment must hold @gap.
+ */
+static size_t i7_walk(struct gpage *data, unsigned int seed, int fill,
+		      unsigned char gap)
+{
+	static unsigned char inside[I7_PAGES][PAGE];
+	unsigned int k, pg, off, len, j;
+	size_t i = 0, bad = 0;
+
+	memset(inside, 0, sizeof(inside));
+	for (k = 0; k < I7_SEGS; k++) {
+		i7_seg(k, &pg, &off, &len);
+		for (j = 0; j < len; j++, i++) {
+			unsigned char *b = &data[pg].p[off + j];
+
+			inside[pg][off + j] = 1;
+			if (fill)
+				*b = attach_pattern(seed, i);
+			else if (*b != attach_pattern(seed, i))
+				bad++;
+		}
+	}
+	if (fill)
+		return 0;
+	for (pg = 0; pg < I7_PAGES; pg++)
+		for (j = 0; j < PAGE; j++)
+			if (!inside[pg][j] && data[pg].p[j] != gap)
+				bad++;
+	return bad;
+}
+
+static struct knemif_request i7_inline(struct gpage *ind, uint64_t cookie,
+				       int write)
+{
+	struct knemif_request r = req(KNEMIF_OP_INLINE_COPY);
+	unsigned int k;
+
+	r.flags = write ? KNEMIF_F_WRITE : 0;
+	r.nr_segs = I7_SEGS;
+	r.nr_indirect = KNEMIF_INLINE_MAX_INDIRECT;
+	r.u.inline_copy.remote_cookie = cookie;
+	r.u.inline_copy.length = KNEMIF_LENGTH_UNBOUNDED;
+	for (k = 0; k < KNEMIF_INLINE_MAX_INDIRECT; k++)
+		r.u.inline_copy.indirect[k] = ind[k].gref;
+	return r;
+}
+
+static void i7_clear(struct gpage *data, unsigned char v)
+{
+	unsigned int pg;
+
+	for (pg = 0; pg < I7_PAGES; pg++)
+		memset(data[pg].p, v, PAGE);
+}
+
+/*
+ * Item 7: INLINE_COPYs of 2048 small segments (the most one request
+ * takes), scattered over 9 pages, against region COOKIE of guest A
+ * (attach_copy's pattern SEED, I7_LEN bytes): the read gets exactly A's
+ * bytes in segment order and nothing outside the segments; the write
+ * puts pattern SEED2 there (A checks it), read back the same way.
+ */
+static int cmd_inline2048(uint64_t cookie, unsigned int seed,
+			  unsigned int seed2)
+{
+	struct gpage ind[KNEMIF_INLINE_MAX_INDIRECT], data[I7_PAGES];
+	struct knemif_request r;
+	uint64_t val = 0;
+	size_t bad;
+
+	connect_be();
+	grant(ind, KNEMIF_INLINE_MAX_INDIRECT, 0, 0);
+	grant(data, I7_PAGES, 0, 1);
+	i7_segs(ind, data);
+
+	i7_clear(data, 0xee);
+	r = i7_inline(ind, cookie, 0);
+	if (expect("inline-2048-segs-read", &r, KNEMIF_E_OK, &val)) {
+		bad = i7_walk(data, seed, 0, 0xee);
+		check(val == I7_LEN && !bad, "inline-2048-segs-read-exact-bytes",
+		      "%llu bytes, %zu wrong", (unsigned long long)val, bad);
+	}
+	i7_clear(data, 0x11);
+	i7_walk(data, seed2, 1, 0);
+	r = i7_inline(ind, cookie, 1);
+	val = 0;
+	if (expect("inline-2048-segs-write", &r, KNEMIF_E_OK, &val))
+		check(val == I7_LEN, "inline-2048-segs-write-length",
+		      "%llu bytes", (unsigned long long)val);
+	i7_clear(data, 0x22);
+	r = i7_inline(ind, cookie, 0);
+	val = 0;
+	if (expect("inline-2048-segs-read-back", &r, KNEMIF_E_OK, &val)) {
+		bad = i7_walk(data, seed2, 0, 0x22);
+		check(val == I7_LEN && !bad,
+		      "inline-2048-segs-read-back-exact-bytes",
+		      "%llu bytes, %zu wrong", (unsigned long long)val, bad);
+	}
+	check(close_be(), "inline2048-orderly-close", "backend not Closed");
+	return failures != 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -1929,6 +2079,10 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "stalemap") && argc == 5)
 		return cmd_stalemap(strtoul(argv[2], NULL, 0), argv[3],
 				    strtoul(argv[4], NULL, 0));
-	fprintf(stderr, "usage: hostile_front parked-behind | pile N | many | stalemap SEED FILE N | xenwatch FILE | budget | malformed [ACOOKIE APRIV ARO] | flood N | ahead | badconnect | churn SEED FILE | serve SEED FILE\n");
+	if (!strcmp(cmd, "inline2048") && argc == 5)
+		return cmd_inline2048(strtoull(argv[2], NULL, 0),
+				      strtoul(argv[3], NULL, 0),
+				      strtoul(argv[4], NULL, 0));
+	fprintf(stderr, "usage: hostile_front inline2048 COOKIE SEED SEED2 | parked-behind | pile N | many | stalemap SEED FILE N | xenwatch FILE | budget | malformed [ACOOKIE APRIV ARO] | flood N | ahead | badconnect | churn SEED FILE | serve SEED FILE\n");
 	return 2;
 }

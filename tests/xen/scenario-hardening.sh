@@ -26,6 +26,9 @@
 #    INLINE_COPYs of 2048 scattered small segments: exact bytes in
 #    segment order, nothing outside them; A reads B's bytes.  A (knem-
 #    front) reads and writes a region of dom0 with 2048 small iovecs.
+#  - relro (item 7): a stream of WAIT_RELEASED answers; twice B ends the
+#    page's grant while one is parked (once granting a read-only page,
+#    likely the same reference): IO, nothing written, the stream goes on.
 # run-suite-args: --domu-image-module xen-evtchn --domu-image-module xen-gntalloc
 # run-suite-args: --dom0-module-params knem.ko sharinggroup=hostile
 # shellcheck source-path=SCRIPTDIR source=dom0-checks.sh
@@ -275,6 +278,10 @@ fi
 touch /tmp/d7.stop
 wait
 after_phase inline2048
+
+# --- item 7: WAIT_RELEASED pages ungranted or read-only mid-stream
+hostile relro relro 30
+after_phase relro
 
 destroy_guest A
 destroy_guest B

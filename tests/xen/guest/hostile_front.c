@@ -51,6 +51,9 @@
  *   inline2048 COOKIE SEED SEED2  INLINE_COPYs of 2048 scattered small
  *                     segments from and to guest A's region COOKIE
  *                     (pattern SEED, then SEED2 written): exact bytes
+ *   relro N           N WAIT_RELEASED rounds; twice the page's grant is
+ *                     ended (once re-granted read-only) while parked: IO,
+ *                     nothing written, the next rounds work
  * Domain A's id comes from $HOSTILE_PEER (grants made to it, not to dom0).
  * ACOOKIE APRIV ARO: R1, RN and RRO of knem_xcopy export in guest A.
  * Built static: gcc -static -O2 -Wall -Wextra -Werror -I common
@@ -2032,6 +2035,114 @@ static int cmd_inline2048(uint64_t cookie, unsigned int seed,
 	return failures != 0;
 }
 
+/*
+ * Sends @a; its status in sa[0], and the status and value of the parked
+ * request @ida, answered meanwhile, in sa[1] and va[1] (-1: none).
+ */
+static void two_rsp(struct knemif_request *a, int *sa, uint64_t *va,
+		    uint64_t ida)
+{
+	struct knemif_response rsp;
+	int n = 0;
+
+	*sa = -1;
+	a->id = next_id++;
+	push(a);
+	publish();
+	while (n < 2 && next_rsp(&rsp, 20)) {
+		if (rsp.id == a->id) {
+			*sa = rsp.status;
+			n++;
+		} else if (rsp.id == ida) {
+			sa[1] = rsp.status;
+			va[1] = rsp.val;
+			n++;
+		}
+	}
+}
+
+/*
+ * Item 7: N rounds of a WAIT_RELEASED parked on a writable page and a
+ * single-use region consumed by this guest's own COPY, each release
+ * reported on the page.  In round N/3 the guest ends the page's grant
+ * after parking, in round 2N/3 it ends it and grants a read-only page
+ * (the same grant reference if the guest's allocator gives it back):
+ * dom0 answers IO and writes nothing; the following rounds work again
+ * with a new page.
+ */
+static int cmd_relro(unsigned int n)
+{
+	struct gpage ind, data[2], rel, ro;
+	struct knemif_request r, w;
+	unsigned int i, ok = 0, io = 0, bad = 0, same = 0;
+	int st[2];
+	uint64_t b, su, val[2];
+
+	connect_be();
+	grant(&ind, 1, 0, 0);
+	grant(data, 2, 0, 1);
+	grant(&rel, 1, 0, 1);
+	b = region("relro-dst", &ind, &data[1], 1, KNEMIF_PROT_MASK, 0);
+	for (i = 0; i < n && b; i++) {
+		int broken = i == n / 3 || i == 2 * n / 3;
+
+		w = req(KNEMIF_OP_WAIT_RELEASED);
+		w.u.wait_released.page_gref = rel.gref;
+		w.id = next_id++;
+		push(&w);
+		publish();
+		memset(rel.p, 0, PAGE);
+		/* region() without a check line per round */
+		segs_one_per_page(&ind, data, 1);
+		r = create_req(&ind, 1, KNEMIF_PROT_READ,
+			       KNEMIF_KFLAG_SINGLEUSE);
+		su = 0;
+		if (call(&r, &su) != KNEMIF_E_OK || !su) {
+			bad++;
+			break;
+		}
+		if (broken) {
+			uint32_t old = rel.gref;
+
+			end_grant(&rel);
+			if (i == 2 * n / 3) {
+				grant(&ro, 1, 0, 0);
+				memset(ro.p, 0x5a, PAGE);
+				same = ro.gref == old;
+			}
+		}
+		r = copy_req(su, 0, b, 0, 10);
+		st[1] = -1;
+		two_rsp(&r, st, val, w.id);
+		if (st[0] != KNEMIF_E_OK) {
+			bad++;
+		} else if (!broken) {
+			if (st[1] == KNEMIF_E_OK && val[1] == 1 &&
+			    *(uint64_t *)rel.p == su)
+				ok++;
+			else
+				bad++;
+		} else {
+			if (st[1] == KNEMIF_E_IO &&
+			    (i != 2 * n / 3 || ro.p[0] == 0x5a))
+				io++;
+			else
+				bad++;
+			grant(&rel, 1, 0, 1);
+		}
+	}
+	printf("hostile: %u rounds: %u releases reported, %u IO on a broken page (read-only one with the same gref: %s), %u wrong\n",
+	       i, ok, io, same ? "yes" : "no", bad);
+	check(i == n && ok == n - 2 && io == 2 && !bad,
+	      "wait-released-page-revoked-mid-stream-io",
+	      "%u rounds of %u, %u reported, %u IO, %u wrong", i, n, ok, io,
+	      bad);
+	if (b)
+		destroy("relro-destroy-dst", b);
+	check(close_be(), "relro-orderly-close", "backend not Closed");
+	return failures != 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -2083,6 +2194,8 @@ int main(int argc, char **argv)
 		return cmd_inline2048(strtoull(argv[2], NULL, 0),
 				      strtoul(argv[3], NULL, 0),
 				      strtoul(argv[4], NULL, 0));
-	fprintf(stderr, "usage: hostile_front inline2048 COOKIE SEED SEED2 | parked-behind | pile N | many | stalemap SEED FILE N | xenwatch FILE | budget | malformed [ACOOKIE APRIV ARO] | flood N | ahead | badconnect | churn SEED FILE | serve SEED FILE\n");
+	if (!strcmp(cmd, "relro") && argc == 3)
+		return cmd_relro(strtoul(argv[2], NULL, 0));
+	fprintf(stderr, "usage: hostile_front inline2048 COOKIE SEED SEED2 | relro N | parked-behind | pile N | many | stalemap SEED FILE N | xenwatch FILE | budget | malformed [ACOOKIE APRIV ARO] | flood N | ahead | badconnect | churn SEED FILE | serve SEED FILE\n");
 	return 2;
 }

@@ -29,6 +29,9 @@
 #  - relro (item 7): a stream of WAIT_RELEASED answers; twice B ends the
 #    page's grant while one is parked (once granting a read-only page,
 #    likely the same reference): IO, nothing written, the stream goes on.
+#  - flap (item 7): B flips its xenbus state through every state quickly,
+#    removes ring-ref and event-channel or writes garbage over them while
+#    dom0 connects, 40 rounds; then B connects properly.
 # run-suite-args: --domu-image-module xen-evtchn --domu-image-module xen-gntalloc
 # run-suite-args: --dom0-module-params knem.ko sharinggroup=hostile
 # shellcheck source-path=SCRIPTDIR source=dom0-checks.sh
@@ -282,6 +285,10 @@ after_phase inline2048
 # --- item 7: WAIT_RELEASED pages ungranted or read-only mid-stream
 hostile relro relro 30
 after_phase relro
+
+# --- item 7: xenbus state flapping, nodes removed or garbage at connect
+hostile flap flap 40
+after_phase flap
 
 destroy_guest A
 destroy_guest B

@@ -54,6 +54,9 @@
  *   relro N           N WAIT_RELEASED rounds; twice the page's grant is
  *                     ended (once re-granted read-only) while parked: IO,
  *                     nothing written, the next rounds work
+ *   flap N            N rounds of state flapping and ring-ref /
+ *                     event-channel nodes removed or garbage during the
+ *                     backend's connect; then a proper connection
  * Domain A's id comes from $HOSTILE_PEER (grants made to it, not to dom0).
  * ACOOKIE APRIV ARO: R1, RN and RRO of knem_xcopy export in guest A.
  * Built static: gcc -static -O2 -Wall -Wextra -Werror -I common
@@ -2143,6 +2146,85 @@ static int cmd_relro(unsigned int n)
 	return failures != 0;
 }
 
+/*
+ * Item 7: the frontend's nodes and state flapping during the backend's
+ * connect, N rounds without waiting for the backend: a fresh ring each
+ * time, then (round % 4) every state in a row, the ring-ref and
+ * event-channel nodes removed right after Initialised, garbage written
+ * over them (and version) after Initialised, or Initialised /
+ * Initialising flips.  Then an ordinary connection must work.
+ */
+static int cmd_flap(unsigned int n)
+{
+	static const char *const junk[] = { "", "-1", "0x10", "4294967296",
+					    "12abc", "99999999999999999999" };
+	unsigned int i;
+	struct knemif_request r;
+
+	if (!reset_link()) {
+		check(0, "flap-start", "the backend does not come to InitWait");
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		const char *j = junk[i % (sizeof(junk) / sizeof(junk[0]))];
+
+		ring_setup();
+		fe_state(XB_INITIALISING);
+		xs_writeu(fe_path, KNEMIF_XS_VERSION, KNEMIF_VERSION);
+		xs_writeu(fe_path, KNEMIF_XS_RING_REF, ring_pg.gref);
+		xs_writeu(fe_path, KNEMIF_XS_EVENT_CHANNEL, port);
+		nap_ms(i % 3);
+		fe_state(XB_INITIALISED);
+		switch (i % 4) {
+		case 0:
+			nap_ms(i % 5);
+			fe_state(XB_CONNECTED);
+			break;
+		case 1:
+			nap_ms(i % 5);
+			xs_rm(fe_path, KNEMIF_XS_RING_REF);
+			xs_rm(fe_path, KNEMIF_XS_EVENT_CHANNEL);
+			fe_state(XB_CONNECTED);
+			break;
+		case 2:
+			nap_ms(i % 5);
+			xs_write(fe_path, KNEMIF_XS_RING_REF, j);
+			xs_write(fe_path, KNEMIF_XS_EVENT_CHANNEL, j);
+			xs_write(fe_path, KNEMIF_XS_VERSION, j);
+			break;
+		default:
+			fe_state(XB_INITIALISING);
+			fe_state(XB_INITIALISED);
+			fe_state(XB_INITIALISING);
+			fe_state(XB_INITIALISED);
+			break;
+		}
+		nap_ms(i % 7);
+		fe_state(XB_CLOSING);
+		nap_ms(i % 2);
+		fe_state(XB_CLOSED);
+	}
+	nap_ms(2000);
+	printf("hostile: %u rounds of flapping; backend state %d\n", n,
+	       be_state());
+	connect_be();
+	r = req(99);
+	expect("connect-after-flapping", &r, KNEMIF_E_NOTSUPP, NULL);
+	{
+		struct gpage ind, data;
+		uint64_t c;
+
+		grant(&ind, 1, 0, 0);
+		grant(&data, 1, 0, 1);
+		c = region("region-after-flapping", &ind, &data, 1,
+			   KNEMIF_PROT_READ, 0);
+		if (c)
+			destroy("destroy-after-flapping", c);
+	}
+	check(close_be(), "flap-orderly-close", "backend not Closed");
+	return failures != 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -2196,6 +2278,8 @@ int main(int argc, char **argv)
 				      strtoul(argv[4], NULL, 0));
 	if (!strcmp(cmd, "relro") && argc == 3)
 		return cmd_relro(strtoul(argv[2], NULL, 0));
-	fprintf(stderr, "usage: hostile_front inline2048 COOKIE SEED SEED2 | relro N | parked-behind | pile N | many | stalemap SEED FILE N | xenwatch FILE | budget | malformed [ACOOKIE APRIV ARO] | flood N | ahead | badconnect | churn SEED FILE | serve SEED FILE\n");
+	if (!strcmp(cmd, "flap") && argc == 3)
+		return cmd_flap(strtoul(argv[2], NULL, 0));
+	fprintf(stderr, "usage: hostile_front inline2048 COOKIE SEED SEED2 | relro N | flap N | parked-behind | pile N | many | stalemap SEED FILE N | xenwatch FILE | budget | malformed [ACOOKIE APRIV ARO] | flood N | ahead | badconnect | churn SEED FILE | serve SEED FILE\n");
 	return 2;
 }

@@ -32,6 +32,8 @@
 #  - flap (item 7): B flips its xenbus state through every state quickly,
 #    removes ring-ref and event-channel or writes garbage over them while
 #    dom0 connects, 40 rounds; then B connects properly.
+#  - quotafull (item 7): B at its region quota (65536, NOSPC) while A
+#    creates 1000 regions and copies; B still NOSPC afterwards.
 # run-suite-args: --domu-image-module xen-evtchn --domu-image-module xen-gntalloc
 # run-suite-args: --dom0-module-params knem.ko sharinggroup=hostile
 # shellcheck source-path=SCRIPTDIR source=dom0-checks.sh
@@ -289,6 +291,39 @@ after_phase relro
 # --- item 7: xenbus state flapping, nodes removed or garbage at connect
 hostile flap flap 40
 after_phase flap
+
+# --- item 7: both guests at work, B at its region quota
+NQ=1000
+guest_run B "$X quotafull /tmp/qf > /tmp/qf.out 2>&1 &"
+i=0
+while [ -z "$(guest_run B 'cat /tmp/qf 2>/dev/null')" ] && [ $i -lt 600 ]; do
+	sleep 1
+	i=$((i + 1))
+done
+ra0=$(dom_stat "$A" regions)
+guest_run A "/xt/regions_check many $NQ > /tmp/qm.out 2>&1 & echo \$! > /tmp/qm.pid"
+i=0
+while ! guest_run A 'cat /tmp/qm.out' | grep -q "many: $NQ regions" && [ $i -lt 150 ]; do
+	sleep 2
+	i=$((i + 1))
+done
+n=$(dom_stat "$A" regions)
+[ "${n:-0}" -ge $((${ra0:-0} + NQ)) ] && pass "a-creates-$NQ-regions-while-b-at-quota" ||
+	fail "a-creates-$NQ-regions-while-b-at-quota" "dom0 counts $ra0 -> ${n:-no} regions of A: $(guest_run A 'tail -n 2 /tmp/qm.out' | tr '\n' '|')"
+a_works quotafull-a-copies-while-b-at-quota
+guest_run A 'kill $(cat /tmp/qm.pid)'
+guest_run B 'touch /tmp/qf.go'
+i=0
+while ! guest_run B 'cat /tmp/qf.out' | grep -q 'quotafull-orderly-close' && [ $i -lt 300 ]; do
+	sleep 1
+	i=$((i + 1))
+done
+out=$(guest_run B 'cat /tmp/qf.out')
+echo "$out"
+echo "$out" | grep -q '^xen-check: PASS quotafull-still-nospc' ||
+	fail quotafull "$(echo "$out" | tr '\n' '|')"
+echo "$out" | grep -q '^xen-check: FAIL' && rc=1
+after_phase quotafull
 
 destroy_guest A
 destroy_guest B

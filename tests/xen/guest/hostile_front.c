@@ -57,6 +57,8 @@
  *   flap N            N rounds of state flapping and ring-ref /
  *                     event-channel nodes removed or garbage during the
  *                     backend's connect; then a proper connection
+ *   quotafull FILE    65536 regions (NOSPC beyond), FILE written; on
+ *                     FILE.go still NOSPC, then the teardown
  * Domain A's id comes from $HOSTILE_PEER (grants made to it, not to dom0).
  * ACOOKIE APRIV ARO: R1, RN and RRO of knem_xcopy export in guest A.
  * Built static: gcc -static -O2 -Wall -Wextra -Werror -I common
@@ -2225,6 +2227,60 @@ static int cmd_flap(unsigned int n)
 	return failures != 0;
 }
 
+/*
+ * Item 7: this guest at its region quota (65536, the next NOSPC) while
+ * guest A creates regions (the dom0 script checks them): FILE written
+ * once full; on FILE.go, still NOSPC, then the teardown.
+ */
+static int cmd_quotafull(const char *file)
+{
+	struct knemif_request rs[SLOTS];
+	unsigned int made = 0, bad = 0, k;
+	uint64_t val[SLOTS];
+	char go[256];
+	int st[SLOTS], fd;
+	double end;
+
+	connect_be();
+	while (made < MANY_REGIONS && !bad) {
+		for (k = 0; k < SLOTS; k++) {
+			rs[k] = req(KNEMIF_OP_REGION_CREATE);
+			rs[k].flags = KNEMIF_F_UNSHARED;
+		}
+		if (batch(rs, SLOTS, st, val, 30) != SLOTS)
+			break;
+		for (k = 0; k < SLOTS; k++) {
+			if (st[k] == KNEMIF_E_OK)
+				made++;
+			else
+				bad++;
+		}
+	}
+	rs[0] = req(KNEMIF_OP_REGION_CREATE);
+	rs[0].flags = KNEMIF_F_UNSHARED;
+	st[0] = -1;
+	check(made == MANY_REGIONS && !bad && batch(rs, 1, st, val, 30) == 1 &&
+		      st[0] == KNEMIF_E_NOSPC,
+	      "quotafull-65536-regions", "%u made, %u refused, next %s", made,
+	      bad, status_name(st[0]));
+	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || write(fd, "full\n", 5) != 5)
+		die(file);
+	close(fd);
+	snprintf(go, sizeof(go), "%s.go", file);
+	end = now_s() + 900;
+	while (access(go, F_OK) && now_s() < end)
+		nap_ms(200);
+	rs[0] = req(KNEMIF_OP_REGION_CREATE);
+	rs[0].flags = KNEMIF_F_UNSHARED;
+	st[0] = -1;
+	check(batch(rs, 1, st, val, 30) == 1 && st[0] == KNEMIF_E_NOSPC,
+	      "quotafull-still-nospc-after-peer-creates", "%s",
+	      status_name(st[0]));
+	check(close_be(), "quotafull-orderly-close", "backend not Closed");
+	return failures != 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -2280,6 +2336,8 @@ int main(int argc, char **argv)
 		return cmd_relro(strtoul(argv[2], NULL, 0));
 	if (!strcmp(cmd, "flap") && argc == 3)
 		return cmd_flap(strtoul(argv[2], NULL, 0));
-	fprintf(stderr, "usage: hostile_front inline2048 COOKIE SEED SEED2 | relro N | flap N | parked-behind | pile N | many | stalemap SEED FILE N | xenwatch FILE | budget | malformed [ACOOKIE APRIV ARO] | flood N | ahead | badconnect | churn SEED FILE | serve SEED FILE\n");
+	if (!strcmp(cmd, "quotafull") && argc == 3)
+		return cmd_quotafull(argv[2]);
+	fprintf(stderr, "usage: hostile_front inline2048 COOKIE SEED SEED2 | relro N | flap N | quotafull FILE | parked-behind | pile N | many | stalemap SEED FILE N | xenwatch FILE | budget | malformed [ACOOKIE APRIV ARO] | flood N | ahead | badconnect | churn SEED FILE | serve SEED FILE\n");
 	return 2;
 }

@@ -32,6 +32,9 @@
 #  - flap (item 7): B flips its xenbus state through every state quickly,
 #    removes ring-ref and event-channel or writes garbage over them while
 #    dom0 connects, 40 rounds; then B connects properly.
+#  - badstate (item 7): B's state node overwritten with garbage, then
+#    removed, while connected: dom0 takes B for gone and unregisters
+#    the device, which is detached and attached again; B connects.
 #  - quotafull (item 7): B at its region quota (65536, NOSPC) while A
 #    creates 1000 regions and copies; B still NOSPC afterwards.
 # run-suite-args: --domu-image-module xen-evtchn --domu-image-module xen-gntalloc
@@ -291,6 +294,23 @@ after_phase relro
 # --- item 7: xenbus state flapping, nodes removed or garbage at connect
 hostile flap flap 40
 after_phase flap
+
+# --- item 7: a state node garbage or removed: the device goes
+for how in garbage rm; do
+	hostile "badstate-$how" badstate "$how"
+	settle "badstate-$how-device-unregistered" "the backend's device of B remains" \
+		"[ ! -e /sys/bus/xen-backend/devices/knem-$B-0 ]"
+	knem_xen_attach --detach --force "$B" &&
+		knem_xen_attach --no-wait --group "$GROUP" "$B" &&
+		pass "badstate-$how-reattach" || fail "badstate-$how-reattach" "knem-xen-attach failed"
+	i=0
+	while [ "$(xenstore-read "/local/domain/0/backend/knem/$B/0/state" 2>/dev/null)" != 2 ] && [ $i -lt 60 ]; do
+		sleep 0.5
+		i=$((i + 1))
+	done
+	hostile "hello-after-$how" hello
+	after_phase "badstate-$how"
+done
 
 # --- item 7: both guests at work, B at its region quota
 NQ=1000

@@ -59,6 +59,9 @@
  *                     backend's connect; then a proper connection
  *   quotafull FILE    65536 regions (NOSPC beyond), FILE written; on
  *                     FILE.go still NOSPC, then the teardown
+ *   badstate garbage|rm  connected, then its state node overwritten with
+ *                     garbage or removed: the backend goes Closed
+ *   hello             a proper connection, one request, an orderly close
  * Domain A's id comes from $HOSTILE_PEER (grants made to it, not to dom0).
  * ACOOKIE APRIV ARO: R1, RN and RRO of knem_xcopy export in guest A.
  * Built static: gcc -static -O2 -Wall -Wextra -Werror -I common
@@ -2281,6 +2284,45 @@ static int cmd_quotafull(const char *file)
 	return failures != 0;
 }
 
+/*
+ * Item 7: a connected guest writes garbage over its state node, or
+ * removes it: xenbus reads Unknown, the backend takes the frontend for
+ * gone, tears the connection down and unregisters the device (the dom0
+ * script checks it, then detaches and attaches the guest again).
+ */
+static int cmd_badstate(const char *how)
+{
+	struct knemif_request r;
+	int b;
+
+	connect_be();
+	r = req(99);
+	expect("badstate-connected", &r, KNEMIF_E_NOTSUPP, NULL);
+	if (!strcmp(how, "rm"))
+		xs_rm(fe_path, "state");
+	else
+		xs_write(fe_path, "state", "garbage");
+	wait_be(XB_CLOSED, 20);
+	b = be_state();
+	printf("hostile: state node %s: backend state %d\n",
+	       strcmp(how, "rm") ? "garbage" : "removed", b);
+	check(b == XB_CLOSED || b < 0, "bad-state-node-closes-the-backend",
+	      "backend state %d", b);
+	return failures != 0;
+}
+
+/* A proper connection, one request, an orderly close. */
+static int cmd_hello(void)
+{
+	struct knemif_request r;
+
+	connect_be();
+	r = req(99);
+	expect("hello-connected", &r, KNEMIF_E_NOTSUPP, NULL);
+	check(close_be(), "hello-orderly-close", "backend not Closed");
+	return failures != 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -2338,6 +2380,10 @@ int main(int argc, char **argv)
 		return cmd_flap(strtoul(argv[2], NULL, 0));
 	if (!strcmp(cmd, "quotafull") && argc == 3)
 		return cmd_quotafull(argv[2]);
-	fprintf(stderr, "usage: hostile_front inline2048 COOKIE SEED SEED2 | relro N | flap N | quotafull FILE | parked-behind | pile N | many | stalemap SEED FILE N | xenwatch FILE | budget | malformed [ACOOKIE APRIV ARO] | flood N | ahead | badconnect | churn SEED FILE | serve SEED FILE\n");
+	if (!strcmp(cmd, "badstate") && argc == 3)
+		return cmd_badstate(argv[2]);
+	if (!strcmp(cmd, "hello"))
+		return cmd_hello();
+	fprintf(stderr, "usage: hostile_front badstate garbage|rm | hello | inline2048 COOKIE SEED SEED2 | relro N | flap N | quotafull FILE | parked-behind | pile N | many | stalemap SEED FILE N | xenwatch FILE | budget | malformed [ACOOKIE APRIV ARO] | flood N | ahead | badconnect | churn SEED FILE | serve SEED FILE\n");
 	return 2;
 }

@@ -51,6 +51,43 @@ int knemfront_errno(u16 status)
 	}
 }
 
+/*
+ * Completes every outstanding request with KNEMFRONT_E_GONE and marks the
+ * device disconnected; called with the lock held.
+ */
+static void knemfront_fail_all_locked(struct knemfront_info *info)
+{
+	unsigned int i;
+
+	info->connected = false;
+	for (i = 0; i < KNEMIF_RING_SLOTS; i++) {
+		struct knemfront_shadow *shadow = &info->shadow[i];
+
+		if (!shadow->id)
+			continue;
+		memset(&shadow->rsp, 0, sizeof(shadow->rsp));
+		shadow->rsp.id = shadow->id;
+		shadow->rsp.status = KNEMFRONT_E_GONE;
+		shadow->id = 0;
+		complete(&shadow->done);
+	}
+}
+
+/*
+ * Whether the backend's rsp_prod @rp is plausible: no further ahead of
+ * rsp_cons than the requests this frontend pushed (unsigned distances, so
+ * a producer behind rsp_cons is far ahead too).  This is stricter than
+ * RING_RESPONSE_PROD_OVERFLOW(), which allows a whole ring of responses.
+ */
+static bool knemfront_rsp_prod_ok(struct knemfront_info *info, RING_IDX rp)
+{
+	struct knemif_front_ring *ring = &info->ring;
+
+	if (RING_RESPONSE_PROD_OVERFLOW(ring, rp))
+		return false;
+	return rp - ring->rsp_cons <= ring->req_prod_pvt - ring->rsp_cons;
+}
+
 irqreturn_t knemfront_interrupt(int irq, void *dev_id)
 {
 	struct knemfront_info *info = dev_id;
@@ -64,6 +101,24 @@ irqreturn_t knemfront_interrupt(int irq, void *dev_id)
 		goto out;
 	do {
 		rp = READ_ONCE(info->ring.sring->rsp_prod);
+		/*
+		 * dom0 is trusted, but a corrupt one must not make this guest
+		 * walk stale slots (or loop over 2^32 of them): a producer
+		 * ahead of what was requested is a broken backend.  Nothing
+		 * more is consumed; the requests in flight fail as on a
+		 * disconnect and new ones are refused (-EFAULT) until the
+		 * backend's next state change reconnects the device.  Not
+		 * tested by the Xen suite: that would need a corrupt dom0.
+		 */
+		if (unlikely(!knemfront_rsp_prod_ok(info, rp))) {
+			pr_err_ratelimited("backend's rsp_prod %u is not within rsp_cons %u .. req_prod %u: disconnecting\n",
+					   rp, info->ring.rsp_cons,
+					   info->ring.req_prod_pvt);
+			knemfront_fail_all_locked(info);
+			spin_unlock_irqrestore(&info->lock, irqflags);
+			wake_up_all(&info->slot_wait);
+			return IRQ_HANDLED;
+		}
 		virt_rmb();	/* responses up to rp are visible */
 		for (i = info->ring.rsp_cons; i != rp; i++) {
 			struct knemfront_shadow *shadow;
@@ -91,21 +146,9 @@ out:
 void knemfront_fail_all(struct knemfront_info *info)
 {
 	unsigned long irqflags;
-	unsigned int i;
 
 	spin_lock_irqsave(&info->lock, irqflags);
-	info->connected = false;
-	for (i = 0; i < KNEMIF_RING_SLOTS; i++) {
-		struct knemfront_shadow *shadow = &info->shadow[i];
-
-		if (!shadow->id)
-			continue;
-		memset(&shadow->rsp, 0, sizeof(shadow->rsp));
-		shadow->rsp.id = shadow->id;
-		shadow->rsp.status = KNEMFRONT_E_GONE;
-		shadow->id = 0;
-		complete(&shadow->done);
-	}
+	knemfront_fail_all_locked(info);
 	spin_unlock_irqrestore(&info->lock, irqflags);
 	wake_up_all(&info->slot_wait);
 }

@@ -22,6 +22,21 @@
 #    serves the other devices (A's sharing-group change takes effect).
 #  - budget: dom0's budget over all guests (xenbudget) set to 2 MiB: B
 #    gets NOSPC long before its own quota; /dev/knem shows use and limit.
+#  - inline2048 (item 7): B reads and writes a region of A with
+#    INLINE_COPYs of 2048 scattered small segments: exact bytes in
+#    segment order, nothing outside them; A reads B's bytes.  A (knem-
+#    front) reads and writes a region of dom0 with 2048 small iovecs.
+#  - relro (item 7): a stream of WAIT_RELEASED answers; twice B ends the
+#    page's grant while one is parked (once granting a read-only page,
+#    likely the same reference): IO, nothing written, the stream goes on.
+#  - flap (item 7): B flips its xenbus state through every state quickly,
+#    removes ring-ref and event-channel or writes garbage over them while
+#    dom0 connects, 40 rounds; then B connects properly.
+#  - badstate (item 7): B's state node overwritten with garbage, then
+#    removed, while connected: dom0 takes B for gone and unregisters
+#    the device, which is detached and attached again; B connects.
+#  - quotafull (item 7): B at its region quota (65536, NOSPC) while A
+#    creates 1000 regions and copies; B still NOSPC afterwards.
 # run-suite-args: --domu-image-module xen-evtchn --domu-image-module xen-gntalloc
 # run-suite-args: --dom0-module-params knem.ko sharinggroup=hostile
 # shellcheck source-path=SCRIPTDIR source=dom0-checks.sh
@@ -235,6 +250,100 @@ echo "$line" | grep -q 'all guests 2048 KiB, used [0-9]* KiB' &&
 	pass budget-in-dev-knem || fail budget-in-dev-knem "'$line'"
 [ -n "$budget0" ] && echo "$budget0" > $PARAM
 after_phase budget
+
+# --- item 7: 2048-segment INLINE_COPY across guests
+guest_run A 'rm -f /tmp/i7 /tmp/i7.*; /xt/attach_copy hold /tmp/i7 9 > /tmp/i7.out 2>&1 &'
+ic=""
+i=0
+while [ -z "$ic" ] && [ $i -lt 60 ]; do
+	ic=$(guest_run A 'cat /tmp/i7 2>/dev/null')
+	[ -n "$ic" ] || sleep 1
+	i=$((i + 1))
+done
+hostile inline2048 inline2048 "$ic" 9 10
+out=$(guest_run A "/xt/attach_copy read $ic 10; touch /tmp/i7.stop")
+echo "$out" | grep -q '^ok' && pass a-reads-b-2048-segment-write ||
+	fail a-reads-b-2048-segment-write "$(echo "$out" | tr '\n' '|')"
+# and an honest guest: 2048 iovecs of A against a region of dom0
+rm -f /tmp/d7 /tmp/d7.*
+/xt/attach_copy hold /tmp/d7 12 > /tmp/d7.out 2>&1 &
+i=0
+while [ ! -s /tmp/d7 ] && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+dc=$(cat /tmp/d7)
+r0=$(dom_stat "$A" requests)
+out=$(guest_run A "/xt/attach_copy readv $dc 12 && /xt/attach_copy writev $dc 13")
+r1=$(dom_stat "$A" requests)
+out2=$(/xt/attach_copy read "$dc" 13)
+if echo "$out" | grep -q '^ok inline readv' && echo "$out" | grep -q '^ok inline writev' &&
+	echo "$out2" | grep -q '^ok' && [ "${r1:-0}" -gt "${r0:-0}" ]; then
+	pass honest-2048-iovec-inline-copies-with-dom0
+else
+	fail honest-2048-iovec-inline-copies-with-dom0 "requests of A $r0 -> $r1; $(echo "$out $out2" | tr '\n' '|')"
+fi
+touch /tmp/d7.stop
+wait
+after_phase inline2048
+
+# --- item 7: WAIT_RELEASED pages ungranted or read-only mid-stream
+hostile relro relro 30
+after_phase relro
+
+# --- item 7: xenbus state flapping, nodes removed or garbage at connect
+hostile flap flap 40
+after_phase flap
+
+# --- item 7: a state node garbage or removed: the device goes
+for how in garbage rm; do
+	hostile "badstate-$how" badstate "$how"
+	settle "badstate-$how-device-unregistered" "the backend's device of B remains" \
+		"[ ! -e /sys/bus/xen-backend/devices/knem-$B-0 ]"
+	knem_xen_attach --detach --force "$B" &&
+		knem_xen_attach --no-wait --group "$GROUP" "$B" &&
+		pass "badstate-$how-reattach" || fail "badstate-$how-reattach" "knem-xen-attach failed"
+	i=0
+	while [ "$(xenstore-read "/local/domain/0/backend/knem/$B/0/state" 2>/dev/null)" != 2 ] && [ $i -lt 60 ]; do
+		sleep 0.5
+		i=$((i + 1))
+	done
+	hostile "hello-after-$how" hello
+	after_phase "badstate-$how"
+done
+
+# --- item 7: both guests at work, B at its region quota
+NQ=1000
+guest_run B "$X quotafull /tmp/qf > /tmp/qf.out 2>&1 &"
+i=0
+while [ -z "$(guest_run B 'cat /tmp/qf 2>/dev/null')" ] && [ $i -lt 600 ]; do
+	sleep 1
+	i=$((i + 1))
+done
+ra0=$(dom_stat "$A" regions)
+guest_run A "/xt/regions_check many $NQ > /tmp/qm.out 2>&1 & echo \$! > /tmp/qm.pid"
+i=0
+while ! guest_run A 'cat /tmp/qm.out' | grep -q "many: $NQ regions" && [ $i -lt 150 ]; do
+	sleep 2
+	i=$((i + 1))
+done
+n=$(dom_stat "$A" regions)
+[ "${n:-0}" -ge $((${ra0:-0} + NQ)) ] && pass "a-creates-$NQ-regions-while-b-at-quota" ||
+	fail "a-creates-$NQ-regions-while-b-at-quota" "dom0 counts $ra0 -> ${n:-no} regions of A: $(guest_run A 'tail -n 2 /tmp/qm.out' | tr '\n' '|')"
+a_works quotafull-a-copies-while-b-at-quota
+guest_run A 'kill $(cat /tmp/qm.pid)'
+guest_run B 'touch /tmp/qf.go'
+i=0
+while ! guest_run B 'cat /tmp/qf.out' | grep -q 'quotafull-orderly-close' && [ $i -lt 300 ]; do
+	sleep 1
+	i=$((i + 1))
+done
+out=$(guest_run B 'cat /tmp/qf.out')
+echo "$out"
+echo "$out" | grep -q '^xen-check: PASS quotafull-still-nospc' ||
+	fail quotafull "$(echo "$out" | tr '\n' '|')"
+echo "$out" | grep -q '^xen-check: FAIL' && rc=1
+after_phase quotafull
 
 destroy_guest A
 destroy_guest B

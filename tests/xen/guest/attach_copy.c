@@ -6,6 +6,11 @@
  *                     keeps it until FILE.stop exists, then closes
  *                     /dev/knem and writes FILE.done
  *   read COOKIE SEED  INLINE_COPY from the region, checks pattern SEED
+ *   readv COOKIE SEED  the same with 2048 iovecs of 6 bytes (the first
+ *                     106) scattered over 9 pages; bytes between them
+ *                     must stay untouched
+ *   writev COOKIE SEED  INLINE_COPY of pattern SEED into the region from
+ *                     those 2048 iovecs
  *   copy COOKIE SEED  COPY from the region into a new local one, checks
  *   local             two new regions: COPY and INLINE_COPY between them
  *   loop COOKIE SEED S  INLINE_COPY from the region again and again, for S
@@ -122,6 +127,69 @@ static int inline_copy(int fd, unsigned char *b, unsigned long long cookie,
 	return 0;
 }
 
+/* readv / writev: 2048 iovecs, scattered over 9 pages, LEN bytes */
+#define NIOV 2048
+#define VPAGES 9
+
+static unsigned char vbuf[(VPAGES + 1) * 4096];
+static struct knem_cmd_param_iovec viov[NIOV];
+
+/* iovec k: 6 bytes of page 1 + k % 8 at (k / 8) * 16 + k % 3; 0: page 0 */
+static unsigned char *vsetup(void)
+{
+	unsigned char *base = (unsigned char *)(((uintptr_t)vbuf + 4095) &
+						~(uintptr_t)4095);
+	unsigned int k;
+
+	for (k = 0; k < NIOV; k++) {
+		if (!k) {
+			viov[k].base = (uintptr_t)base;
+			viov[k].len = LEN - (NIOV - 1) * 6;
+			continue;
+		}
+		viov[k].base = (uintptr_t)(base + (1 + k % 8) * 4096 +
+					   (k / 8) * 16 + k % 3);
+		viov[k].len = 6;
+	}
+	return base;
+}
+
+/* Fills the iovecs with pattern SEED, or returns the bytes that differ. */
+static size_t vwalk(unsigned int seed, int fill_them)
+{
+	size_t i = 0, bad = 0;
+	unsigned int k, j;
+
+	for (k = 0; k < NIOV; k++) {
+		unsigned char *p = (unsigned char *)(uintptr_t)viov[k].base;
+
+		for (j = 0; j < viov[k].len; j++, i++) {
+			if (fill_them)
+				p[j] = pattern(seed, i);
+			else if (p[j] != pattern(seed, i))
+				bad++;
+		}
+	}
+	return bad;
+}
+
+static int inline_copyv(int fd, unsigned long long cookie, int write)
+{
+	struct knem_cmd_inline_copy ic = { 0 };
+
+	ic.local_iovec_array = (uintptr_t)viov;
+	ic.local_iovec_nr = NIOV;
+	ic.remote_cookie = cookie;
+	ic.write = write;
+	if (ioctl(fd, KNEM_CMD_INLINE_COPY, &ic))
+		return -1;
+	if (ic.current_status != KNEM_STATUS_SUCCESS) {
+		errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
 static int region_copy(int fd, unsigned long long src,
 		       unsigned long long dst)
 {
@@ -190,7 +258,7 @@ int main(int argc, char **argv)
 		cookie = strtoull(argv[2], NULL, 0);
 		seed = strtoul(argv[3], NULL, 0);
 	} else if (argc != 2) {
-		fprintf(stderr, "usage: %s hold FILE SEED | read COOKIE SEED | copy COOKIE SEED | loop COOKIE SEED S | local\n",
+		fprintf(stderr, "usage: %s hold FILE SEED | read COOKIE SEED | readv COOKIE SEED | writev COOKIE SEED | copy COOKIE SEED | loop COOKIE SEED S | local\n",
 			argv[0]);
 		return 2;
 	}
@@ -206,6 +274,36 @@ int main(int argc, char **argv)
 		if (!ret)
 			printf("ok inline read %d bytes\n", LEN);
 		return ret;
+	}
+	if (argc == 4 && !strcmp(argv[1], "readv")) {
+		unsigned char *base = vsetup();
+		size_t bad, gap = 0, i;
+
+		memset(base, 0xee, VPAGES * 4096);
+		if (inline_copyv(fd, cookie, 0))
+			return fail("inline-readv");
+		bad = vwalk(seed, 0);
+		/* with the iovecs reset, every byte must be 0xee again */
+		for (i = 0; i < NIOV; i++)
+			memset((void *)(uintptr_t)viov[i].base, 0xee,
+			       viov[i].len);
+		for (i = 0; i < VPAGES * 4096; i++)
+			gap += base[i] != 0xee;
+		if (bad || gap) {
+			printf("mismatch readv: %zu bytes wrong, %zu bytes between the iovecs written\n",
+			       bad, gap);
+			return 3;
+		}
+		printf("ok inline readv %d iovecs %d bytes\n", NIOV, LEN);
+		return 0;
+	}
+	if (argc == 4 && !strcmp(argv[1], "writev")) {
+		vsetup();
+		vwalk(seed, 1);
+		if (inline_copyv(fd, cookie, 1))
+			return fail("inline-writev");
+		printf("ok inline writev %d iovecs %d bytes\n", NIOV, LEN);
+		return 0;
 	}
 	if (argc == 4 && !strcmp(argv[1], "copy")) {
 		memset(a, 0, LEN);

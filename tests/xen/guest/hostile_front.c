@@ -48,6 +48,20 @@
  *                     an orderly close while those copies run
  *   budget            regions without pages until NOSPC: with dom0's
  *                     xenbudget set low, long before the guest's quota
+ *   inline2048 COOKIE SEED SEED2  INLINE_COPYs of 2048 scattered small
+ *                     segments from and to guest A's region COOKIE
+ *                     (pattern SEED, then SEED2 written): exact bytes
+ *   relro N           N WAIT_RELEASED rounds; twice the page's grant is
+ *                     ended (once re-granted read-only) while parked: IO,
+ *                     nothing written, the next rounds work
+ *   flap N            N rounds of state flapping and ring-ref /
+ *                     event-channel nodes removed or garbage during the
+ *                     backend's connect; then a proper connection
+ *   quotafull FILE    65536 regions (NOSPC beyond), FILE written; on
+ *                     FILE.go still NOSPC, then the teardown
+ *   badstate garbage|rm  connected, then its state node overwritten with
+ *                     garbage or removed: the backend goes Closed
+ *   hello             a proper connection, one request, an orderly close
  * Domain A's id comes from $HOSTILE_PEER (grants made to it, not to dom0).
  * ACOOKIE APRIV ARO: R1, RN and RRO of knem_xcopy export in guest A.
  * Built static: gcc -static -O2 -Wall -Wextra -Werror -I common
@@ -1882,6 +1896,433 @@ static int cmd_budget(void)
 	return failures != 0;
 }
 
+/* ---- item 7: the parts issue 14 left uncovered ------------------------- */
+
+#define I7_LEN (3 * PAGE + 100)	/* attach_copy's region */
+#define I7_SEGS (KNEMIF_INLINE_MAX_INDIRECT * KNEMIF_SEGS_PER_INDIRECT_PAGE)
+#define I7_PAGES 9
+
+/*
+ * Segment k of the 2048: 6 bytes of page 1 + k % 8 at (k / 8) * 16 +
+ * k % 3, in that scattered order, but segment 0 is the first 106 bytes
+ * of page 0: I7_LEN bytes in all.  Returns the local byte of region
+ * offset @i in *@pg, *@off.
+ */
+static void i7_seg(unsigned int k, unsigned int *pg, unsigned int *off,
+		   unsigned int *len)
+{
+	if (!k) {
+		*pg = 0;
+		*off = 0;
+		*len = I7_LEN - (I7_SEGS - 1) * 6;
+		return;
+	}
+	*pg = 1 + k % 8;
+	*off = (k / 8) * 16 + k % 3;
+	*len = 6;
+}
+
+static void i7_segs(struct gpage *ind, const struct gpage *data)
+{
+	unsigned int k, pg, off, len;
+
+	for (k = 0; k < I7_SEGS; k++) {
+		struct knemif_seg *sg = (struct knemif_seg *)
+			ind[k / KNEMIF_SEGS_PER_INDIRECT_PAGE].p;
+
+		i7_seg(k, &pg, &off, &len);
+		sg += k % KNEMIF_SEGS_PER_INDIRECT_PAGE;
+		sg->gref = data[pg].gref;
+		sg->offset = off;
+		sg->len = len;
+	}
+}
+
+/*
+ * Walks the 2048 segments in region order: fills them with pattern
+ * @seed (@fill) or counts the bytes that differ from it; bytes outside
+ * every segment must hold @gap.
+ */
+static size_t i7_walk(struct gpage *data, unsigned int seed, int fill,
+		      unsigned char gap)
+{
+	static unsigned char inside[I7_PAGES][PAGE];
+	unsigned int k, pg, off, len, j;
+	size_t i = 0, bad = 0;
+
+	memset(inside, 0, sizeof(inside));
+	for (k = 0; k < I7_SEGS; k++) {
+		i7_seg(k, &pg, &off, &len);
+		for (j = 0; j < len; j++, i++) {
+			unsigned char *b = &data[pg].p[off + j];
+
+			inside[pg][off + j] = 1;
+			if (fill)
+				*b = attach_pattern(seed, i);
+			else if (*b != attach_pattern(seed, i))
+				bad++;
+		}
+	}
+	if (fill)
+		return 0;
+	for (pg = 0; pg < I7_PAGES; pg++)
+		for (j = 0; j < PAGE; j++)
+			if (!inside[pg][j] && data[pg].p[j] != gap)
+				bad++;
+	return bad;
+}
+
+static struct knemif_request i7_inline(struct gpage *ind, uint64_t cookie,
+				       int write)
+{
+	struct knemif_request r = req(KNEMIF_OP_INLINE_COPY);
+	unsigned int k;
+
+	r.flags = write ? KNEMIF_F_WRITE : 0;
+	r.nr_segs = I7_SEGS;
+	r.nr_indirect = KNEMIF_INLINE_MAX_INDIRECT;
+	r.u.inline_copy.remote_cookie = cookie;
+	r.u.inline_copy.length = KNEMIF_LENGTH_UNBOUNDED;
+	for (k = 0; k < KNEMIF_INLINE_MAX_INDIRECT; k++)
+		r.u.inline_copy.indirect[k] = ind[k].gref;
+	return r;
+}
+
+static void i7_clear(struct gpage *data, unsigned char v)
+{
+	unsigned int pg;
+
+	for (pg = 0; pg < I7_PAGES; pg++)
+		memset(data[pg].p, v, PAGE);
+}
+
+/*
+ * Item 7: INLINE_COPYs of 2048 small segments (the most one request
+ * takes), scattered over 9 pages, against region COOKIE of guest A
+ * (attach_copy's pattern SEED, I7_LEN bytes): the read gets exactly A's
+ * bytes in segment order and nothing outside the segments; the write
+ * puts pattern SEED2 there (A checks it), read back the same way.
+ */
+static int cmd_inline2048(uint64_t cookie, unsigned int seed,
+			  unsigned int seed2)
+{
+	struct gpage ind[KNEMIF_INLINE_MAX_INDIRECT], data[I7_PAGES];
+	struct knemif_request r;
+	uint64_t val = 0;
+	size_t bad;
+
+	connect_be();
+	grant(ind, KNEMIF_INLINE_MAX_INDIRECT, 0, 0);
+	grant(data, I7_PAGES, 0, 1);
+	i7_segs(ind, data);
+
+	i7_clear(data, 0xee);
+	r = i7_inline(ind, cookie, 0);
+	if (expect("inline-2048-segs-read", &r, KNEMIF_E_OK, &val)) {
+		bad = i7_walk(data, seed, 0, 0xee);
+		check(val == I7_LEN && !bad, "inline-2048-segs-read-exact-bytes",
+		      "%llu bytes, %zu wrong", (unsigned long long)val, bad);
+	}
+	i7_clear(data, 0x11);
+	i7_walk(data, seed2, 1, 0);
+	r = i7_inline(ind, cookie, 1);
+	val = 0;
+	if (expect("inline-2048-segs-write", &r, KNEMIF_E_OK, &val))
+		check(val == I7_LEN, "inline-2048-segs-write-length",
+		      "%llu bytes", (unsigned long long)val);
+	i7_clear(data, 0x22);
+	r = i7_inline(ind, cookie, 0);
+	val = 0;
+	if (expect("inline-2048-segs-read-back", &r, KNEMIF_E_OK, &val)) {
+		bad = i7_walk(data, seed2, 0, 0x22);
+		check(val == I7_LEN && !bad,
+		      "inline-2048-segs-read-back-exact-bytes",
+		      "%llu bytes, %zu wrong", (unsigned long long)val, bad);
+	}
+	check(close_be(), "inline2048-orderly-close", "backend not Closed");
+	return failures != 0;
+}
+
+/*
+ * Sends @a; its status in sa[0], and the status and value of the parked
+ * request @ida, answered meanwhile, in sa[1] and va[1] (-1: none).
+ */
+static void two_rsp(struct knemif_request *a, int *sa, uint64_t *va,
+		    uint64_t ida)
+{
+	struct knemif_response rsp;
+	int n = 0;
+
+	*sa = -1;
+	a->id = next_id++;
+	push(a);
+	publish();
+	while (n < 2 && next_rsp(&rsp, 20)) {
+		if (rsp.id == a->id) {
+			*sa = rsp.status;
+			n++;
+		} else if (rsp.id == ida) {
+			sa[1] = rsp.status;
+			va[1] = rsp.val;
+			n++;
+		}
+	}
+}
+
+/*
+ * Item 7: N rounds of a WAIT_RELEASED parked on a writable page and a
+ * single-use region consumed by this guest's own COPY, each release
+ * reported on the page.  In round N/3 the guest ends the page's grant
+ * after parking, in round 2N/3 it ends it and grants a read-only page
+ * (the same grant reference if the guest's allocator gives it back):
+ * dom0 answers IO and writes nothing; the following rounds work again
+ * with a new page.
+ */
+static int cmd_relro(unsigned int n)
+{
+	struct gpage ind, data[2], rel, ro;
+	struct knemif_request r, w;
+	unsigned int i, ok = 0, io = 0, bad = 0, same = 0;
+	int st[2];
+	uint64_t b, su, val[2];
+
+	connect_be();
+	grant(&ind, 1, 0, 0);
+	grant(data, 2, 0, 1);
+	grant(&rel, 1, 0, 1);
+	b = region("relro-dst", &ind, &data[1], 1, KNEMIF_PROT_MASK, 0);
+	for (i = 0; i < n && b; i++) {
+		int broken = i == n / 3 || i == 2 * n / 3;
+
+		w = req(KNEMIF_OP_WAIT_RELEASED);
+		w.u.wait_released.page_gref = rel.gref;
+		w.id = next_id++;
+		push(&w);
+		publish();
+		memset(rel.p, 0, PAGE);
+		/* region() without a check line per round */
+		segs_one_per_page(&ind, data, 1);
+		r = create_req(&ind, 1, KNEMIF_PROT_READ,
+			       KNEMIF_KFLAG_SINGLEUSE);
+		su = 0;
+		if (call(&r, &su) != KNEMIF_E_OK || !su) {
+			bad++;
+			break;
+		}
+		if (broken) {
+			uint32_t old = rel.gref;
+
+			end_grant(&rel);
+			if (i == 2 * n / 3) {
+				grant(&ro, 1, 0, 0);
+				memset(ro.p, 0x5a, PAGE);
+				same = ro.gref == old;
+			}
+		}
+		r = copy_req(su, 0, b, 0, 10);
+		st[1] = -1;
+		two_rsp(&r, st, val, w.id);
+		if (st[0] != KNEMIF_E_OK) {
+			bad++;
+		} else if (!broken) {
+			if (st[1] == KNEMIF_E_OK && val[1] == 1 &&
+			    *(uint64_t *)rel.p == su)
+				ok++;
+			else
+				bad++;
+		} else {
+			if (st[1] == KNEMIF_E_IO &&
+			    (i != 2 * n / 3 || ro.p[0] == 0x5a))
+				io++;
+			else
+				bad++;
+			grant(&rel, 1, 0, 1);
+		}
+	}
+	printf("hostile: %u rounds: %u releases reported, %u IO on a broken page (read-only one with the same gref: %s), %u wrong\n",
+	       i, ok, io, same ? "yes" : "no", bad);
+	check(i == n && ok == n - 2 && io == 2 && !bad,
+	      "wait-released-page-revoked-mid-stream-io",
+	      "%u rounds of %u, %u reported, %u IO, %u wrong", i, n, ok, io,
+	      bad);
+	if (b)
+		destroy("relro-destroy-dst", b);
+	check(close_be(), "relro-orderly-close", "backend not Closed");
+	return failures != 0;
+}
+
+/*
+ * Item 7: the frontend's nodes and state flapping during the backend's
+ * connect, N rounds without waiting for the backend: a fresh ring each
+ * time, then (round % 4) every state in a row, the ring-ref and
+ * event-channel nodes removed right after Initialised, garbage written
+ * over them (and version) after Initialised, or Initialised /
+ * Initialising flips.  Then an ordinary connection must work.
+ */
+static int cmd_flap(unsigned int n)
+{
+	static const char *const junk[] = { "", "-1", "0x10", "4294967296",
+					    "12abc", "99999999999999999999" };
+	unsigned int i;
+	struct knemif_request r;
+
+	if (!reset_link()) {
+		check(0, "flap-start", "the backend does not come to InitWait");
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		const char *j = junk[i % (sizeof(junk) / sizeof(junk[0]))];
+
+		ring_setup();
+		fe_state(XB_INITIALISING);
+		xs_writeu(fe_path, KNEMIF_XS_VERSION, KNEMIF_VERSION);
+		xs_writeu(fe_path, KNEMIF_XS_RING_REF, ring_pg.gref);
+		xs_writeu(fe_path, KNEMIF_XS_EVENT_CHANNEL, port);
+		nap_ms(i % 3);
+		fe_state(XB_INITIALISED);
+		switch (i % 4) {
+		case 0:
+			nap_ms(i % 5);
+			fe_state(XB_CONNECTED);
+			break;
+		case 1:
+			nap_ms(i % 5);
+			xs_rm(fe_path, KNEMIF_XS_RING_REF);
+			xs_rm(fe_path, KNEMIF_XS_EVENT_CHANNEL);
+			fe_state(XB_CONNECTED);
+			break;
+		case 2:
+			nap_ms(i % 5);
+			xs_write(fe_path, KNEMIF_XS_RING_REF, j);
+			xs_write(fe_path, KNEMIF_XS_EVENT_CHANNEL, j);
+			xs_write(fe_path, KNEMIF_XS_VERSION, j);
+			break;
+		default:
+			fe_state(XB_INITIALISING);
+			fe_state(XB_INITIALISED);
+			fe_state(XB_INITIALISING);
+			fe_state(XB_INITIALISED);
+			break;
+		}
+		nap_ms(i % 7);
+		fe_state(XB_CLOSING);
+		nap_ms(i % 2);
+		fe_state(XB_CLOSED);
+	}
+	nap_ms(2000);
+	printf("hostile: %u rounds of flapping; backend state %d\n", n,
+	       be_state());
+	connect_be();
+	r = req(99);
+	expect("connect-after-flapping", &r, KNEMIF_E_NOTSUPP, NULL);
+	{
+		struct gpage ind, data;
+		uint64_t c;
+
+		grant(&ind, 1, 0, 0);
+		grant(&data, 1, 0, 1);
+		c = region("region-after-flapping", &ind, &data, 1,
+			   KNEMIF_PROT_READ, 0);
+		if (c)
+			destroy("destroy-after-flapping", c);
+	}
+	check(close_be(), "flap-orderly-close", "backend not Closed");
+	return failures != 0;
+}
+
+/*
+ * Item 7: this guest at its region quota (65536, the next NOSPC) while
+ * guest A creates regions (the dom0 script checks them): FILE written
+ * once full; on FILE.go, still NOSPC, then the teardown.
+ */
+static int cmd_quotafull(const char *file)
+{
+	struct knemif_request rs[SLOTS];
+	unsigned int made = 0, bad = 0, k;
+	uint64_t val[SLOTS];
+	char go[256];
+	int st[SLOTS], fd;
+	double end;
+
+	connect_be();
+	while (made < MANY_REGIONS && !bad) {
+		for (k = 0; k < SLOTS; k++) {
+			rs[k] = req(KNEMIF_OP_REGION_CREATE);
+			rs[k].flags = KNEMIF_F_UNSHARED;
+		}
+		if (batch(rs, SLOTS, st, val, 30) != SLOTS)
+			break;
+		for (k = 0; k < SLOTS; k++) {
+			if (st[k] == KNEMIF_E_OK)
+				made++;
+			else
+				bad++;
+		}
+	}
+	rs[0] = req(KNEMIF_OP_REGION_CREATE);
+	rs[0].flags = KNEMIF_F_UNSHARED;
+	st[0] = -1;
+	check(made == MANY_REGIONS && !bad && batch(rs, 1, st, val, 30) == 1 &&
+		      st[0] == KNEMIF_E_NOSPC,
+	      "quotafull-65536-regions", "%u made, %u refused, next %s", made,
+	      bad, status_name(st[0]));
+	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || write(fd, "full\n", 5) != 5)
+		die(file);
+	close(fd);
+	snprintf(go, sizeof(go), "%s.go", file);
+	end = now_s() + 900;
+	while (access(go, F_OK) && now_s() < end)
+		nap_ms(200);
+	rs[0] = req(KNEMIF_OP_REGION_CREATE);
+	rs[0].flags = KNEMIF_F_UNSHARED;
+	st[0] = -1;
+	check(batch(rs, 1, st, val, 30) == 1 && st[0] == KNEMIF_E_NOSPC,
+	      "quotafull-still-nospc-after-peer-creates", "%s",
+	      status_name(st[0]));
+	check(close_be(), "quotafull-orderly-close", "backend not Closed");
+	return failures != 0;
+}
+
+/*
+ * Item 7: a connected guest writes garbage over its state node, or
+ * removes it: xenbus reads Unknown, the backend takes the frontend for
+ * gone, tears the connection down and unregisters the device (the dom0
+ * script checks it, then detaches and attaches the guest again).
+ */
+static int cmd_badstate(const char *how)
+{
+	struct knemif_request r;
+	int b;
+
+	connect_be();
+	r = req(99);
+	expect("badstate-connected", &r, KNEMIF_E_NOTSUPP, NULL);
+	if (!strcmp(how, "rm"))
+		xs_rm(fe_path, "state");
+	else
+		xs_write(fe_path, "state", "garbage");
+	wait_be(XB_CLOSED, 20);
+	b = be_state();
+	printf("hostile: state node %s: backend state %d\n",
+	       strcmp(how, "rm") ? "garbage" : "removed", b);
+	check(b == XB_CLOSED || b < 0, "bad-state-node-closes-the-backend",
+	      "backend state %d", b);
+	return failures != 0;
+}
+
+/* A proper connection, one request, an orderly close. */
+static int cmd_hello(void)
+{
+	struct knemif_request r;
+
+	connect_be();
+	r = req(99);
+	expect("hello-connected", &r, KNEMIF_E_NOTSUPP, NULL);
+	check(close_be(), "hello-orderly-close", "backend not Closed");
+	return failures != 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -1929,6 +2370,20 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "stalemap") && argc == 5)
 		return cmd_stalemap(strtoul(argv[2], NULL, 0), argv[3],
 				    strtoul(argv[4], NULL, 0));
-	fprintf(stderr, "usage: hostile_front parked-behind | pile N | many | stalemap SEED FILE N | xenwatch FILE | budget | malformed [ACOOKIE APRIV ARO] | flood N | ahead | badconnect | churn SEED FILE | serve SEED FILE\n");
+	if (!strcmp(cmd, "inline2048") && argc == 5)
+		return cmd_inline2048(strtoull(argv[2], NULL, 0),
+				      strtoul(argv[3], NULL, 0),
+				      strtoul(argv[4], NULL, 0));
+	if (!strcmp(cmd, "relro") && argc == 3)
+		return cmd_relro(strtoul(argv[2], NULL, 0));
+	if (!strcmp(cmd, "flap") && argc == 3)
+		return cmd_flap(strtoul(argv[2], NULL, 0));
+	if (!strcmp(cmd, "quotafull") && argc == 3)
+		return cmd_quotafull(argv[2]);
+	if (!strcmp(cmd, "badstate") && argc == 3)
+		return cmd_badstate(argv[2]);
+	if (!strcmp(cmd, "hello"))
+		return cmd_hello();
+	fprintf(stderr, "usage: hostile_front badstate garbage|rm | hello | inline2048 COOKIE SEED SEED2 | relro N | flap N | quotafull FILE | parked-behind | pile N | many | stalemap SEED FILE N | xenwatch FILE | budget | malformed [ACOOKIE APRIV ARO] | flood N | ahead | badconnect | churn SEED FILE | serve SEED FILE\n");
 	return 2;
 }

@@ -101,7 +101,8 @@ vm_suite() {
 }
 
 # The whole suite with knem.ko, then the DMA tests with the test-only DMA
-# engine loaded too (the first boot checks that DMA is refused without one).
+# engine loaded too (the first boot checks that DMA is refused without one),
+# and the classic tools' flag values again, KNEM_FLAG_DMA now included.
 vm_tests() {
 	local knem=$KNEM_REPO/dom0-backend/knem.ko
 	local dma=$KNEM_REPO/tests/dma-provider/knem_test_dma.ko
@@ -109,7 +110,7 @@ vm_tests() {
 	vm_suite native --module "$knem" -- 'bash tests/harness/guest-suite.sh'
 	knem_step "VM tests with the test DMA engine"
 	vm_suite dma --module "$knem" --module "$dma" -- \
-		"bash tests/harness/guest-suite.sh 'tests/vm/knem_vm_test --gtest_filter=Dma*' \
+		"bash tests/harness/guest-suite.sh 'tests/vm/knem_vm_test --gtest_filter=Dma*:ClassicFlags*' \
 		tests/vm/dma_param_test.sh"
 	# Alone: the provider cannot unload while knem holds its channels.
 	knem_step "the test DMA engine itself"

@@ -4,10 +4,14 @@
  */
 #include "knem_flags.h"
 
+/*
+ * A classic bit outside the command's mask is dropped, as the classic
+ * driver dropped it; any other bit is refused.
+ */
 static int knem_flags_filter(const struct knem_flag_policy *policy,
 			     u32 user_flags, u32 mask, u32 *effective)
 {
-	if (user_flags & ~mask)
+	if (user_flags & ~KNEM_FLAG_CLASSIC_MASK)
 		return -EINVAL;
 	*effective = (user_flags | policy->forced) & ~policy->ignored & mask;
 	return 0;

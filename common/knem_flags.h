@@ -3,9 +3,13 @@
  * knem_flags.h - validation of the flags of create and copy commands.
  *
  * The effective flags of a command are (user | forced) & ~ignored,
- * restricted to the command's mask.  Unlike the classic driver, a user
- * flag outside the command's mask is an error (EINVAL), as the interface
- * always documented.
+ * restricted to the command's mask.  As in the classic driver, a bit of
+ * the classic flag set that belongs to the other kind of command is
+ * dropped: a copy ignores KNEM_FLAG_SINGLEUSE and KNEM_FLAG_ANY_USER_ACCESS,
+ * a create ignores the copy flags (classic clients, the classic driver's
+ * own tests among them, pass every bit to copies).  Unlike the classic
+ * driver, a bit outside the classic set is an error (EINVAL), so that a
+ * future flag is never silently ignored.
  */
 #ifndef KNEM_FLAGS_H
 #define KNEM_FLAGS_H
@@ -13,12 +17,19 @@
 #include "knem_platform.h"
 #include "knem_io.h"
 
+/* Every flag of the classic driver (0xff); the other bits are EINVAL. */
+#define KNEM_FLAG_CLASSIC_MASK \
+	(KNEM_FLAG_ANY_CREATE_MASK | KNEM_FLAG_ANY_COPY_MASK)
+
 struct knem_flag_policy {
 	u32 forced;
 	u32 ignored;
 };
 
-/* Returns 0 and the effective flags, or -EINVAL for unknown bits. */
+/*
+ * Return 0 and the effective flags, or -EINVAL for a bit outside
+ * KNEM_FLAG_CLASSIC_MASK.
+ */
 int knem_flags_for_create(const struct knem_flag_policy *policy,
 			  u32 user_flags, u32 *effective);
 int knem_flags_for_copy(const struct knem_flag_policy *policy,

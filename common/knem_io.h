@@ -10,7 +10,9 @@
  * Conventions shared by every command:
  *  - every ioctl on a file opened without write access fails with EBADF;
  *  - an argument that cannot be read or written back fails with EFAULT;
- *  - flag bits outside the command's mask fail with EINVAL;
+ *  - flag bits of the classic set (0xff) that do not apply to a command
+ *    are ignored, as the classic driver ignored them; any other bit fails
+ *    with EINVAL;
  *  - on failure nothing is written back (current_status keeps the value
  *    the caller left in it);
  *  - an unknown command fails with ENOSYS.

@@ -97,9 +97,9 @@ struct workqueue_struct *knem_wq;
 static int knem_setup_flags(void)
 {
 	struct knem_flag_policy *policy = &knem_global_policy;
-	const u32 known = KNEM_FLAG_ANY_COPY_MASK | KNEM_FLAG_ANY_CREATE_MASK;
 
-	if ((knem_param_forceflags | knem_param_ignoreflags) & ~known) {
+	if ((knem_param_forceflags | knem_param_ignoreflags) &
+	    ~KNEM_FLAG_CLASSIC_MASK) {
 		pr_err("forceflags/ignoreflags name unknown flags\n");
 		return -EINVAL;
 	}

@@ -14,9 +14,10 @@
 #   ensure-host.sh --mpi [...]        also install Debian's own MPI stacks
 #                                     (tests/mpi/build-stock.sh)
 #
-# apt-get waits up to $APT_LOCK_WAIT s for the dpkg lock: other jobs on a
-# shared machine install packages too, and failing on their lock would
-# fail a test for nothing.
+# apt-get waits up to $APT_LOCK_WAIT s (900 by default) for the locks of
+# another apt-get, dpkg or unattended-upgrades (knem_apt, apt.sh): other
+# jobs on a shared machine install packages too, and failing on their lock
+# would fail a test for nothing.
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -30,10 +31,11 @@ readonly PLOT_PACKAGES=(gnuplot-nox)
 # between the Xen guests by tests/xen/scenario-mpi.sh.
 readonly MPI_PACKAGES=(openmpi-bin libopenmpi-dev mpich libmpich-dev ucx-utils libucx0
 	strace)
-readonly APT_LOCK_WAIT=900
 wanted=("${PACKAGES[@]}")
 
 repo=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd -P)
+# shellcheck source=SCRIPTDIR/apt.sh
+. "$repo/tests/harness/apt.sh"
 cache=${KNEM_CACHE:-$repo/.cache}
 apt_updated=0
 tmp=""  # download directory, removed on exit
@@ -80,7 +82,7 @@ apt_update_once() {
 	[ "$apt_updated" -eq 1 ] && return 0
 	need_root "run apt-get update"
 	say "apt-get update"
-	apt-get update -qq -o DPkg::Lock::Timeout=$APT_LOCK_WAIT >&2 || die "apt-get update failed"
+	knem_apt apt-get update -qq >&2 || die "apt-get update failed"
 	apt_updated=1
 }
 
@@ -91,15 +93,16 @@ install_packages() {
 	need_root "install ${missing[*]}"
 	apt_update_once
 	say "installing ${missing[*]}"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		-o DPkg::Lock::Timeout=$APT_LOCK_WAIT "${missing[@]}" >&2 || die "apt-get install ${missing[*]} failed"
+	knem_apt env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends "${missing[@]}" >&2 ||
+		die "apt-get install ${missing[*]} failed"
 }
 
 # Downloads linux-image-<release>[-unsigned] into the current directory.
 download_image() {
 	local release=$1 name
 	for name in "linux-image-$release" "linux-image-$release-unsigned"; do
-		apt-get download -qq "$name" >/dev/null 2>>apt.err && return 0
+		knem_apt apt-get download -qq "$name" >/dev/null 2>>apt.err && return 0
 	done
 	return 1
 }

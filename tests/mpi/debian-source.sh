@@ -20,6 +20,8 @@ CACHE=${KNEM_CACHE:-$REPO/.cache}/mpi
 HEADER=$REPO/common/knem_io.h
 readonly REPO CACHE HEADER
 readonly DEB_SRC_LIST=/etc/apt/sources.list.d/knem-xen-deb-src.sources
+# shellcheck source=SCRIPTDIR/../harness/apt.sh
+. "$REPO/tests/harness/apt.sh"
 
 say() { echo "$NAME: $*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -38,11 +40,10 @@ ensure_packages() {
 	say "installing ${missing[*]} (log: $CACHE/apt.log)"
 	mkdir -p "$CACHE"
 	{
-		# waits for the dpkg lock of another apt, as ensure-host.sh does
-		as_root apt-get update -qq -o DPkg::Lock::Timeout=900 &&
-			as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-				-o DPkg::Lock::Timeout=900 \
-				--no-install-recommends "${missing[@]}"
+		# waits for the locks of another apt (knem_apt, tests/harness/apt.sh)
+		knem_apt as_root apt-get update -qq &&
+			knem_apt as_root env DEBIAN_FRONTEND=noninteractive apt-get install \
+				-y -qq --no-install-recommends "${missing[@]}"
 	} > "$CACHE/apt.log" 2>&1 || { tail -n 20 "$CACHE/apt.log" >&2; die "apt-get failed"; }
 }
 
@@ -80,7 +81,7 @@ ensure_deb_src() {
 	rm -f "$tmp" "$tmp.out"
 	# A third-party repository without sources makes apt-get update fail;
 	# what counts is that apt finds this package's source afterwards.
-	as_root apt-get update -qq -o DPkg::Lock::Timeout=900 ||
+	knem_apt as_root apt-get update -qq ||
 		say "apt-get update reported errors; going on"
 	apt-get source --print-uris "$srcpkg" > /dev/null 2>&1 ||
 		die "apt-get source $srcpkg still fails after enabling deb-src"

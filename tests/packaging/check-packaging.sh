@@ -27,6 +27,8 @@ shopt -s inherit_errexit
 
 # shellcheck source=SCRIPTDIR/../harness/build.sh
 . "$(dirname "$(readlink -f "$0")")/../harness/build.sh"
+# shellcheck source=SCRIPTDIR/../harness/apt.sh
+. "$KNEM_HARNESS/apt.sh"
 
 readonly HOST_PACKAGES=(dpkg-dev debhelper dh-dkms mmdebstrap rpm)
 readonly CACHE=${KNEM_CACHE:-$KNEM_REPO/.cache}/packaging
@@ -55,11 +57,10 @@ ensure_host_packages() {
 	done
 	[ "${#missing[@]}" -eq 0 ] && return 0
 	knem_step "installing ${missing[*]}"
-	# waits for the dpkg lock of another apt, as ensure-host.sh does
-	apt-get update -qq -o DPkg::Lock::Timeout=900
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		-o DPkg::Lock::Timeout=900 \
-		"${missing[@]}" > /dev/null
+	# waits for the locks of another apt (knem_apt, tests/harness/apt.sh)
+	knem_apt apt-get update -qq
+	knem_apt env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends "${missing[@]}" > /dev/null
 }
 
 in_root() { chroot "$ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
@@ -178,12 +179,16 @@ build_debs() {
 }
 
 check_debs() {
-	local kdir=/lib/modules/$KNEM_RELEASE/updates/dkms f
+	local kdir=/lib/modules/$KNEM_RELEASE/updates/dkms f debs=()
 	knem_step "installing the packages in the chroot: DKMS builds for $KNEM_RELEASE"
 	mkdir -p "$ROOT/tmp/debs"
 	cp "${DEBS[@]}" "$ROOT/tmp/debs/"
-	logged apt-install.log in_root sh -c \
-		'DEBIAN_FRONTEND=noninteractive apt-get install -y /tmp/debs/*.deb'
+	for f in "${DEBS[@]}"; do
+		debs+=("/tmp/debs/${f##*/}")
+	done
+	# the chroot's own dpkg: knem_apt waits should anything hold its lock
+	logged apt-install.log knem_apt in_root env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y "${debs[@]}"
 	in_root dkms status -k "$KNEM_RELEASE" | grep -q '^knem/.*: installed' ||
 		fail "dkms status shows no installed knem for $KNEM_RELEASE"
 	for f in knem.ko knem-front.ko; do

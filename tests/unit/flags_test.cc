@@ -58,14 +58,25 @@ TEST(CreateFlags, KnownBitsPass)
 		  (u32)KNEM_FLAG_ANY_CREATE_MASK);
 }
 
-TEST(CreateFlags, UnknownOrCopyBitsAreEinval)
+// The classic driver dropped the copy bits of a create; so does this one.
+TEST(CreateFlags, CopyBitsAreIgnored)
 {
-	EXPECT_EQ(create_err(KNEM_FLAG_DMA), -EINVAL);
-	EXPECT_EQ(create_err(KNEM_FLAG_MEMCPYTHREAD | KNEM_FLAG_SINGLEUSE),
-		  -EINVAL);
-	EXPECT_EQ(create_err(KNEM_FLAG_NOTIFY_FD), -EINVAL);
+	EXPECT_EQ(create_flags(KNEM_FLAG_DMA), 0U);
+	EXPECT_EQ(create_flags(KNEM_FLAG_MEMCPYTHREAD | KNEM_FLAG_SINGLEUSE),
+		  (u32)KNEM_FLAG_SINGLEUSE);
+	EXPECT_EQ(create_flags(KNEM_FLAG_NOTIFY_FD), 0U);
+	EXPECT_EQ(create_flags(KNEM_FLAG_ANY_COPY_MASK), 0U);
+	EXPECT_EQ(create_flags(0xff), (u32)KNEM_FLAG_ANY_CREATE_MASK);
+}
+
+// Bits outside the classic set (0xff) stay refused.
+TEST(CreateFlags, UnknownBitsAreEinval)
+{
+	EXPECT_EQ(create_err(1U << 8), -EINVAL);
 	EXPECT_EQ(create_err(1U << 12), -EINVAL);	// the classic probe
 	EXPECT_EQ(create_err(1U << 31), -EINVAL);
+	EXPECT_EQ(create_err(KNEM_FLAG_SINGLEUSE | (1U << 8)), -EINVAL);
+	EXPECT_EQ(create_err(0x1ff), -EINVAL);
 	EXPECT_EQ(create_err(~0U), -EINVAL);
 }
 
@@ -104,13 +115,42 @@ TEST(CopyFlags, KnownBitsPass)
 		  (u32)KNEM_FLAG_ANY_COPY_MASK);
 }
 
-TEST(CopyFlags, UnknownOrCreateBitsAreEinval)
+// The classic driver dropped the create bits of a copy; so does this one.
+TEST(CopyFlags, CreateBitsAreIgnored)
 {
-	EXPECT_EQ(copy_err(KNEM_FLAG_SINGLEUSE), -EINVAL);
-	EXPECT_EQ(copy_err(KNEM_FLAG_ANY_USER_ACCESS), -EINVAL);
+	EXPECT_EQ(copy_flags(KNEM_FLAG_SINGLEUSE), 0U);
+	EXPECT_EQ(copy_flags(KNEM_FLAG_ANY_USER_ACCESS), 0U);
+	EXPECT_EQ(copy_flags(KNEM_FLAG_PINLOCAL | KNEM_FLAG_SINGLEUSE),
+		  (u32)KNEM_FLAG_PINLOCAL);
+	EXPECT_EQ(copy_flags(0xff), (u32)KNEM_FLAG_ANY_COPY_MASK);
+}
+
+// Bits outside the classic set (0xff) stay refused.
+TEST(CopyFlags, UnknownBitsAreEinval)
+{
 	EXPECT_EQ(copy_err(KNEM_FLAG_DMA | (1U << 8)), -EINVAL);
 	EXPECT_EQ(copy_err(1U << 12), -EINVAL);
 	EXPECT_EQ(copy_err(1U << 31), -EINVAL);
+	EXPECT_EQ(copy_err(0x1ff), -EINVAL);
+	EXPECT_EQ(copy_err(~0U), -EINVAL);
+	// even when the policy would ignore them
+	knem_flag_policy ignore_all = { 0, ~0U };
+	EXPECT_EQ(copy_err(1U << 12, ignore_all), -EINVAL);
+}
+
+// What the classic tools pass (-F 0..63, knem_loopback and friends, OR'ed
+// with SINGLEUSE for their regions): accepted, the other kind's bits gone.
+TEST(Flags, ClassicToolValues)
+{
+	for (u32 f = 0; f < 64; f++) {
+		EXPECT_EQ(copy_flags(f), f & (u32)KNEM_FLAG_ANY_COPY_MASK) << f;
+		EXPECT_EQ(copy_flags(f), f & ~(u32)KNEM_FLAG_SINGLEUSE) << f;
+		EXPECT_EQ(create_flags(f), f & (u32)KNEM_FLAG_SINGLEUSE) << f;
+		EXPECT_EQ(create_flags(f | KNEM_FLAG_ANY_USER_ACCESS),
+			  (f & (u32)KNEM_FLAG_SINGLEUSE) |
+				  (u32)KNEM_FLAG_ANY_USER_ACCESS) << f;
+	}
+	EXPECT_EQ((u32)KNEM_FLAG_CLASSIC_MASK, 0xffU);
 }
 
 TEST(CopyFlags, ForcedAndIgnored)
@@ -143,7 +183,7 @@ TEST(Flags, ExhaustiveLowBits)
 		for (u32 user = 0; user < 0x400; user++) {
 			int err;
 			u32 eff = create_flags(user, p, &err);
-			if (user & ~(u32)KNEM_FLAG_ANY_CREATE_MASK) {
+			if (user & ~(u32)KNEM_FLAG_CLASSIC_MASK) {
 				EXPECT_EQ(err, -EINVAL) << user;
 			} else {
 				EXPECT_EQ(err, 0) << user;
@@ -151,7 +191,7 @@ TEST(Flags, ExhaustiveLowBits)
 					       KNEM_FLAG_ANY_CREATE_MASK);
 			}
 			eff = copy_flags(user, p, &err);
-			if (user & ~(u32)KNEM_FLAG_ANY_COPY_MASK) {
+			if (user & ~(u32)KNEM_FLAG_CLASSIC_MASK) {
 				EXPECT_EQ(err, -EINVAL) << user;
 			} else {
 				EXPECT_EQ(err, 0) << user;

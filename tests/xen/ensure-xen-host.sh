@@ -20,6 +20,8 @@ readonly PACKAGES=("xen-hypervisor-$XEN_VERSION-amd64" "xen-utils-$XEN_VERSION"
 
 HERE=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd -P)
 readonly HERE
+# shellcheck source=SCRIPTDIR/../harness/apt.sh
+. "$HERE/../harness/apt.sh"
 
 say() { echo "ensure-xen-host: $*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -45,13 +47,14 @@ install_packages() {
 		exec sudo -- env ${KNEM_CACHE:+"KNEM_CACHE=$KNEM_CACHE"} bash "$(readlink -f "$0")" "${ARGS[@]}"
 	fi
 	say "apt-get update"
-	# waits for the dpkg lock of another apt, as ensure-host.sh does
-	apt-get update -qq -o DPkg::Lock::Timeout=900 >&2 || die "apt-get update failed"
+	# waits for the locks of another apt (knem_apt, tests/harness/apt.sh)
+	knem_apt apt-get update -qq >&2 || die "apt-get update failed"
 	say "installing ${missing[*]}"
 	# The packages' maintainer scripts complain that this host runs no Xen
 	# ("Can't find hypervisor information in sysfs"): harmless.
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		-o DPkg::Lock::Timeout=900 "${missing[@]}" >&2 || die "apt-get install ${missing[*]} failed"
+	knem_apt env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends "${missing[@]}" >&2 ||
+		die "apt-get install ${missing[*]} failed"
 }
 
 main() {

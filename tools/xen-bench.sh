@@ -248,23 +248,37 @@ table() {
 		}' "$out/results.csv"
 }
 
-# gnuplot data: the table's text form without its header line.
-plot() {
-	local label=$1
-	table text | awk 'NR > 1 {
-		s = $1 * ($2 == "MiB" ? 1048576 : 1024); $1 = s; $2 = ""; print }' > "$out/plot.dat"
-	gnuplot <<-PLOT
+# plot_data TABLE DAT: gnuplot data, TABLE's text form (table or
+# mpi_table) without its header line, sizes in bytes.
+plot_data() {
+	"$1" text | awk 'NR > 1 {
+		s = $1 * ($2 == "MiB" ? 1048576 : 1024); $1 = s; $2 = ""; print }' > "$2"
+}
+
+# plot_frame SVG DAT: the settings both plots share: the SVG, a log2 axis
+# of message sizes labelled in KiB and MiB, the grid and margins.
+plot_frame() {
+	cat <<-FRAME
 		set terminal svg size 900,960 dynamic font "sans,12" background "#ffffff"
-		set output "$out/knem-xen-bench.svg"
+		set output "$1"
 		set key outside right
 		set logscale x 2
 		set xtics ($(awk '{ s = $1; u = "K"; s /= 1024; if (s >= 1024) { s /= 1024; u = "M" }
-			printf "%s\"%d%s\" %d", (NR > 1 ? ", " : ""), s, u, $1 }' "$out/plot.dat"))
-		set xrange [$(awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo / 1.25 ":" hi * 1.25 }' "$out/plot.dat")]
+			printf "%s\"%d%s\" %d", (NR > 1 ? ", " : ""), s, u, $1 }' "$2"))
+		set xrange [$(awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo / 1.25 ":" hi * 1.25 }' "$2")]
 		set xlabel "message size (bytes)"
 		set grid
 		set lmargin 10
 		set rmargin 36
+	FRAME
+}
+
+# The knem plot (knem-xen-bench.svg): bandwidths and the ratios of the
+# targets.
+plot() {
+	local label=$1
+	plot_data table "$out/plot.dat"
+	{ plot_frame "$out/knem-xen-bench.svg" "$out/plot.dat"; cat <<-PLOT; } | gnuplot
 		set linetype 1 lc "#7b3294" pt 7 lw 2
 		set linetype 2 lc "#1a9641" pt 5 lw 2
 		set linetype 3 lc "#2c7bb6" pt 9 lw 2
@@ -300,20 +314,8 @@ plot() {
 # targets, one line style per library.
 plot_mpi() {
 	local label=$1
-	mpi_table text | awk 'NR > 1 {
-		s = $1 * ($2 == "MiB" ? 1048576 : 1024); $1 = s; $2 = ""; print }' > "$out/plot-mpi.dat"
-	gnuplot <<-PLOT
-		set terminal svg size 900,960 dynamic font "sans,12" background "#ffffff"
-		set output "$out/knem-xen-mpi.svg"
-		set key outside right
-		set logscale x 2
-		set xtics ($(awk '{ s = $1; u = "K"; s /= 1024; if (s >= 1024) { s /= 1024; u = "M" }
-			printf "%s\"%d%s\" %d", (NR > 1 ? ", " : ""), s, u, $1 }' "$out/plot-mpi.dat"))
-		set xrange [$(awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo / 1.25 ":" hi * 1.25 }' "$out/plot-mpi.dat")]
-		set xlabel "message size (bytes)"
-		set grid
-		set lmargin 10
-		set rmargin 36
+	plot_data mpi_table "$out/plot-mpi.dat"
+	{ plot_frame "$out/knem-xen-mpi.svg" "$out/plot-mpi.dat"; cat <<-PLOT; } | gnuplot
 		set linetype 1 lc "#7b3294" pt 7 lw 2
 		set linetype 2 lc "#e66101" pt 11 lw 2
 		set linetype 3 lc "#1a9641" pt 5 lw 2

@@ -16,10 +16,11 @@
 #include "knemback.h"
 #include "knem_native.h"
 
+/* Every guest's interface, for the statistics. */
 DEFINE_MUTEX(knemback_all_lock);
+LIST_HEAD(knemback_all);
 /* The state machines of the guests' devices (knemback_state_work()). */
 static struct workqueue_struct *knemback_wq;
-LIST_HEAD(knemback_all);
 struct knemback_totals knemback_totals;
 
 static void knemback_if_free(struct kref *kref)

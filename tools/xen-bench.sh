@@ -140,32 +140,48 @@ merge() {
 	} > "$out/results.csv"
 }
 
+# What both tables' awk programs share: the rows of results.csv (with
+# -v mpi=1 the MPI ones, with mpi=0 the others) in sizes[1..n] and
+# mbps[WHERE "/" METHOD, SIZE]; size_text(), ratio(); header() and row()
+# print a table row as -v format (md: Markdown, else text in columns of
+# -v width characters).
+TABLE_AWK='
+	NR == 1 || ($2 ~ /^mpi-/) != mpi { next }
+	{
+		if (!($3 in seen)) { seen[$3] = 1; sizes[++n] = $3 }
+		mbps[$1 "/" $2, $3] = $9
+	}
+	function size_text(s) {
+		if (s >= 1048576) return s / 1048576 " MiB"
+		return s / 1024 " KiB"
+	}
+	function ratio(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "-" }
+	function row(cells, i, line) {
+		if (format == "md") {
+			line = "|"
+			for (i = 1; i <= cells[0]; i++) line = line " " cells[i] " |"
+		} else {
+			line = sprintf("%9s", cells[1])
+			for (i = 2; i <= cells[0]; i++) line = line sprintf(" %" width "s", cells[i])
+		}
+		print line
+	}
+	function header(h, i, line) {
+		row(h)
+		if (format != "md")
+			return
+		line = "|"
+		for (i = 1; i <= h[0]; i++) line = line "---:|"
+		print line
+	}
+'
+
 # The MPI table of results.csv, one row per size: for each library the
 # bandwidths of knem_mpi_bw across the guests over knem and over TCP, in
 # guest A and in dom0, and the ratios of the targets; $1 = md for
 # Markdown, else text.
 mpi_table() {
-	awk -F, -v format="$1" -v libs="$MPI_LIBS" '
-		NR == 1 || $2 !~ /^mpi-/ { next }
-		{
-			if (!($3 in seen)) { seen[$3] = 1; sizes[++n] = $3 }
-			mbps[$1 "/" $2, $3] = $9
-		}
-		function size_text(s) {
-			if (s >= 1048576) return s / 1048576 " MiB"
-			return s / 1024 " KiB"
-		}
-		function ratio(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "-" }
-		function row(cells, i, line) {
-			if (format == "md") {
-				line = "|"
-				for (i = 1; i <= cells[0]; i++) line = line " " cells[i] " |"
-			} else {
-				line = sprintf("%9s", cells[1])
-				for (i = 2; i <= cells[0]; i++) line = line sprintf(" %10s", cells[i])
-			}
-			print line
-		}
+	awk -F, -v format="$1" -v mpi=1 -v width=10 -v libs="$MPI_LIBS" "$TABLE_AWK"'
 		END {
 			nlib = split(libs, lib, " ")
 			h[0] = 1; h[1] = "size"
@@ -173,12 +189,7 @@ mpi_table() {
 				split("across|tcp|in-guest|dom0|xg/dom0|xg/tcp", part, "|")
 				for (p = 1; p <= 6; p++) h[++h[0]] = lib[l] ":" part[p]
 			}
-			row(h)
-			if (format == "md") {
-				line = "|"
-				for (i = 1; i <= h[0]; i++) line = line "---:|"
-				print line
-			}
+			header(h)
 			for (i = 1; i <= n; i++) {
 				s = sizes[i]
 				c[0] = 1; c[1] = size_text(s)
@@ -198,37 +209,11 @@ mpi_table() {
 # The table of results.csv, one row per size: the bandwidths and the
 # ratios; $1 = md for Markdown, else text.
 table() {
-	awk -F, -v format="$1" '
-		NR == 1 || $2 ~ /^mpi-/ { next }
-		{
-			key = $1 "/" $2
-			if (!($3 in seen)) { seen[$3] = 1; sizes[++n] = $3 }
-			mbps[key, $3] = $9
-		}
-		function size_text(s) {
-			if (s >= 1048576) return s / 1048576 " MiB"
-			return s / 1024 " KiB"
-		}
-		function ratio(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "-" }
-		function row(cells, i, line) {
-			if (format == "md") {
-				line = "|"
-				for (i = 1; i <= cells[0]; i++) line = line " " cells[i] " |"
-			} else {
-				line = sprintf("%9s", cells[1])
-				for (i = 2; i <= cells[0]; i++) line = line sprintf(" %9s", cells[i])
-			}
-			print line
-		}
+	awk -F, -v format="$1" -v mpi=0 -v width=9 "$TABLE_AWK"'
 		END {
 			split("size|xg-single|xg-cached|xg-c-copy|tcp|ig-single|ig-cached|d0-single|d0-cached|d0-memcpy|xs/d0s|xc/d0c|xcc/d0c|xs/tcp|xc/tcp|xcc/tcp|xs/igs|xc/igc", h, "|")
 			h[0] = 18
-			row(h)
-			if (format == "md") {
-				line = "|"
-				for (i = 1; i <= h[0]; i++) line = line "---:|"
-				print line
-			}
+			header(h)
 			for (i = 1; i <= n; i++) {
 				s = sizes[i]
 				xs = mbps["across-guests/knem-single", s]; xc = mbps["across-guests/knem-cached", s]

@@ -27,7 +27,10 @@
 # blanks in a value): the one place to change it.
 MPI_ENV="LD_PRELOAD=/mpi/libuct_knemxen.so UCX_LOG_LEVEL=info"
 MPI_OUT=""
-T=240 # s: any MPI command is killed then, so that a hang is a FAIL
+# s: any MPI command is killed then, so that a hang is a FAIL.  With
+# SIGKILL: busybox's timeout returns the command's own status, and hydra's
+# proxies exit 0 on SIGTERM, which hid a hang as a success.
+T=240
 # Open MPI 4.1: mpirun as root needs saying so; Debian's
 # /etc/openmpi/openmpi-mca-params.conf disables pml ucx ("pml = ^ucx"),
 # and pml ucx declines a UCX that has none of the devices of its list
@@ -64,7 +67,7 @@ relay_rsh() {
 	cmd=$(xenstore-read "$base/cmd" | base64 -d)
 	echo "rsh-agent: $host:$cmd"
 	[ "$host" = knemB ] || { echo "$1: mpirun asked for host '$host', not knemB"; return 1; }
-	out=$(gr B "cd /tmp && timeout $T sh -c $(sq "$cmd")")
+	out=$(gr B "cd /tmp && timeout -s KILL $T sh -c $(sq "$cmd")")
 	st=$?
 	xenstore-write "$base/status" "$st"
 	[ -z "$out" ] || printf '%s\n' "$out" | sed 's/^/orted in B: /'
@@ -78,7 +81,7 @@ mpich_across() {
 	MPI_OUT=""
 	launch=$(gr A "cd /tmp || exit 1
 	rm -f hydra.log
-	(timeout $T mpiexec.hydra -launcher manual -hosts knemA,knemB -ppn 1 -n 2$(hydra_env) /mpi/knem_mpi_bw.mpich $* > hydra.log 2>&1; echo \"mpiexec exit \$?\" >> hydra.log) > /dev/null 2>&1 &
+	(timeout -s KILL $T mpiexec.hydra -launcher manual -hosts knemA,knemB -ppn 1 -n 2$(hydra_env) /mpi/knem_mpi_bw.mpich $* > hydra.log 2>&1; echo \"mpiexec exit \$?\" >> hydra.log) > /dev/null 2>&1 &
 	i=0
 	until grep -q '^HYDRA_LAUNCH_END' hydra.log 2>/dev/null; do
 		[ \$i -lt 600 ] || { cat hydra.log; exit 1; }
@@ -94,9 +97,9 @@ mpich_across() {
 		echo "$name: no proxy command for each host (status $st)"
 		return 1
 	fi
-	gr A "cd /tmp && timeout $T $p0" > /tmp/proxy0.out 2>&1 &
+	gr A "cd /tmp && timeout -s KILL $T $p0" > /tmp/proxy0.out 2>&1 &
 	a=$!
-	gr B "cd /tmp && timeout $T $p1" > /tmp/proxy1.out 2>&1 &
+	gr B "cd /tmp && timeout -s KILL $T $p1" > /tmp/proxy1.out 2>&1 &
 	b=$!
 	wait "$a"
 	sa=$?
@@ -119,7 +122,7 @@ ompi_across() {
 	local name=$1 m st ost
 	shift
 	xenstore-rm "/local/domain/$(guest_domid A)/$RSH_NODE" 2> /dev/null
-	gr A "cd /tmp && printf 'knemA slots=1\nknemB slots=1\n' > ompi-hosts && KNEM_MPI_RSH=$RSH_NODE timeout $T mpirun.openmpi $OMPI_ARGS --hostfile ompi-hosts -np 2$(ompi_env) /mpi/knem_mpi_bw.openmpi $*" > /tmp/ompi.out 2>&1 &
+	gr A "cd /tmp && printf 'knemA slots=1\nknemB slots=1\n' > ompi-hosts && KNEM_MPI_RSH=$RSH_NODE timeout -s KILL $T mpirun.openmpi $OMPI_ARGS --hostfile ompi-hosts -np 2$(ompi_env) /mpi/knem_mpi_bw.openmpi $*" > /tmp/ompi.out 2>&1 &
 	m=$!
 	relay_rsh "$name" "$m"
 	ost=$?
@@ -155,9 +158,9 @@ mpi_local() {
 	*) echo "mpi_local: unknown library $lib" >&2; return 2 ;;
 	esac
 	if [ "$where" = dom0 ]; then
-		MPI_OUT=$(host_run "cd /tmp && timeout $T $cmd" 2>&1)
+		MPI_OUT=$(host_run "cd /tmp && timeout -s KILL $T $cmd" 2>&1)
 	else
-		MPI_OUT=$(gr "$where" "cd /tmp && timeout $T $cmd")
+		MPI_OUT=$(gr "$where" "cd /tmp && timeout -s KILL $T $cmd")
 	fi
 	st=$?
 	stop_if_hung "$MPI_OUT"

@@ -58,6 +58,10 @@ BW_DONE="messages 8 bytes $BW_BYTES bad 0"
 # UCX_KNEMXEN_SEG_SIZE) of each rendezvous message
 BW_COPIES=$((4 * 2 + 4 * 8))
 PERF_ARGS="-s 1048576 -n 4 -w 1"
+# MPICH jobs whose every message arrived and were then cut by MPICH
+# 4.0.2's finalize hang (mpich_finalize_hung) run again, up to this many
+# times in all: over TCP the hang came in about one job of three.
+MPICH_TRIES=3
 
 # lanes NAME OUTPUT [across]: UCX's lane lines of a run, printed once
 # each; checks that there are some, that each matches $MPI_LANES and none
@@ -170,19 +174,21 @@ copies() {
 # in_a NAME LIB: knem_mpi_bw's two ranks in A with LIB (mpich or ompi),
 # knem in A alone.
 in_a() {
-	local before before_a after_a st
+	local before before_a after_a st tries
 	local MPI_LANES='knemxen/memory' MPI_NOT_LANES='^$'
 	before=$(dom0_copies)
 	before_a=$(a_processed)
 	mpi_local A "$2" "$BW_ARGS"
 	st=$?
-	if [ "$2" = mpich ] && mpich_finalize_hung "$st"; then
+	tries=1
+	while [ "$2" = mpich ] && [ "$tries" -lt "$MPICH_TRIES" ] && mpich_finalize_hung "$st"; do
 		echo "$P-$1: every message arrived, then MPICH 4.0.2's finalize hung (pmodels/mpich#6596): once more"
 		before=$(dom0_copies)
 		before_a=$(a_processed)
 		mpi_local A "$2" "$BW_ARGS"
 		st=$?
-	fi
+		tries=$((tries + 1))
+	done
 	after_a=$(a_processed)
 	bw "$P-$1" "$st" "$MPI_OUT"
 	copies "$P-$1" "$before" "0 0"
@@ -201,7 +207,7 @@ rma_perftest() {
 # guests per knem_mpi_bw job across them ("COPIES BYTES", "0 0" for none)
 # and per ucx_perftest ("some" or "0 0").
 jobs() {
-	local before perf_want t st
+	local before perf_want t st tries
 	perf_want=some
 	[ "$1" != "0 0" ] || perf_want="0 0"
 	progress "$P: ucx_perftest between the guests"
@@ -229,12 +235,14 @@ jobs() {
 	before=$(dom0_copies)
 	mpich_across "$P-mpich-across" "$BW_ARGS"
 	st=$?
-	if mpich_finalize_hung "$st"; then
+	tries=1
+	while [ "$tries" -lt "$MPICH_TRIES" ] && mpich_finalize_hung "$st"; do
 		echo "$P-mpich-across: every message arrived, then MPICH 4.0.2's finalize hung (pmodels/mpich#6596): once more"
 		before=$(dom0_copies)
 		mpich_across "$P-mpich-across" "$BW_ARGS"
 		st=$?
-	fi
+		tries=$((tries + 1))
+	done
 	bw "$P-mpich-across" "$st" "$MPI_OUT" across
 	copies "$P-mpich-across" "$before" "$1"
 

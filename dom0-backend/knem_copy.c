@@ -22,14 +22,7 @@ static int knem_lookup(struct knem_copy_work *work, knem_cookie_t cookie,
 	};
 	int err;
 
-	err = knem_cookie_table_lookup(&knem_cookies, cookie, &access, region);
-	if (!err && !(*region)->owner_domid) {
-		err = knem_region_settle(*region);
-		if (err) {
-			knem_region_put_sleepable(*region);
-			*region = NULL;
-		}
-	}
+	err = knem_region_lookup(cookie, &access, region);
 	if (err) {
 		knem_debug("cookie %016llx refused for %s (%d)\n", cookie,
 			   protection == KNEM_PROT_READ ? "read" : "write",

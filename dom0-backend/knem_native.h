@@ -154,6 +154,12 @@ struct knem_user_region {
  * a fatal signal.  May sleep.
  */
 int knem_region_settle(struct knem_region *region);
+/*
+ * Looks @cookie up for @access in knem_cookies and, for a region of this
+ * kernel's processes, settles it: the errnos of both.  May sleep.
+ */
+int knem_region_lookup(knem_cookie_t cookie, const struct knem_access *access,
+		       struct knem_region **region);
 
 /* CREATE_REGION: pins @iov and publishes the region in the cookie table. */
 int knem_user_region_create(struct knem_context *ctx,

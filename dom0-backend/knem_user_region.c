@@ -295,6 +295,23 @@ int knem_region_settle(struct knem_region *region)
 	return knem_region_is_stale(region) ? -EFAULT : 0;
 }
 
+int knem_region_lookup(knem_cookie_t cookie, const struct knem_access *access,
+		       struct knem_region **region)
+{
+	int err;
+
+	err = knem_cookie_table_lookup(&knem_cookies, cookie, access, region);
+	/* a guest's region (owner_domid) has no notifier and no recheck */
+	if (err || (*region)->owner_domid)
+		return err;
+	err = knem_region_settle(*region);
+	if (err) {
+		knem_region_put_sleepable(*region);
+		*region = NULL;
+	}
+	return err;
+}
+
 static const struct mmu_interval_notifier_ops knem_user_region_mn_ops = {
 	.invalidate = knem_user_region_invalidate,
 };

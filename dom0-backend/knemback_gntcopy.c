@@ -68,15 +68,7 @@ static int knemback_lookup(struct knemback_if *ifc, u64 cookie, u32 uid,
 	};
 	int err;
 
-	err = knem_cookie_table_lookup(&knem_cookies, cookie, &access, region);
-	if (!err && !(*region)->owner_domid) {
-		/* a dom0 process's region: its pages may be under recheck */
-		err = knem_region_settle(*region);
-		if (err) {
-			knem_region_put_sleepable(*region);
-			*region = NULL;
-		}
-	}
+	err = knem_region_lookup(cookie, &access, region);
 	if (err == -EINVAL) {
 		atomic64_inc(&ifc->stats.unknown_cookies);
 		pr_info_ratelimited("domain %u: lookup of an unknown cookie\n",

@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
@@ -59,6 +60,8 @@ static ucs_status_t uct_knemxen_tx_failed(uct_ep_h tl_ep,
     uct_base_iface_t *iface = ucs_derived_of(tl_ep->iface, uct_base_iface_t);
     const char *op          = uct_knemxen_tx_op_name[tx_op];
     int error               = errno;
+    const char *reason;
+    char why[64];
     ucs_log_level_t level;
     ucs_status_t handled;
 
@@ -66,23 +69,21 @@ static ucs_status_t uct_knemxen_tx_failed(uct_ep_h tl_ep,
                                       UCS_ERR_CONNECTION_RESET);
     level   = uct_base_iface_failure_log_level(iface, handled,
                                                UCS_ERR_CONNECTION_RESET);
-    if ((ret < 0) && (error == EPERM)) {
-        ucs_log(level, UCT_KNEMXEN_NAME ": %s of %zu bytes with region 0x%"
-                PRIx64 " refused (EPERM): the peer's domain is no longer in "
-                "this domain's sharing group", op, length, cookie);
-    } else if ((ret < 0) && (error == EINVAL)) {
-        ucs_log(level, UCT_KNEMXEN_NAME ": %s of %zu bytes with region 0x%"
-                PRIx64 " refused (EINVAL): knem no longer knows the region "
-                "(its owner destroyed it, or a domain was detached from knem)",
-                op, length, cookie);
-    } else if (ret < 0) {
-        ucs_log(level, UCT_KNEMXEN_NAME ": %s of %zu bytes with region 0x%"
-                PRIx64 " failed: %s", op, length, cookie, strerror(error));
+    if (ret >= 0) {
+        snprintf(why, sizeof(why), "ended with knem status %u", status);
+        reason = why;
+    } else if (error == EPERM) {
+        reason = "refused (EPERM): the peer's domain is no longer in this "
+                 "domain's sharing group";
+    } else if (error == EINVAL) {
+        reason = "refused (EINVAL): knem no longer knows the region (its "
+                 "owner destroyed it, or a domain was detached from knem)";
     } else {
-        ucs_log(level, UCT_KNEMXEN_NAME ": %s of %zu bytes with region 0x%"
-                PRIx64 " ended with knem status %u", op, length, cookie,
-                status);
+        snprintf(why, sizeof(why), "failed: %s", strerror(error));
+        reason = why;
     }
+    ucs_log(level, UCT_KNEMXEN_NAME ": %s of %zu bytes with region 0x%" PRIx64
+            " %s", op, length, cookie, reason);
     return UCS_ERR_IO_ERROR;
 }
 

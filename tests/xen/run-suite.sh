@@ -6,10 +6,10 @@
 #
 #   tests/xen/run-suite.sh [SCENARIO...]   (default: tests/xen/scenario-*.sh)
 #
-# Builds the static guest programs (tests/xen/guest/*.c, the classic
-# client tests/abi/knem_classic_client.c and tools/knem_xbench.cpp with
-# libknem) into xt/ of a files directory given to the guests and to dom0
-# (/xt/NAME).  A scenario's lines
+# Builds the static guest programs (tests/xen/guest/, the classic client
+# tests/abi/knem_classic_client.c and tools/knem_xbench.cpp with libknem)
+# with make (tests/xen/Makefile.am's guest-programs) into xt/ of a files
+# directory given to the guests and to dom0 (/xt/NAME).  A scenario's lines
 #   # run-suite-args: ARGS...
 # add launcher options for its boot (for example module parameters); its
 # lines
@@ -23,7 +23,7 @@
 # directories: .cache/xen-suite/runs/SCENARIO; launcher output:
 # .cache/logs/xen-SCENARIO.log.  Prints one result line per scenario,
 # then "N passed, M failed"; exits non-zero on any failure.  Needs the
-# modules built (make).
+# tree configured and the modules built (make).
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -31,44 +31,13 @@ HERE=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd -P)
 REPO=$(cd "$HERE/../.." && pwd -P)
 CACHE=${KNEM_CACHE:-$REPO/.cache}
 readonly HERE REPO CACHE
-readonly CFLAGS=(-static -O2 -Wall -Wextra -Werror)
 readonly TIMEOUT=600 # s per boot; a passing one takes 2-5 min
 
 say() { echo "run-suite: $*"; }
 
-# True if file $1 is newer than each of the other files.
-newer_than_all() {
-	local out=$1 f
-	shift
-	for f; do
-		[ "$out" -nt "$f" ] || return 1
-	done
-}
-
-# Builds the programs into $1/xt (only those whose source or one of the
-# project's headers it includes, guest/*.h or common/*.h, changed).
+# Builds the programs into $1/xt (make rebuilds what changed).
 build_programs() {
-	local xt=$1/xt src out deps
-	mkdir -p "$xt"
-	for src in "$HERE"/guest/*.c; do
-		out=$xt/$(basename "$src" .c)
-		# gcc -MM: the source and the headers it includes, system ones aside
-		read -ra deps <<< "$(gcc -MM -I "$REPO/common" "$src" |
-			sed -e 's/^[^:]*://' -e 's/\\$//' | tr '\n' ' ')"
-		newer_than_all "$out" "${deps[@]}" && continue
-		gcc "${CFLAGS[@]}" -I "$REPO/common" -o "$out" "$src"
-	done
-	src=$REPO/tests/abi/knem_classic_client.c
-	out=$xt/knem_classic_client
-	# the classic client's own flags (tests/abi/Makefile.am), no project header
-	[ "$out" -nt "$src" ] ||
-		gcc "${CFLAGS[@]}" -std=c99 -D_DEFAULT_SOURCE -o "$out" "$src"
-	src=$REPO/tools/knem_xbench.cpp
-	out=$xt/knem-xbench
-	newer_than_all "$out" "$src" "$REPO"/tools/*.hpp "$REPO"/libknem/*.cpp \
-		"$REPO"/libknem/*.hpp "$REPO/common/knem_io.h" ||
-		g++ "${CFLAGS[@]}" -std=c++17 -I "$REPO/common" -I "$REPO/libknem" -o "$out" \
-			"$src" "$REPO"/libknem/*.cpp
+	make -s -C "$REPO/tests/xen" guest-programs XT="$1/xt"
 }
 
 # Prints the extra launcher arguments of scenario $1, one per line.
@@ -100,7 +69,11 @@ main() {
 	for f in dom0-backend/knem.ko domU-frontend/knem-front.ko; do
 		[ -f "$REPO/$f" ] || { say "error: $f is not built (make)"; echo "0 passed, 1 failed"; return 1; }
 	done
-	build_programs "$files"
+	if ! build_programs "$files"; then
+		say "error: building the guest programs failed (make -C tests/xen guest-programs)"
+		echo "0 passed, 1 failed"
+		return 1
+	fi
 	mkdir -p "$CACHE/logs"
 	t0=$SECONDS
 	for scenario in "${scenarios[@]}"; do

@@ -6,10 +6,7 @@
 # reloading the backend, rebinding and unloading the frontend; the sharing
 # ids (/sys/class/misc/knem/sharing_id, read as uid 65534, and xenstore's
 # sharing-id) through all of it, dom0's own with and without sharinggroup.
-#   mkdir -p /tmp/xa/xt && gcc -static -O2 -Wall -Wextra -Werror -I common \
-#	-o /tmp/xa/xt/attach_copy tests/xen/guest/attach_copy.c
-#   gcc -static -O2 -Wall -Wextra -Werror \
-#	-o /tmp/xa/xt/as_nobody tests/xen/guest/as_nobody.c
+#   make -C tests/xen guest-programs XT=/tmp/xa/xt
 #   tests/xen/knem-xen-vm --dom0-module dom0-backend/knem.ko \
 #	--domu-module domU-frontend/knem-front.ko --domu-files /tmp/xa \
 #	--dom0-script tests/xen/scenario-attach.sh

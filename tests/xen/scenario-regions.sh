@@ -17,8 +17,7 @@
 #  - an 80 MiB region of A does not fit A's grant table: ENOMEM and one
 #    log line asking for a larger max_grant_frames;
 #  - both guests unload knem-front (the loop stops).
-#   mkdir -p /tmp/xr/xt && gcc -static -O2 -Wall -Wextra -Werror -I common \
-#	-o /tmp/xr/xt/regions_check tests/xen/guest/regions_check.c
+#   make -C tests/xen guest-programs XT=/tmp/xr/xt
 #   tests/xen/knem-xen-vm --dom0-module dom0-backend/knem.ko \
 #	--domu-module domU-frontend/knem-front.ko --domu-files /tmp/xr \
 #	--dom0-script tests/xen/scenario-regions.sh --timeout 1500

@@ -6,7 +6,7 @@
  * change uids without a passwd file):
  *   as_nobody PROG ARGS...
  * Exits 126 when it cannot drop root, else runs PROG (127 if it cannot).
- * Built static: gcc -static -O2 -Wall -Wextra -Werror
+ * Built by tests/xen/Makefile.am.
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -20,7 +20,7 @@
  *                     one fails
  * Prints "ok ..." and exits 0, or prints "error STEP ERRNO-NAME" (exit 1)
  * or "mismatch ..." (exit 3).  Usage errors exit 2.
- * Built static: gcc -static -O2 -Wall -Wextra -Werror -I common
+ * Built by tests/xen/Makefile.am.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,37 +28,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "knem_io.h"
+#include "xen_knem.h"
+#include "xen_pattern.h"
+#include "xen_sync.h"
 
-/* three pages and a bit, at an odd offset: several grant segments */
-#define LEN (3 * 4096 + 100)
+#define LEN ATTACH_LEN
 
 static unsigned char buf_a[LEN + 8192], buf_b[LEN + 8192];
 
-static unsigned char pattern(unsigned int seed, size_t i)
-{
-	return (unsigned char)(i * 7 + seed * 31 + 3);
-}
-
-static void fill(unsigned char *b, unsigned int seed)
+static void fill_attach(unsigned char *b, unsigned int seed)
 {
 	size_t i;
 
 	for (i = 0; i < LEN; i++)
-		b[i] = pattern(seed, i);
+		b[i] = pat_attach(seed, i);
 }
 
-static int check(const unsigned char *b, unsigned int seed, const char *what)
+static int verify(const unsigned char *b, unsigned int seed, const char *what)
 {
 	size_t i;
 
 	for (i = 0; i < LEN; i++) {
-		if (b[i] != pattern(seed, i)) {
+		if (b[i] != pat_attach(seed, i)) {
 			printf("mismatch %s at byte %zu\n", what, i);
 			return 3;
 		}
@@ -92,19 +86,27 @@ static int fail(const char *step)
 	return 1;
 }
 
+/*
+ * A knem command's answer (xen_knem.h) for fail(): errno is the ioctl's,
+ * or EIO for a status other than SUCCESS.
+ */
+static int knem_errno(int r)
+{
+	if (r)
+		errno = r > 0 ? r : EIO;
+	return r;
+}
+
 static int create(int fd, unsigned char *b, unsigned int flags,
 		  unsigned long long *cookie)
 {
-	struct knem_cmd_param_iovec iov = { (uintptr_t)b, LEN };
-	struct knem_cmd_create_region c = { 0 };
+	knem_cookie_t c = 0;
 
-	c.iovec_array = (uintptr_t)&iov;
-	c.iovec_nr = 1;
-	c.flags = flags;
-	c.protection = KNEM_PROT_READ | KNEM_PROT_WRITE;
-	if (ioctl(fd, KNEM_CMD_CREATE_REGION, &c))
+	if (knem_errno(knem_create_flat(fd, b, LEN,
+					KNEM_PROT_READ | KNEM_PROT_WRITE,
+					flags, &c)))
 		return -1;
-	*cookie = c.cookie;
+	*cookie = c;
 	return 0;
 }
 
@@ -112,44 +114,25 @@ static int inline_copy(int fd, unsigned char *b, unsigned long long cookie,
 		       int write)
 {
 	struct knem_cmd_param_iovec iov = { (uintptr_t)b, LEN };
-	struct knem_cmd_inline_copy ic = { 0 };
 
-	ic.local_iovec_array = (uintptr_t)&iov;
-	ic.local_iovec_nr = 1;
-	ic.remote_cookie = cookie;
-	ic.write = write;
-	if (ioctl(fd, KNEM_CMD_INLINE_COPY, &ic))
-		return -1;
-	if (ic.current_status != KNEM_STATUS_SUCCESS) {
-		errno = EIO;
-		return -1;
-	}
-	return 0;
+	return knem_errno(knem_inline_copy(fd, &iov, 1, write, cookie, 0, 0,
+					   0));
 }
 
-/* readv / writev: 2048 iovecs, scattered over 9 pages, LEN bytes */
-#define NIOV 2048
-#define VPAGES 9
+/* readv / writev: the scattered iovecs (scatter_seg), LEN bytes */
+static unsigned char vbuf[(SCATTER_PAGES + 1) * 4096];
+static struct knem_cmd_param_iovec viov[SCATTER_SEGS];
 
-static unsigned char vbuf[(VPAGES + 1) * 4096];
-static struct knem_cmd_param_iovec viov[NIOV];
-
-/* iovec k: 6 bytes of page 1 + k % 8 at (k / 8) * 16 + k % 3; 0: page 0 */
 static unsigned char *vsetup(void)
 {
 	unsigned char *base = (unsigned char *)(((uintptr_t)vbuf + 4095) &
 						~(uintptr_t)4095);
-	unsigned int k;
+	unsigned int k, page, off, len;
 
-	for (k = 0; k < NIOV; k++) {
-		if (!k) {
-			viov[k].base = (uintptr_t)base;
-			viov[k].len = LEN - (NIOV - 1) * 6;
-			continue;
-		}
-		viov[k].base = (uintptr_t)(base + (1 + k % 8) * 4096 +
-					   (k / 8) * 16 + k % 3);
-		viov[k].len = 6;
+	for (k = 0; k < SCATTER_SEGS; k++) {
+		scatter_seg(k, &page, &off, &len);
+		viov[k].base = (uintptr_t)(base + page * 4096 + off);
+		viov[k].len = len;
 	}
 	return base;
 }
@@ -160,13 +143,13 @@ static size_t vwalk(unsigned int seed, int fill_them)
 	size_t i = 0, bad = 0;
 	unsigned int k, j;
 
-	for (k = 0; k < NIOV; k++) {
+	for (k = 0; k < SCATTER_SEGS; k++) {
 		unsigned char *p = (unsigned char *)(uintptr_t)viov[k].base;
 
 		for (j = 0; j < viov[k].len; j++, i++) {
 			if (fill_them)
-				p[j] = pattern(seed, i);
-			else if (p[j] != pattern(seed, i))
+				p[j] = pat_attach(seed, i);
+			else if (p[j] != pat_attach(seed, i))
 				bad++;
 		}
 	}
@@ -175,69 +158,33 @@ static size_t vwalk(unsigned int seed, int fill_them)
 
 static int inline_copyv(int fd, unsigned long long cookie, int write)
 {
-	struct knem_cmd_inline_copy ic = { 0 };
-
-	ic.local_iovec_array = (uintptr_t)viov;
-	ic.local_iovec_nr = NIOV;
-	ic.remote_cookie = cookie;
-	ic.write = write;
-	if (ioctl(fd, KNEM_CMD_INLINE_COPY, &ic))
-		return -1;
-	if (ic.current_status != KNEM_STATUS_SUCCESS) {
-		errno = EIO;
-		return -1;
-	}
-	return 0;
+	return knem_errno(knem_inline_copy(fd, viov, SCATTER_SEGS, write,
+					   cookie, 0, 0, 0));
 }
 
 static int region_copy(int fd, unsigned long long src,
 		       unsigned long long dst)
 {
-	struct knem_cmd_copy cp = { 0 };
-
-	cp.src_cookie = src;
-	cp.dst_cookie = dst;
-	if (ioctl(fd, KNEM_CMD_COPY, &cp))
-		return -1;
-	if (cp.current_status != KNEM_STATUS_SUCCESS) {
-		errno = EIO;
-		return -1;
-	}
-	return 0;
-}
-
-static int write_file(const char *path, const char *text)
-{
-	char tmp[4096];
-	FILE *f;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (!f || fputs(text, f) == EOF || fclose(f) || rename(tmp, path))
-		return -1;
-	return 0;
+	return knem_errno(knem_copy(fd, src, 0, dst, 0, 0, 0));
 }
 
 static int hold(const char *file, unsigned int seed)
 {
 	unsigned char *b = buf_a + 17;
 	unsigned long long cookie;
-	char path[4096], text[64];
-	struct stat st;
+	char path[4096];
 	int fd;
 
 	fd = open("/dev/knem", O_RDWR);
 	if (fd < 0)
 		return fail("open");
-	fill(b, seed);
+	fill_attach(b, seed);
 	if (create(fd, b, KNEM_FLAG_ANY_USER_ACCESS, &cookie))
 		return fail("create");
-	snprintf(text, sizeof(text), "%llu\n", cookie);
-	if (write_file(file, text))
+	if (write_cookie(file, cookie))
 		return fail("write-cookie");
 	snprintf(path, sizeof(path), "%s.stop", file);
-	while (stat(path, &st))
-		usleep(100000);
+	wait_file(path, -1);
 	close(fd);	/* releases the region */
 	snprintf(path, sizeof(path), "%s.done", file);
 	if (write_file(path, "released\n"))
@@ -270,7 +217,7 @@ int main(int argc, char **argv)
 		memset(a, 0, LEN);
 		if (inline_copy(fd, a, cookie, 0))
 			return fail("inline-read");
-		ret = check(a, seed, "inline read");
+		ret = verify(a, seed, "inline read");
 		if (!ret)
 			printf("ok inline read %d bytes\n", LEN);
 		return ret;
@@ -279,22 +226,22 @@ int main(int argc, char **argv)
 		unsigned char *base = vsetup();
 		size_t bad, gap = 0, i;
 
-		memset(base, 0xee, VPAGES * 4096);
+		memset(base, 0xee, SCATTER_PAGES * 4096);
 		if (inline_copyv(fd, cookie, 0))
 			return fail("inline-readv");
 		bad = vwalk(seed, 0);
 		/* with the iovecs reset, every byte must be 0xee again */
-		for (i = 0; i < NIOV; i++)
+		for (i = 0; i < SCATTER_SEGS; i++)
 			memset((void *)(uintptr_t)viov[i].base, 0xee,
 			       viov[i].len);
-		for (i = 0; i < VPAGES * 4096; i++)
+		for (i = 0; i < SCATTER_PAGES * 4096; i++)
 			gap += base[i] != 0xee;
 		if (bad || gap) {
 			printf("mismatch readv: %zu bytes wrong, %zu bytes between the iovecs written\n",
 			       bad, gap);
 			return 3;
 		}
-		printf("ok inline readv %d iovecs %d bytes\n", NIOV, LEN);
+		printf("ok inline readv %d iovecs %d bytes\n", SCATTER_SEGS, LEN);
 		return 0;
 	}
 	if (argc == 4 && !strcmp(argv[1], "writev")) {
@@ -302,7 +249,7 @@ int main(int argc, char **argv)
 		vwalk(seed, 1);
 		if (inline_copyv(fd, cookie, 1))
 			return fail("inline-writev");
-		printf("ok inline writev %d iovecs %d bytes\n", NIOV, LEN);
+		printf("ok inline writev %d iovecs %d bytes\n", SCATTER_SEGS, LEN);
 		return 0;
 	}
 	if (argc == 4 && !strcmp(argv[1], "copy")) {
@@ -311,7 +258,7 @@ int main(int argc, char **argv)
 			return fail("create");
 		if (region_copy(fd, cookie, mine))
 			return fail("copy");
-		ret = check(a, seed, "region copy");
+		ret = verify(a, seed, "region copy");
 		if (!ret)
 			printf("ok region copy %d bytes\n", LEN);
 		return ret;
@@ -326,7 +273,7 @@ int main(int argc, char **argv)
 				printf("after %lu reads: ", reads);
 				return fail("inline-read");
 			}
-			ret = check(a, seed, "inline read");
+			ret = verify(a, seed, "inline read");
 			if (ret)
 				return ret;
 			reads++;
@@ -350,7 +297,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc == 2 && !strcmp(argv[1], "local")) {
-		fill(a, 5);
+		fill_attach(a, 5);
 		memset(b, 0, LEN);
 		if (create(fd, a, 0, &mine))
 			return fail("create");
@@ -358,13 +305,13 @@ int main(int argc, char **argv)
 			return fail("create");
 		if (region_copy(fd, mine, other))
 			return fail("copy");
-		ret = check(b, 5, "local copy");
+		ret = verify(b, 5, "local copy");
 		if (ret)
 			return ret;
-		fill(b, 6);
+		fill_attach(b, 6);
 		if (inline_copy(fd, b, mine, 1))
 			return fail("inline-write");
-		ret = check(a, 6, "local inline write");
+		ret = verify(a, 6, "local inline write");
 		if (!ret)
 			printf("ok local copies\n");
 		return ret;

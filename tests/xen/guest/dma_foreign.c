@@ -21,7 +21,7 @@
  * The region on the mapping pins grant-mapped pages (pages of dom0 whose
  * kernel mapping is the foreign frame): the DMA engine's mappings of those
  * pages are what the backend's persistent mappings will hand it.
- * Built static: gcc -static -O2 -Wall -Wextra -Werror -I common.
+ * Built by tests/xen/Makefile.am.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -35,17 +35,17 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <xen/gntalloc.h>
 /* types the uapi header uses without defining them */
 typedef uint32_t grant_ref_t;
 typedef uint16_t domid_t;
 #include <xen/gntdev.h>
 
-#include "knem_io.h"
 #include "xen_check.h"
+#include "xen_gntalloc.h"
+#include "xen_knem.h"
 #include "xen_pattern.h"
 
-#define PAGE 4096u
+#define PAGE GNT_PAGE
 #define MAX_PAGES 64u
 #define DMA_COUNTER_LABEL "processed (using DMA)"
 #define PROVIDER_COPIES "/sys/module/knem_test_dma/parameters/copies"
@@ -65,11 +65,10 @@ static unsigned int pages_arg(const char *s)
 
 static int grant(unsigned int pages)
 {
-	size_t size = sizeof(struct ioctl_gntalloc_alloc_gref) +
-		      pages * sizeof(uint32_t);
-	struct ioctl_gntalloc_alloc_gref *a = calloc(1, size);
 	struct timespec ts = { 600, 0 };
 	size_t len = (size_t)pages * PAGE;
+	struct gpage pg[MAX_PAGES];
+	const char *failed;
 	sigset_t usr1;
 	uint8_t *p;
 	long bad;
@@ -81,19 +80,15 @@ static int grant(unsigned int pages)
 	sigaddset(&usr1, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &usr1, NULL);
 	fd = open("/dev/xen/gntalloc", O_RDWR);
-	if (fd < 0 || !a)
+	if (fd < 0)
 		die("open-gntalloc");
-	a->domid = 0;
-	a->flags = GNTALLOC_FLAG_WRITABLE;
-	a->count = pages;
-	if (ioctl(fd, IOCTL_GNTALLOC_ALLOC_GREF, a))
-		die("alloc-gref");
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, a->index);
-	if (p == MAP_FAILED)
-		die("mmap-gntalloc");
+	failed = gnt_alloc(fd, pg, pages, 0, 1);
+	if (failed)
+		die(failed);
+	p = pg[0].p;
 	fill(p, len, 1);
 	for (i = 0; i < pages; i++)
-		printf("%s%u", i ? " " : "", a->gref_ids[i]);
+		printf("%s%u", i ? " " : "", pg[i].gref);
 	putchar('\n');
 	fflush(stdout);
 
@@ -144,41 +139,27 @@ static long long provider_copies(void)
 static knem_cookie_t create_region(int knem, void *base, size_t len,
 				   const char *name)
 {
-	struct knem_cmd_param_iovec iov = { (uintptr_t)base, len };
-	struct knem_cmd_create_region c = {
-		.iovec_array = (uintptr_t)&iov,
-		.iovec_nr = 1,
-		.protection = KNEM_PROT_READ | KNEM_PROT_WRITE,
-	};
+	knem_cookie_t cookie = 0;
 
-	if (ioctl(knem, KNEM_CMD_CREATE_REGION, &c)) {
-		check(0, name, "KNEM_CMD_CREATE_REGION: %s", strerror(errno));
-		exit(1);
-	}
-	return c.cookie;
+	errno = knem_create_flat(knem, base, len,
+				 KNEM_PROT_READ | KNEM_PROT_WRITE, 0, &cookie);
+	if (errno)
+		die_in(name, "KNEM_CMD_CREATE_REGION");
+	return cookie;
 }
 
 /* A synchronous DMA copy of @len bytes; checks its status and counters. */
 static void dma_copy(int knem, knem_cookie_t src, knem_cookie_t dst,
 		     size_t len, unsigned int pages, const char *name)
 {
-	struct knem_cmd_copy_bounded c = {
-		.src_cookie = src,
-		.dst_cookie = dst,
-		.length = len,
-		.flags = KNEM_FLAG_DMA,
-	};
 	long long dma0 = knem_dma_counter(), copies0 = provider_copies();
 	long long dma1, copies1;
-	int r = ioctl(knem, KNEM_CMD_COPY_BOUNDED, &c);
-
+	int r = knem_copy_bounded(knem, src, 0, dst, 0, len, KNEM_FLAG_DMA);
 	char what[128];
 
 	dma1 = knem_dma_counter();
 	copies1 = provider_copies();
-	check(r == 0 && c.current_status == KNEM_STATUS_SUCCESS, name,
-	      "ioctl %d (%s), status %u", r, r ? strerror(errno) : "ok",
-	      c.current_status);
+	check(r == 0, name, "%s", knem_result_str(r));
 	snprintf(what, sizeof(what), "%s-counted-by-knem", name);
 	check(dma0 >= 0 && dma1 == dma0 + 1, what,
 	      "knem's DMA counter went from %lld to %lld", dma0, dma1);

@@ -64,432 +64,23 @@
  *   hello             a proper connection, one request, an orderly close
  * Domain A's id comes from $HOSTILE_PEER (grants made to it, not to dom0).
  * ACOOKIE APRIV ARO: R1, RN and RRO of knem_xcopy export in guest A.
- * Built static: gcc -static -O2 -Wall -Wextra -Werror -I common
+ * Its Xen plumbing is ufront.h's; built by tests/xen/Makefile.am.
  */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-/* <xen/evtchn.h> uses Xen's domid_t without defining it */
-typedef uint16_t domid_t;
-#include <xen/evtchn.h>
-#include <xen/gntalloc.h>
-
-#include "knem_xen_io.h"
+#include "ufront.h"
+#include "xen_check.h"
 #include "xen_pattern.h"
+#include "xen_sync.h"
 
-#define PAGE 4096
-#define SLOTS KNEMIF_RING_SLOTS
+#define PAGE GNT_PAGE
 
-/* Xen's shared ring (xen/include/public/io/ring.h), one page. */
-struct sring {
-	uint32_t req_prod, req_event, rsp_prod, rsp_event;
-	uint8_t pad[48];
-	union {
-		struct knemif_request req;
-		struct knemif_response rsp;
-	} ring[SLOTS];
-};
-_Static_assert(offsetof(struct sring, ring) == 64, "ring header");
-_Static_assert(sizeof(struct sring) <= PAGE, "one page");
-
-/* xenstore wire (xen/include/public/io/xs_wire.h) */
-enum { XS_READ = 2, XS_WRITE = 11, XS_RM = 13, XS_ERROR = 16 };
-struct xs_msg {
-	uint32_t type, req_id, tx_id, len;
-};
-
-enum xb_state {
-	XB_UNKNOWN, XB_INITIALISING, XB_INITWAIT, XB_INITIALISED,
-	XB_CONNECTED, XB_CLOSING, XB_CLOSED
-};
-
-static int failures, xs_fd, gnt_fd, evt_fd;
-static unsigned int self_domid, peer_domid;
-static char fe_path[128], be_path[128];
-
-static void check(int ok, const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok) {
-		printf("xen-check: PASS %s\n", name);
-	} else {
-		failures++;
-		printf("xen-check: FAIL %s: ", name);
-		va_start(ap, fmt);
-		vprintf(fmt, ap);
-		va_end(ap);
-		printf("\n");
-	}
-	fflush(stdout);
-}
-
-static void die(const char *what)
-{
-	printf("xen-check: FAIL hostile-setup: %s: %s\n", what,
-	       strerror(errno));
-	exit(1);
-}
-
-static void nap_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* ---- xenstore ---------------------------------------------------------- */
-
-/* One request; the answer (NUL-terminated) in @out.  0 or -1. */
-static int xs_call(uint32_t type, const char *payload, size_t len,
-		   char *out, size_t out_size)
-{
-	char buf[4096 + sizeof(struct xs_msg)];
-	struct xs_msg *m = (struct xs_msg *)buf;
-	ssize_t n;
-
-	if (len > 4096)
-		return -1;
-	m->type = type;
-	m->req_id = 1;
-	m->tx_id = 0;
-	m->len = len;
-	memcpy(buf + sizeof(*m), payload, len);
-	if (write(xs_fd, buf, sizeof(*m) + len) != (ssize_t)(sizeof(*m) + len))
-		die("xenstore write");
-	n = read(xs_fd, buf, sizeof(buf) - 1);
-	if (n < (ssize_t)sizeof(*m))
-		die("xenstore read");
-	buf[n] = 0;
-	if (out && out_size) {
-		size_t len = strnlen(buf + sizeof(*m), out_size - 1);
-
-		memcpy(out, buf + sizeof(*m), len);
-		out[len] = 0;
-	}
-	return m->type == XS_ERROR ? -1 : 0;
-}
-
-static int xs_read(const char *path, char *out, size_t size)
-{
-	return xs_call(XS_READ, path, strlen(path) + 1, out, size);
-}
-
-static void xs_write(const char *dir, const char *node, const char *value)
-{
-	char p[512];
-	int n = snprintf(p, sizeof(p), "%s/%s", dir, node);
-
-	memcpy(p + n + 1, value, strlen(value));
-	if (xs_call(XS_WRITE, p, n + 1 + strlen(value), NULL, 0))
-		die(node);
-}
-
-static void xs_writeu(const char *dir, const char *node, unsigned long v)
-{
-	char s[32];
-
-	snprintf(s, sizeof(s), "%lu", v);
-	xs_write(dir, node, s);
-}
-
-static void xs_rm(const char *dir, const char *node)
-{
-	char p[256];
-
-	snprintf(p, sizeof(p), "%s/%s", dir, node);
-	xs_call(XS_RM, p, strlen(p) + 1, NULL, 0);
-}
-
-/* The backend's feature-dma node: the DMA kflag is accepted when 1. */
-static int be_feature_dma(void)
-{
-	char p[256], v[32];
-
-	snprintf(p, sizeof(p), "%s/%s", be_path, KNEMIF_XS_FEATURE_DMA);
-	return !xs_read(p, v, sizeof(v)) && strcmp(v, "1") == 0;
-}
-
-static int be_state(void)
-{
-	char p[256], v[32];
-
-	snprintf(p, sizeof(p), "%s/state", be_path);
-	return xs_read(p, v, sizeof(v)) ? -1 : atoi(v);
-}
-
-static void fe_state(enum xb_state s)
-{
-	xs_writeu(fe_path, "state", s);
-}
-
-/* Waits up to @secs for the backend to reach @want. */
-static int wait_be(int want, double secs)
-{
-	double end = now_s() + secs;
-
-	while (be_state() != want) {
-		if (now_s() > end)
-			return 0;
-		nap_ms(20);
-	}
-	return 1;
-}
-
-/* Switches to @s; waits up to @secs for the backend to be @want or @alt. */
-static int switch_and_wait(enum xb_state s, int want, int alt, double secs)
-{
-	double end = now_s() + secs;
-	int b;
-
-	fe_state(s);
-	for (;;) {
-		b = be_state();
-		if (b == want || b == alt)
-			return 1;
-		if (now_s() > end)
-			return 0;
-		nap_ms(20);
-	}
-}
-
-/* ---- grants and event channel ----------------------------------------- */
-
-struct gpage {
-	uint32_t gref;
-	uint64_t index;
-	unsigned char *p;
-};
-
-/* @n pages granted to @domid, writable or read-only. */
-static void grant(struct gpage *pg, unsigned int n, unsigned int domid,
-		  int writable)
-{
-	size_t size = sizeof(struct ioctl_gntalloc_alloc_gref) + n * 4;
-	struct ioctl_gntalloc_alloc_gref *a = calloc(1, size);
-	unsigned char *map;
-	unsigned int i;
-
-	if (!a)
-		die("calloc");
-	a->domid = domid;
-	a->flags = writable ? GNTALLOC_FLAG_WRITABLE : 0;
-	a->count = n;
-	if (ioctl(gnt_fd, IOCTL_GNTALLOC_ALLOC_GREF, a))
-		die("IOCTL_GNTALLOC_ALLOC_GREF");
-	map = mmap(NULL, (size_t)n * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED,
-		   gnt_fd, a->index);
-	if (map == MAP_FAILED)
-		die("mmap gntalloc");
-	for (i = 0; i < n; i++) {
-		pg[i].gref = a->gref_ids[i];
-		pg[i].index = a->index + (uint64_t)i * PAGE;
-		pg[i].p = map + (size_t)i * PAGE;
-	}
-	free(a);
-}
-
-/* Ends the grant of one page: its gref names nothing any more. */
-static void end_grant(struct gpage *pg)
-{
-	struct ioctl_gntalloc_dealloc_gref d = { .index = pg->index,
-						 .count = 1 };
-
-	if (ioctl(gnt_fd, IOCTL_GNTALLOC_DEALLOC_GREF, &d))
-		die("IOCTL_GNTALLOC_DEALLOC_GREF");
-	munmap(pg->p, PAGE);
-	pg->p = NULL;
-}
-
-static unsigned int bind_port(unsigned int domid)
-{
-	struct ioctl_evtchn_bind_unbound_port b = { .remote_domain = domid };
-	int port = ioctl(evt_fd, IOCTL_EVTCHN_BIND_UNBOUND_PORT, &b);
-
-	if (port < 0)
-		die("IOCTL_EVTCHN_BIND_UNBOUND_PORT");
-	return port;
-}
-
-/* ---- the connection ---------------------------------------------------- */
-
-static struct gpage ring_pg;
-static struct sring *sr;
-static unsigned int port;
-static uint32_t req_prod_pvt, rsp_cons;
-static uint64_t next_id = 1;
-static unsigned int persistent_map;	/* the consent connect_be() gives */
-
-static void notify(void)
-{
-	struct ioctl_evtchn_notify n = { .port = port };
-
-	ioctl(evt_fd, IOCTL_EVTCHN_NOTIFY, &n);
-}
-
-/* Drains pending events of the evtchn device (and unmasks them). */
-static void drain_events(int timeout_ms)
-{
-	struct pollfd p = { .fd = evt_fd, .events = POLLIN };
-	uint32_t ports[16];
-	ssize_t n;
-
-	if (poll(&p, 1, timeout_ms) <= 0)
-		return;
-	n = read(evt_fd, ports, sizeof(ports));
-	if (n > 0)
-		if (write(evt_fd, ports, n) != n)
-			die("evtchn unmask");
-}
-
-/* Backend back to InitWait (from Closed), for a new connection. */
-static int reset_link(void)
-{
-	double end = now_s() + 30;
-	int s = be_state();
-
-	/* a device just attached: the backend has not probed it yet */
-	while ((s == XB_INITIALISING || s < 0) && now_s() < end) {
-		nap_ms(50);
-		s = be_state();
-	}
-
-	if (s == XB_INITWAIT)
-		return 1;
-	if (s == XB_CONNECTED || s == XB_CLOSING) {
-		if (!switch_and_wait(XB_CLOSING, XB_CLOSED, XB_CLOSED, 30))
-			return 0;
-	}
-	fe_state(XB_CLOSED);
-	return switch_and_wait(XB_INITIALISING, XB_INITWAIT, XB_INITWAIT, 30);
-}
-
-/* A fresh ring and event channel; writes the nodes but not the state. */
-static void ring_setup(void)
-{
-	grant(&ring_pg, 1, 0, 1);
-	sr = (struct sring *)ring_pg.p;
-	memset(sr, 0, PAGE);
-	sr->req_event = sr->rsp_event = 1;
-	req_prod_pvt = rsp_cons = 0;
-	port = bind_port(0);
-}
-
-static void connect_be(void)
-{
-	if (!reset_link())
-		die("the backend does not come back to InitWait");
-	ring_setup();
-	xs_writeu(fe_path, KNEMIF_XS_VERSION, KNEMIF_VERSION);
-	xs_writeu(fe_path, KNEMIF_XS_RING_REF, ring_pg.gref);
-	xs_writeu(fe_path, KNEMIF_XS_EVENT_CHANNEL, port);
-	xs_writeu(fe_path, KNEMIF_XS_FEATURE_PERSISTENT_MAP, persistent_map);
-	if (!switch_and_wait(XB_INITIALISED, XB_CONNECTED, XB_CONNECTED, 30))
-		die("the backend did not connect");
-	fe_state(XB_CONNECTED);
-}
-
-/*
- * Orderly close: Closing, the backend Closed, then Closed.  The ring's
- * grant ends when the process exits (gntalloc defers it while mapped).
- */
-static int close_be(void)
-{
-	if (!switch_and_wait(XB_CLOSING, XB_CLOSED, XB_CLOSED, 30))
-		return 0;
-	fe_state(XB_CLOSED);
-	return 1;
-}
-
-static void push(const struct knemif_request *r)
-{
-	sr->ring[req_prod_pvt % SLOTS].req = *r;
-	req_prod_pvt++;
-}
-
-static void publish(void)
-{
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	sr->req_prod = req_prod_pvt;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	notify();
-}
-
-/* The next response, or 0 after @secs. */
-static int next_rsp(struct knemif_response *rsp, double secs)
-{
-	double end = now_s() + secs;
-
-	for (;;) {
-		if (__atomic_load_n(&sr->rsp_prod, __ATOMIC_ACQUIRE) !=
-		    rsp_cons) {
-			*rsp = sr->ring[rsp_cons % SLOTS].rsp;
-			rsp_cons++;
-			sr->rsp_event = rsp_cons + 1;
-			return 1;
-		}
-		sr->rsp_event = rsp_cons + 1;
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		if (sr->rsp_prod != rsp_cons)
-			continue;
-		if (now_s() > end)
-			return 0;
-		drain_events(10);
-	}
-}
-
-/* Sends one request and returns its response's status (-1: none). */
-static int call(struct knemif_request *r, uint64_t *val)
-{
-	struct knemif_response rsp;
-
-	r->id = next_id++;
-	push(r);
-	publish();
-	if (!next_rsp(&rsp, 30))
-		return -1;
-	if (rsp.id != r->id || rsp.op != r->op)
-		return -2;
-	if (val)
-		*val = rsp.val;
-	return rsp.status;
-}
-
-static const char *status_name(int s)
-{
-	static const char *const names[] = {
-		"OK", "INVAL", "NOENT", "PERM", "ACCES", "NOSPC", "STALE",
-		"IO", "NOTSUPP", "BUSY", "NOMEM", "FAULT"
-	};
-	static char buf[32];
-
-	if (s >= 0 && s < (int)(sizeof(names) / sizeof(names[0])))
-		return names[s];
-	snprintf(buf, sizeof(buf), s == -1 ? "no response" :
-		 s == -2 ? "a response to another request" : "status %d", s);
-	return buf;
-}
+static unsigned int peer_domid;	/* $HOSTILE_PEER: guest A */
 
 /* Sends @r and checks that the status is @want. */
 static int expect(const char *name, struct knemif_request *r, int want,
@@ -516,45 +107,6 @@ static void expect_failed(const char *name, struct knemif_request *r)
 	      "%s, %llu bytes", status_name(s), (unsigned long long)val);
 }
 
-/* ---- request builders -------------------------------------------------- */
-
-static struct knemif_request req(uint8_t op)
-{
-	struct knemif_request r;
-
-	memset(&r, 0, sizeof(r));
-	r.op = op;
-	return r;
-}
-
-/* Segments 0..n-1 (at most 512) in indirect page @ind. */
-static void segs_one_per_page(struct gpage *ind, const struct gpage *pages,
-			      unsigned int n)
-{
-	struct knemif_seg *s = (struct knemif_seg *)ind->p;
-	unsigned int i;
-
-	for (i = 0; i < n; i++) {
-		s[i].gref = pages[i].gref;
-		s[i].offset = 0;
-		s[i].len = PAGE;
-	}
-}
-
-static struct knemif_request create_req(struct gpage *ind, unsigned int n,
-					uint32_t prot, uint32_t kflags)
-{
-	struct knemif_request r = req(KNEMIF_OP_REGION_CREATE);
-
-	r.nr_segs = n;
-	r.nr_indirect = n ? 1 : 0;
-	r.u.create.total_len = (uint64_t)n * PAGE;
-	r.u.create.protection = prot;
-	r.u.create.kflags = kflags;
-	r.u.create.indirect[0] = n ? ind->gref : 0;
-	return r;
-}
-
 /* A region of @n whole pages; its cookie, or 0. */
 static uint64_t region(const char *name, struct gpage *ind,
 		       const struct gpage *pages, unsigned int n, uint32_t prot,
@@ -570,37 +122,11 @@ static uint64_t region(const char *name, struct gpage *ind,
 	return cookie;
 }
 
-static struct knemif_request copy_req(uint64_t src, uint64_t soff,
-				      uint64_t dst, uint64_t doff, uint64_t len)
-{
-	struct knemif_request r = req(KNEMIF_OP_COPY);
-
-	r.u.copy.src_cookie = src;
-	r.u.copy.src_offset = soff;
-	r.u.copy.dst_cookie = dst;
-	r.u.copy.dst_offset = doff;
-	r.u.copy.length = len;
-	return r;
-}
-
-static struct knemif_request cookie_req(uint8_t op, uint64_t cookie)
-{
-	struct knemif_request r = req(op);
-
-	r.u.destroy.cookie = cookie;
-	return r;
-}
-
 static void destroy(const char *name, uint64_t cookie)
 {
 	struct knemif_request r = cookie_req(KNEMIF_OP_REGION_DESTROY, cookie);
 
 	expect(name, &r, KNEMIF_E_OK, NULL);
-}
-
-static unsigned char attach_pattern(unsigned int seed, size_t i)
-{
-	return (unsigned char)(i * 7 + seed * 31 + 3);
 }
 
 static uint64_t rand64(void)
@@ -609,7 +135,7 @@ static uint64_t rand64(void)
 	int fd = open("/dev/urandom", O_RDONLY);
 
 	if (fd < 0 || read(fd, &v, sizeof(v)) != sizeof(v))
-		die("urandom");
+		die_in(UFRONT_SETUP, "urandom");
 	close(fd);
 	return v;
 }
@@ -743,12 +269,7 @@ static void malformed_builds(struct gpage *ind, struct gpage *data)
 	char name[48];
 	int i;
 
-	r = req(KNEMIF_OP_REGION_APPEND);
-	r.nr_segs = 1;
-	r.nr_indirect = 1;
-	r.u.append.indirect[0] = ind->gref;
-	r.u.append.chunk_len = PAGE;
-	r.u.append.handle = 0;
+	r = append_req(ind, 0, PAGE, 0);
 	expect("append-handle-0-noent", &r, KNEMIF_E_NOENT, NULL);
 	r.u.append.handle = 0x5eed;
 	expect("append-forged-handle-noent", &r, KNEMIF_E_NOENT, NULL);
@@ -763,14 +284,9 @@ static void malformed_builds(struct gpage *ind, struct gpage *data)
 	r.u.create.total_len = 2 * PAGE;
 	r.u.create.protection = KNEMIF_PROT_READ;
 	if (expect("build-start", &r, KNEMIF_E_OK, &handle)) {
-		struct knemif_request a = req(KNEMIF_OP_REGION_APPEND);
+		struct knemif_request a = append_req(ind, handle, ~0ULL,
+						     KNEMIF_F_MORE);
 
-		a.nr_segs = 1;
-		a.nr_indirect = 1;
-		a.u.append.indirect[0] = ind->gref;
-		a.u.append.handle = handle;
-		a.u.append.chunk_len = ~0ULL;
-		a.flags = KNEMIF_F_MORE;
 		expect("append-chunk-len-max-inval", &a, KNEMIF_E_INVAL, NULL);
 		/* any error ends the build, a malformed request's too */
 		a.u.append.chunk_len = PAGE;
@@ -778,14 +294,9 @@ static void malformed_builds(struct gpage *ind, struct gpage *data)
 		       NULL);
 	}
 	if (expect("build-start-again", &r, KNEMIF_E_OK, &handle)) {
-		struct knemif_request a = req(KNEMIF_OP_REGION_APPEND);
-
-		a.nr_segs = 1;
-		a.nr_indirect = 1;
-		a.u.append.indirect[0] = ind->gref;
-		a.u.append.handle = handle;
 		/* a chunk that ends the region too early ends the build */
-		a.u.append.chunk_len = PAGE;
+		struct knemif_request a = append_req(ind, handle, PAGE, 0);
+
 		expect("append-short-last-chunk-inval", &a, KNEMIF_E_INVAL,
 		       NULL);
 		a.flags = KNEMIF_F_MORE;
@@ -793,27 +304,18 @@ static void malformed_builds(struct gpage *ind, struct gpage *data)
 	}
 	r.u.create.total_len = PAGE;
 	if (expect("build-start-1-page", &r, KNEMIF_E_OK, &handle)) {
-		struct knemif_request a = req(KNEMIF_OP_REGION_APPEND);
+		/* leaves no byte for the next */
+		struct knemif_request a = append_req(ind, handle, PAGE,
+						     KNEMIF_F_MORE);
 
-		a.nr_segs = 1;
-		a.nr_indirect = 1;
-		a.u.append.indirect[0] = ind->gref;
-		a.u.append.handle = handle;
-		a.u.append.chunk_len = PAGE;
-		a.flags = KNEMIF_F_MORE;	/* leaves no byte for the next */
 		expect("append-more-without-bytes-left-inval", &a,
 		       KNEMIF_E_INVAL, NULL);
 	}
 	r.u.create.total_len = 2 * PAGE;
 	if (expect("build-start-2-pages", &r, KNEMIF_E_OK, &handle)) {
-		struct knemif_request a = req(KNEMIF_OP_REGION_APPEND);
+		struct knemif_request a = append_req(ind, handle, PAGE,
+						     KNEMIF_F_MORE);
 
-		a.nr_segs = 1;
-		a.nr_indirect = 1;
-		a.u.append.indirect[0] = ind->gref;
-		a.u.append.handle = handle;
-		a.u.append.chunk_len = PAGE;
-		a.flags = KNEMIF_F_MORE;
 		expect("append-chunk-1", &a, KNEMIF_E_OK, NULL);
 		a.flags = 0;
 		if (expect("append-chunk-2-cookie", &a, KNEMIF_E_OK, &cookie))
@@ -1054,13 +556,11 @@ static void valid_paths(struct gpage *ind, struct gpage *data,
 	destroy("unshared-destroy", un);
 
 	/* WAIT_RELEASED: one parked, a second BUSY, released cookies */
-	w = req(KNEMIF_OP_WAIT_RELEASED);
-	w.u.wait_released.page_gref = relpage->gref;
+	w = wait_released_req(relpage->gref);
 	w.id = 0x7e1ea5e;
 	push(&w);
 	publish();
-	r = req(KNEMIF_OP_WAIT_RELEASED);
-	r.u.wait_released.page_gref = relpage->gref;
+	r = wait_released_req(relpage->gref);
 	expect("second-wait-released-busy", &r, KNEMIF_E_BUSY, NULL);
 	memset(relpage->p, 0, PAGE);
 	su = region("single-use-create", ind, data, 1, KNEMIF_PROT_READ,
@@ -1122,7 +622,7 @@ static int cmd_malformed(int argc, char **argv)
 	struct gpage ind, data[NDATA], rel, ro;
 
 	connect_be();
-	check(1, "hostile-connect", "");
+	check(1, "hostile-connect", "not connected");
 	grant(&ind, 1, 0, 0);
 	grant(data, NDATA, 0, 1);
 	grant(&rel, 1, 0, 1);
@@ -1368,7 +868,6 @@ static int cmd_serve(unsigned int seed, const char *file)
 	struct knemif_response rsp;
 	char stop[256];
 	uint64_t cookie;
-	FILE *f;
 	size_t i;
 
 	connect_be();
@@ -1376,23 +875,19 @@ static int cmd_serve(unsigned int seed, const char *file)
 	grant(data, SERVE_PAGES, 0, 1);
 	grant(&rel, 1, 0, 1);
 	for (i = 0; i < (size_t)SERVE_PAGES * PAGE; i++)
-		data[i / PAGE].p[i % PAGE] = attach_pattern(seed, i);
+		data[i / PAGE].p[i % PAGE] = pat_attach(seed, i);
 	segs_one_per_page(&ind, data, SERVE_PAGES);
 	r = create_req(&ind, SERVE_PAGES, KNEMIF_PROT_READ | KNEMIF_PROT_WRITE,
 		       KNEMIF_KFLAG_ANY_USER_ACCESS);
 	cookie = 0;
 	if (call(&r, &cookie) != KNEMIF_E_OK)
-		die("serve: create");
-	f = fopen(file, "w");
-	if (!f)
-		die(file);
-	fprintf(f, "%llu\n", (unsigned long long)cookie);
-	fclose(f);
+		die_in(UFRONT_SETUP, "serve: create");
+	if (write_cookie(file, cookie))
+		die_in(UFRONT_SETUP, file);
 	snprintf(stop, sizeof(stop), "%s.stop", file);
 
 	/* a parked WAIT_RELEASED and 31 copies within the region, forever */
-	r = req(KNEMIF_OP_WAIT_RELEASED);
-	r.u.wait_released.page_gref = rel.gref;
+	r = wait_released_req(rel.gref);
 	r.id = next_id++;
 	push(&r);
 	for (i = 0; i < SLOTS - 1; i++) {
@@ -1422,7 +917,6 @@ static int cmd_churn(unsigned int seed, const char *file)
 	struct knemif_request r;
 	char go[256];
 	uint64_t cookie = 0;
-	FILE *f;
 	size_t i;
 	int n;
 
@@ -1430,20 +924,16 @@ static int cmd_churn(unsigned int seed, const char *file)
 	grant(&ind, 1, 0, 0);
 	grant(data, CHURN_PAGES, 0, 1);
 	for (i = 0; i < (size_t)CHURN_PAGES * PAGE; i++)
-		data[i / PAGE].p[i % PAGE] = attach_pattern(seed, i);
+		data[i / PAGE].p[i % PAGE] = pat_attach(seed, i);
 	segs_one_per_page(&ind, data, CHURN_PAGES);
 	r = create_req(&ind, CHURN_PAGES, KNEMIF_PROT_READ,
 		       KNEMIF_KFLAG_ANY_USER_ACCESS);
 	if (call(&r, &cookie) != KNEMIF_E_OK)
-		die("churn: create");
-	f = fopen(file, "w");
-	if (!f)
-		die(file);
-	fprintf(f, "%llu\n", (unsigned long long)cookie);
-	fclose(f);
+		die_in(UFRONT_SETUP, "churn: create");
+	if (write_cookie(file, cookie))
+		die_in(UFRONT_SETUP, file);
 	snprintf(go, sizeof(go), "%s.go", file);
-	for (n = 0; n < 1200 && access(go, F_OK); n++)
-		nap_ms(100);
+	wait_file(go, 120);
 	nap_ms(3000);	/* the peer's copies run */
 	/*
 	 * Answered once no copy uses the grants: scribbling right after
@@ -1505,8 +995,7 @@ static int cmd_parked_behind(void)
 	grant(&rel, 1, 0, 1);
 	r = req(99);
 	expect("parked-behind-connected", &r, KNEMIF_E_NOTSUPP, NULL);
-	r = req(KNEMIF_OP_WAIT_RELEASED);
-	r.u.wait_released.page_gref = rel.gref;
+	r = wait_released_req(rel.gref);
 	r.id = next_id++;
 	push(&r);
 	publish();
@@ -1585,8 +1074,7 @@ static int cmd_pile(unsigned int n)
 	for (k = 0; k < made; k += KNEMIF_COOKIES_PER_RELEASE_PAGE) {
 		uint64_t v = 0;
 
-		r = req(KNEMIF_OP_WAIT_RELEASED);
-		r.u.wait_released.page_gref = rel.gref;
+		r = wait_released_req(rel.gref);
 		s = call(&r, &v);
 		if (s != KNEMIF_E_OK || !v || !rc[0])
 			break;
@@ -1699,7 +1187,6 @@ static int cmd_stalemap(unsigned int seed, const char *file, unsigned int n)
 	uint64_t val[8], r, d, c;
 	unsigned int i, k, bad = 0;
 	char go[256];
-	FILE *f;
 	size_t j;
 
 	persistent_map = 1;
@@ -1709,19 +1196,15 @@ static int cmd_stalemap(unsigned int seed, const char *file, unsigned int n)
 	grant(dd, STALEMAP_PAGES, 0, 1);
 	grant(rk, STALEMAP_PAGES, 0, 1);
 	for (j = 0; j < (size_t)STALEMAP_PAGES * PAGE; j++)
-		data[j / PAGE].p[j % PAGE] = attach_pattern(seed, j);
+		data[j / PAGE].p[j % PAGE] = pat_attach(seed, j);
 	r = region("stalemap-region", &ind, data, STALEMAP_PAGES,
 		   KNEMIF_PROT_READ, KNEMIF_KFLAG_ANY_USER_ACCESS);
 	d = region("stalemap-dst", &ind, dd, STALEMAP_PAGES,
 		   KNEMIF_PROT_READ | KNEMIF_PROT_WRITE, 0);
-	f = fopen(file, "w");
-	if (!f)
-		die(file);
-	fprintf(f, "%llu\n", (unsigned long long)r);
-	fclose(f);
+	if (write_cookie(file, r))
+		die_in(UFRONT_SETUP, file);
 	snprintf(go, sizeof(go), "%s.go", file);
-	for (i = 0; i < 600 && access(go, F_OK); i++)
-		nap_ms(100);
+	wait_file(go, 60);
 	for (i = 0; i < n; i++) {
 		c = region("stalemap-create", &ind, rk, STALEMAP_PAGES,
 			   KNEMIF_PROT_READ | KNEMIF_PROT_WRITE, 0);
@@ -1813,9 +1296,8 @@ static int cmd_xenwatch(const char *file)
 	struct knemif_request r;
 	unsigned int i, k;
 	uint64_t src, dst;
-	char go[256];
+	char go[256], text[64];
 	double t;
-	FILE *f;
 
 	connect_be();
 	grant(ind, KNEMIF_APPEND_MAX_INDIRECT, 0, 0);
@@ -1834,15 +1316,12 @@ static int cmd_xenwatch(const char *file)
 			 KNEMIF_PROT_READ | KNEMIF_PROT_WRITE);
 	if (!src || !dst)
 		return 1;
-	f = fopen(file, "w");
-	if (!f)
-		die(file);
-	fprintf(f, "%llu %llu\n", (unsigned long long)src,
-		(unsigned long long)dst);
-	fclose(f);
+	snprintf(text, sizeof(text), "%llu %llu\n", (unsigned long long)src,
+		 (unsigned long long)dst);
+	if (write_file(file, text))
+		die_in(UFRONT_SETUP, file);
 	snprintf(go, sizeof(go), "%s.go", file);
-	for (i = 0; i < 1200 && access(go, F_OK); i++)
-		nap_ms(100);
+	wait_file(go, 120);
 	r = cookie_req(KNEMIF_OP_REGION_DESTROY, src);
 	r.id = next_id++;
 	push(&r);
@@ -1898,30 +1377,10 @@ static int cmd_budget(void)
 
 /* ---- item 7: the parts issue 14 left uncovered ------------------------- */
 
-#define I7_LEN (3 * PAGE + 100)	/* attach_copy's region */
 #define I7_SEGS (KNEMIF_INLINE_MAX_INDIRECT * KNEMIF_SEGS_PER_INDIRECT_PAGE)
-#define I7_PAGES 9
+_Static_assert(I7_SEGS == SCATTER_SEGS, "one request's segments");
 
-/*
- * Segment k of the 2048: 6 bytes of page 1 + k % 8 at (k / 8) * 16 +
- * k % 3, in that scattered order, but segment 0 is the first 106 bytes
- * of page 0: I7_LEN bytes in all.  Returns the local byte of region
- * offset @i in *@pg, *@off.
- */
-static void i7_seg(unsigned int k, unsigned int *pg, unsigned int *off,
-		   unsigned int *len)
-{
-	if (!k) {
-		*pg = 0;
-		*off = 0;
-		*len = I7_LEN - (I7_SEGS - 1) * 6;
-		return;
-	}
-	*pg = 1 + k % 8;
-	*off = (k / 8) * 16 + k % 3;
-	*len = 6;
-}
-
+/* attach_copy's scattered segments (scatter_seg) as grant segments */
 static void i7_segs(struct gpage *ind, const struct gpage *data)
 {
 	unsigned int k, pg, off, len;
@@ -1930,7 +1389,7 @@ static void i7_segs(struct gpage *ind, const struct gpage *data)
 		struct knemif_seg *sg = (struct knemif_seg *)
 			ind[k / KNEMIF_SEGS_PER_INDIRECT_PAGE].p;
 
-		i7_seg(k, &pg, &off, &len);
+		scatter_seg(k, &pg, &off, &len);
 		sg += k % KNEMIF_SEGS_PER_INDIRECT_PAGE;
 		sg->gref = data[pg].gref;
 		sg->offset = off;
@@ -1940,32 +1399,32 @@ static void i7_segs(struct gpage *ind, const struct gpage *data)
 
 /*
  * Walks the 2048 segments in region order: fills them with pattern
- * @seed (@fill) or counts the bytes that differ from it; bytes outside
- * every segment must hold @gap.
+ * @seed (@fill_them) or counts the bytes that differ from it; bytes
+ * outside every segment must hold @gap.
  */
-static size_t i7_walk(struct gpage *data, unsigned int seed, int fill,
+static size_t i7_walk(struct gpage *data, unsigned int seed, int fill_them,
 		      unsigned char gap)
 {
-	static unsigned char inside[I7_PAGES][PAGE];
+	static unsigned char inside[SCATTER_PAGES][PAGE];
 	unsigned int k, pg, off, len, j;
 	size_t i = 0, bad = 0;
 
 	memset(inside, 0, sizeof(inside));
 	for (k = 0; k < I7_SEGS; k++) {
-		i7_seg(k, &pg, &off, &len);
+		scatter_seg(k, &pg, &off, &len);
 		for (j = 0; j < len; j++, i++) {
 			unsigned char *b = &data[pg].p[off + j];
 
 			inside[pg][off + j] = 1;
-			if (fill)
-				*b = attach_pattern(seed, i);
-			else if (*b != attach_pattern(seed, i))
+			if (fill_them)
+				*b = pat_attach(seed, i);
+			else if (*b != pat_attach(seed, i))
 				bad++;
 		}
 	}
-	if (fill)
+	if (fill_them)
 		return 0;
-	for (pg = 0; pg < I7_PAGES; pg++)
+	for (pg = 0; pg < SCATTER_PAGES; pg++)
 		for (j = 0; j < PAGE; j++)
 			if (!inside[pg][j] && data[pg].p[j] != gap)
 				bad++;
@@ -1992,35 +1451,35 @@ static void i7_clear(struct gpage *data, unsigned char v)
 {
 	unsigned int pg;
 
-	for (pg = 0; pg < I7_PAGES; pg++)
+	for (pg = 0; pg < SCATTER_PAGES; pg++)
 		memset(data[pg].p, v, PAGE);
 }
 
 /*
  * Item 7: INLINE_COPYs of 2048 small segments (the most one request
  * takes), scattered over 9 pages, against region COOKIE of guest A
- * (attach_copy's pattern SEED, I7_LEN bytes): the read gets exactly A's
+ * (attach_copy's pattern SEED, ATTACH_LEN bytes): the read gets exactly A's
  * bytes in segment order and nothing outside the segments; the write
  * puts pattern SEED2 there (A checks it), read back the same way.
  */
 static int cmd_inline2048(uint64_t cookie, unsigned int seed,
 			  unsigned int seed2)
 {
-	struct gpage ind[KNEMIF_INLINE_MAX_INDIRECT], data[I7_PAGES];
+	struct gpage ind[KNEMIF_INLINE_MAX_INDIRECT], data[SCATTER_PAGES];
 	struct knemif_request r;
 	uint64_t val = 0;
 	size_t bad;
 
 	connect_be();
 	grant(ind, KNEMIF_INLINE_MAX_INDIRECT, 0, 0);
-	grant(data, I7_PAGES, 0, 1);
+	grant(data, SCATTER_PAGES, 0, 1);
 	i7_segs(ind, data);
 
 	i7_clear(data, 0xee);
 	r = i7_inline(ind, cookie, 0);
 	if (expect("inline-2048-segs-read", &r, KNEMIF_E_OK, &val)) {
 		bad = i7_walk(data, seed, 0, 0xee);
-		check(val == I7_LEN && !bad, "inline-2048-segs-read-exact-bytes",
+		check(val == ATTACH_LEN && !bad, "inline-2048-segs-read-exact-bytes",
 		      "%llu bytes, %zu wrong", (unsigned long long)val, bad);
 	}
 	i7_clear(data, 0x11);
@@ -2028,14 +1487,14 @@ static int cmd_inline2048(uint64_t cookie, unsigned int seed,
 	r = i7_inline(ind, cookie, 1);
 	val = 0;
 	if (expect("inline-2048-segs-write", &r, KNEMIF_E_OK, &val))
-		check(val == I7_LEN, "inline-2048-segs-write-length",
+		check(val == ATTACH_LEN, "inline-2048-segs-write-length",
 		      "%llu bytes", (unsigned long long)val);
 	i7_clear(data, 0x22);
 	r = i7_inline(ind, cookie, 0);
 	val = 0;
 	if (expect("inline-2048-segs-read-back", &r, KNEMIF_E_OK, &val)) {
 		bad = i7_walk(data, seed2, 0, 0x22);
-		check(val == I7_LEN && !bad,
+		check(val == ATTACH_LEN && !bad,
 		      "inline-2048-segs-read-back-exact-bytes",
 		      "%llu bytes, %zu wrong", (unsigned long long)val, bad);
 	}
@@ -2094,8 +1553,7 @@ static int cmd_relro(unsigned int n)
 	for (i = 0; i < n && b; i++) {
 		int broken = i == n / 3 || i == 2 * n / 3;
 
-		w = req(KNEMIF_OP_WAIT_RELEASED);
-		w.u.wait_released.page_gref = rel.gref;
+		w = wait_released_req(rel.gref);
 		w.id = next_id++;
 		push(&w);
 		publish();
@@ -2177,7 +1635,7 @@ static int cmd_flap(unsigned int n)
 		fe_state(XB_INITIALISING);
 		xs_writeu(fe_path, KNEMIF_XS_VERSION, KNEMIF_VERSION);
 		xs_writeu(fe_path, KNEMIF_XS_RING_REF, ring_pg.gref);
-		xs_writeu(fe_path, KNEMIF_XS_EVENT_CHANNEL, port);
+		xs_writeu(fe_path, KNEMIF_XS_EVENT_CHANNEL, ring_port);
 		nap_ms(i % 3);
 		fe_state(XB_INITIALISED);
 		switch (i % 4) {
@@ -2241,8 +1699,7 @@ static int cmd_quotafull(const char *file)
 	unsigned int made = 0, bad = 0, k;
 	uint64_t val[SLOTS];
 	char go[256];
-	int st[SLOTS], fd;
-	double end;
+	int st[SLOTS];
 
 	connect_be();
 	while (made < MANY_REGIONS && !bad) {
@@ -2266,14 +1723,10 @@ static int cmd_quotafull(const char *file)
 		      st[0] == KNEMIF_E_NOSPC,
 	      "quotafull-65536-regions", "%u made, %u refused, next %s", made,
 	      bad, status_name(st[0]));
-	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0 || write(fd, "full\n", 5) != 5)
-		die(file);
-	close(fd);
+	if (write_file(file, "full\n"))
+		die_in(UFRONT_SETUP, file);
 	snprintf(go, sizeof(go), "%s.go", file);
-	end = now_s() + 900;
-	while (access(go, F_OK) && now_s() < end)
-		nap_ms(200);
+	wait_file(go, 900);
 	rs[0] = req(KNEMIF_OP_REGION_CREATE);
 	rs[0].flags = KNEMIF_F_UNSHARED;
 	st[0] = -1;
@@ -2327,23 +1780,11 @@ int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
 	const char *peer = getenv("HOSTILE_PEER");
-	char v[192];
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	xs_fd = open("/dev/xen/xenbus", O_RDWR);
-	gnt_fd = open("/dev/xen/gntalloc", O_RDWR);
-	evt_fd = open("/dev/xen/evtchn", O_RDWR);
-	if (xs_fd < 0 || gnt_fd < 0 || evt_fd < 0)
-		die("opening /dev/xen/{xenbus,gntalloc,evtchn}");
-	if (xs_read("domid", v, sizeof(v)))
-		die("reading domid");
-	self_domid = atoi(v);
+	role = NULL;
+	ufront_open();
 	peer_domid = peer ? atoi(peer) : 0;
-	snprintf(fe_path, sizeof(fe_path), "/local/domain/%u/device/knem/0",
-		 self_domid);
-	snprintf(v, sizeof(v), "%s/backend", fe_path);
-	if (xs_read(v, be_path, sizeof(be_path)))
-		die("reading the device's backend node (not attached?)");
 
 	if (!strcmp(cmd, "malformed"))
 		return cmd_malformed(argc - 2, argv + 2);

@@ -43,7 +43,7 @@
  *       at the ranges of r2_writes[]
  *   RN  read-write without ANY_USER_ACCESS: peers get EPERM
  *   RRO read-only, ANY_USER_ACCESS: peers writing get EACCES
- * Built static: gcc -static -O2 -Wall -Wextra -Werror -I common.
+ * Built by tests/xen/Makefile.am.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -62,30 +62,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "knem_io.h"
 #include "xen_check.h"
+#include "xen_knem.h"
 #include "xen_pattern.h"
+#include "xen_sync.h"
 
 #define R1_LEN (256 * 1024 + 333)
 #define R2_LEN (64 * 1024 + 123)
 #define SMALL_LEN (3 * 4096 + 77)
 #define PP_DATA (1024 * 1024 + 8192)
 #define DEADLINE_S 60
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void nap(void)
-{
-	struct timespec ts = { 0, 2 * 1000 * 1000 };
-
-	nanosleep(&ts, NULL);
-}
+#define POLL_MS 2	/* while waiting for a peer or a status slot */
 
 static int open_knem(void)
 {
@@ -206,134 +193,37 @@ static void check_flat(const char *name, const uint8_t *p, size_t n,
 	check(i == n, name, "byte %zu of %zu differs", i, n);
 }
 
-static knem_cookie_t create(int fd, const struct knem_cmd_param_iovec *iov,
-			    unsigned int nr, unsigned int prot,
-			    unsigned int flags)
-{
-	struct knem_cmd_create_region c = { 0 };
-
-	c.iovec_array = (uintptr_t)iov;
-	c.iovec_nr = nr;
-	c.protection = prot;
-	c.flags = flags;
-	if (ioctl(fd, KNEM_CMD_CREATE_REGION, &c))
-		die("CREATE_REGION");
-	return c.cookie;
-}
-
 static knem_cookie_t create_vec(int fd, const struct vec *v, unsigned int prot,
 				unsigned int flags)
 {
-	return create(fd, v->iov, v->nr, prot, flags);
+	knem_cookie_t cookie = 0;
+
+	errno = knem_create(fd, v->iov, v->nr, prot, flags, &cookie);
+	if (errno)
+		die("CREATE_REGION");
+	return cookie;
 }
 
 static knem_cookie_t create_flat(int fd, void *p, size_t len, unsigned int prot,
 				 unsigned int flags)
 {
-	struct knem_cmd_param_iovec iov = { (uintptr_t)p, len };
+	knem_cookie_t cookie = 0;
 
-	return create(fd, &iov, 1, prot, flags);
-}
-
-/* Result of a copy: 0 when SUCCESS, the errno, or -1 for a FAILED status. */
-static int result(int rc, unsigned int status)
-{
-	if (rc)
-		return errno;
-	return status == KNEM_STATUS_SUCCESS ? 0 : -1;
-}
-
-static const char *res_str(int r)
-{
-	static char buf[64];
-
-	if (r == -1)
-		return "status FAILED";
-	if (r == 0)
-		return "success";
-	snprintf(buf, sizeof(buf), "%s", strerror(r));
-	return buf;
-}
-
-static int inline_copy(int fd, const struct knem_cmd_param_iovec *iov,
-		       unsigned int nr, int write, knem_cookie_t cookie,
-		       uint64_t offset, unsigned int flags, unsigned int slot)
-{
-	struct knem_cmd_inline_copy ic = { 0 };
-	int rc;
-
-	ic.local_iovec_array = (uintptr_t)iov;
-	ic.local_iovec_nr = nr;
-	ic.write = write;
-	ic.remote_cookie = cookie;
-	ic.remote_offset = offset;
-	ic.flags = flags;
-	ic.async_status_index = slot;
-	rc = ioctl(fd, KNEM_CMD_INLINE_COPY, &ic);
-	if (!rc && ic.current_status == KNEM_STATUS_PENDING)
-		return -2;
-	return result(rc, ic.current_status);
-}
-
-static int inline_bounded(int fd, const struct knem_cmd_param_iovec *iov,
-			  unsigned int nr, int write, knem_cookie_t cookie,
-			  uint64_t offset, uint64_t length)
-{
-	struct knem_cmd_inline_copy_bounded ic = { 0 };
-	int rc;
-
-	ic.local_iovec_array = (uintptr_t)iov;
-	ic.local_iovec_nr = nr;
-	ic.write = write;
-	ic.remote_cookie = cookie;
-	ic.remote_offset = offset;
-	ic.length = length;
-	rc = ioctl(fd, KNEM_CMD_INLINE_COPY_BOUNDED, &ic);
-	return result(rc, ic.current_status);
-}
-
-static int region_copy(int fd, knem_cookie_t src, uint64_t src_off,
-		       knem_cookie_t dst, uint64_t dst_off, unsigned int flags,
-		       unsigned int slot)
-{
-	struct knem_cmd_copy c = { 0 };
-	int rc;
-
-	c.src_cookie = src;
-	c.src_offset = src_off;
-	c.dst_cookie = dst;
-	c.dst_offset = dst_off;
-	c.flags = flags;
-	c.async_status_index = slot;
-	rc = ioctl(fd, KNEM_CMD_COPY, &c);
-	if (!rc && c.current_status == KNEM_STATUS_PENDING)
-		return -2;
-	return result(rc, c.current_status);
-}
-
-static int copy_bounded(int fd, knem_cookie_t src, uint64_t src_off,
-			knem_cookie_t dst, uint64_t dst_off, uint64_t length)
-{
-	struct knem_cmd_copy_bounded c = { 0 };
-	int rc;
-
-	c.src_cookie = src;
-	c.src_offset = src_off;
-	c.dst_cookie = dst;
-	c.dst_offset = dst_off;
-	c.length = length;
-	rc = ioctl(fd, KNEM_CMD_COPY_BOUNDED, &c);
-	return result(rc, c.current_status);
+	errno = knem_create_flat(fd, p, len, prot, flags, &cookie);
+	if (errno)
+		die("CREATE_REGION");
+	return cookie;
 }
 
 static void check_ok(const char *name, int r)
 {
-	check(r == 0, name, "%s", res_str(r));
+	check(r == 0, name, "%s", knem_result_str(r));
 }
 
 static void check_errno(const char *name, int r, int want)
 {
-	check(r == want, name, "%s, want %s", res_str(r), strerror(want));
+	check(r == want, name, "%s, want %s", knem_result_str(r),
+	      strerror(want));
 }
 
 /* Waits for SIGUSR1 (sent by "finish -s"), at most 600 s. */
@@ -363,20 +253,6 @@ static unsigned long long cookie_arg(const char *s)
 }
 
 /* ---- bg / finish ----------------------------------------------------- */
-
-static void write_file(const char *path, const char *text)
-{
-	char tmp[4096];
-	FILE *f;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (!f)
-		return;
-	fputs(text, f);
-	fclose(f);
-	rename(tmp, path);
-}
 
 static int bg(int argc, char **argv)
 {
@@ -498,14 +374,14 @@ static int log_has(const char *log, const char *mark)
 
 static int signal_mark(const char *log, const char *mark)
 {
-	double deadline = now() + 300;
+	double deadline = now_s() + 300;
 	int pid = read_pid(log);
 
 	role = "signal";
 	if (pid > 0)
 		kill(pid, SIGUSR1);
-	while (pid > 0 && !log_has(log, mark) && now() < deadline)
-		nap();
+	while (pid > 0 && !log_has(log, mark) && now_s() < deadline)
+		nap_ms(POLL_MS);
 	if (!print_log(log, mark)) {
 		check(0, log, "no line '%s' in 300 s", mark);
 		return 1;
@@ -530,9 +406,9 @@ static int finish(int argc, char **argv)
 	pid = read_pid(argv[0]);
 	if (pid > 0 && sig)
 		kill(pid, SIGUSR1);
-	deadline = now() + 300;
+	deadline = now_s() + 300;
 	snprintf(path, sizeof(path), "%s.status", argv[0]);
-	while (pid > 0 && now() < deadline) {
+	while (pid > 0 && now_s() < deadline) {
 		f = fopen(path, "r");
 		if (f) {
 			if (fscanf(f, "%d", &status) != 1)
@@ -540,7 +416,7 @@ static int finish(int argc, char **argv)
 			fclose(f);
 			break;
 		}
-		nap();
+		nap_ms(POLL_MS);
 	}
 	if (status < 0 && pid > 0)
 		kill(pid, SIGKILL);
@@ -663,9 +539,9 @@ static void import_async(int fd, knem_cookie_t c1, knem_cookie_t c2)
 			unsigned int slot = m * NR + i;
 
 			memset(dst[i].mem, 0, dst[i].memlen);
-			r = inline_copy(fd, dst[i].iov, dst[i].nr, 0, c1,
-					i * 4099 + 1, flags, slot);
-			if (r == -2)
+			r = knem_inline_copy(fd, dst[i].iov, dst[i].nr, 0, c1,
+					     i * 4099 + 1, flags, slot);
+			if (r == KNEM_PENDING)
 				pending++;
 			else if (r != 0)
 				bad++;
@@ -675,11 +551,11 @@ static void import_async(int fd, knem_cookie_t c1, knem_cookie_t c2)
 		if (m == 0)
 			check(!pending, "async-in-ioctl-completes",
 			      "%u copies PENDING on return", pending);
-		deadline = now() + DEADLINE_S;
+		deadline = now_s() + DEADLINE_S;
 		for (i = 0; i < NR; i++) {
 			while (slots[m * NR + i] == KNEM_STATUS_PENDING &&
-			       now() < deadline)
-				nap();
+			       now_s() < deadline)
+				nap_ms(POLL_MS);
 			if (slots[m * NR + i] != KNEM_STATUS_SUCCESS)
 				bad++;
 		}
@@ -718,16 +594,17 @@ static void import_async(int fd, knem_cookie_t c1, knem_cookie_t c2)
 
 		vec_make(&src, w->len, 200);
 		vec_fill(&src, 0, w->len, w->seed, w->start);
-		r = inline_copy(fd, src.iov, src.nr, 1, c2, w->off,
-				KNEM_FLAG_MEMCPYTHREAD | KNEM_FLAG_NOTIFY_FD,
-				slot);
-		deadline = now() + DEADLINE_S;
-		while (r == -2 && slots[slot] == KNEM_STATUS_PENDING &&
-		       now() < deadline)
-			nap();
-		check((r == -2 && slots[slot] == KNEM_STATUS_SUCCESS) || !r,
-		      "async-offloaded-write", "%s, slot %u", res_str(r),
-		      slots[slot]);
+		r = knem_inline_copy(fd, src.iov, src.nr, 1, c2, w->off,
+				     KNEM_FLAG_MEMCPYTHREAD |
+				     KNEM_FLAG_NOTIFY_FD, slot);
+		deadline = now_s() + DEADLINE_S;
+		while (r == KNEM_PENDING &&
+		       slots[slot] == KNEM_STATUS_PENDING && now_s() < deadline)
+			nap_ms(POLL_MS);
+		check((r == KNEM_PENDING &&
+		       slots[slot] == KNEM_STATUS_SUCCESS) || !r,
+		      "async-offloaded-write", "%s, slot %u",
+		      knem_result_str(r), slots[slot]);
 		{
 			struct pollfd p = { fd, POLLIN, 0 };
 
@@ -758,7 +635,8 @@ static int import(knem_cookie_t c1, knem_cookie_t c2, knem_cookie_t cn,
 	printf("import: %u local segments\n", big.nr);
 	for (i = 0; i < sizeof(offsets) / sizeof(offsets[0]); i++) {
 		memset(big.mem, 0, big.memlen);
-		r = inline_copy(fd, big.iov, big.nr, 0, c1, offsets[i], 0, 0);
+		r = knem_inline_copy(fd, big.iov, big.nr, 0, c1, offsets[i], 0,
+				     0);
 		snprintf(name, sizeof(name), "inline-read-vectorial@%llu",
 			 (unsigned long long)offsets[i]);
 		check_ok(name, r);
@@ -770,7 +648,7 @@ static int import(knem_cookie_t c1, knem_cookie_t c2, knem_cookie_t cn,
 	}
 	/* bounded read: 5000 bytes land, the rest stays */
 	memset(big.mem, 0, big.memlen);
-	r = inline_bounded(fd, big.iov, big.nr, 0, c1, 777, 5000);
+	r = knem_inline_bounded(fd, big.iov, big.nr, 0, c1, 777, 5000);
 	check_ok("inline-bounded-read", r);
 	check_vec("inline-bounded-read-data", &big, 0, 5000, 1, 777);
 	check(*vec_at(&big, 5000) == 0, "inline-bounded-read-bound",
@@ -780,36 +658,36 @@ static int import(knem_cookie_t c1, knem_cookie_t c2, knem_cookie_t cn,
 	vec_make(&local, r2_writes[0].len, 150);
 	vec_fill(&local, 0, local.len, r2_writes[0].seed, 0);
 	check_ok("inline-write-vectorial",
-		 inline_copy(fd, local.iov, local.nr, 1, c2, r2_writes[0].off,
-			     0, 0));
+		 knem_inline_copy(fd, local.iov, local.nr, 1, c2,
+				  r2_writes[0].off, 0, 0));
 	vec_make(&local, 10000, 450);
 	vec_fill(&local, 0, local.len, r2_writes[1].seed, 0);
 	check_ok("inline-bounded-write",
-		 inline_bounded(fd, local.iov, local.nr, 1, c2,
-				r2_writes[1].off, r2_writes[1].len));
+		 knem_inline_bounded(fd, local.iov, local.nr, 1, c2,
+				     r2_writes[1].off, r2_writes[1].len));
 
 	/* region to region: B -> A and A -> B, and a third-party copy */
 	for (i = 0; i < sizeof(rb); i++)
 		rb[i] = pat(23, i);
 	crb = create_flat(fd, rb, sizeof(rb), PROT_READ | PROT_WRITE, 0);
 	check_ok("copy-local-to-peer",
-		 region_copy(fd, crb, 5, c2, r2_writes[2].off, 0, 0));
+		 knem_copy(fd, crb, 5, c2, r2_writes[2].off, 0, 0));
 	check_ok("copy-bounded-local-to-peer",
-		 copy_bounded(fd, crb, 0, c2, r2_writes[3].off,
-			      r2_writes[3].len));
+		 knem_copy_bounded(fd, crb, 0, c2, r2_writes[3].off,
+				   r2_writes[3].len, 0));
 	check_ok("copy-bounded-third-party",
-		 copy_bounded(fd, c1, 0, c2, r2_writes[4].off,
-			      r2_writes[4].len));
+		 knem_copy_bounded(fd, c1, 0, c2, r2_writes[4].off,
+				   r2_writes[4].len, 0));
 	memset(rd, 0, sizeof(rd));
 	crd = create_flat(fd, rd + 1, sizeof(rd) - 1, PROT_READ | PROT_WRITE,
 			  0);
-	r = region_copy(fd, c1, R1_LEN - 15000, crd, 3, 0, 0);
+	r = knem_copy(fd, c1, R1_LEN - 15000, crd, 3, 0, 0);
 	check_ok("copy-peer-to-local", r);
 	check_flat("copy-peer-to-local-data", rd + 4, 15000, 1, R1_LEN - 15000);
 	check(rd[15004] == 0, "copy-peer-to-local-length", "wrote past the end");
 	memset(rd, 0, sizeof(rd));
 	check_ok("copy-bounded-peer-to-local",
-		 copy_bounded(fd, c1, 4000, crd, 0, 12345));
+		 knem_copy_bounded(fd, c1, 4000, crd, 0, 12345, 0));
 	check_flat("copy-bounded-peer-to-local-data", rd + 1, 12345, 1, 4000);
 	check(rd[12346] == 0, "copy-bounded-peer-to-local-bound",
 	      "wrote past the bound");
@@ -818,18 +696,20 @@ static int import(knem_cookie_t c1, knem_cookie_t c2, knem_cookie_t cn,
 
 	/* refusals */
 	check_errno("refused-no-any-user-access",
-		    inline_copy(fd, big.iov, 1, 0, cn, 0, 0, 0), EPERM);
+		    knem_inline_copy(fd, big.iov, 1, 0, cn, 0, 0, 0), EPERM);
 	check_errno("refused-copy-no-any-user-access",
-		    region_copy(fd, cn, 0, crd, 0, 0, 0), EPERM);
+		    knem_copy(fd, cn, 0, crd, 0, 0, 0), EPERM);
 	check_errno("refused-write-read-only",
-		    inline_copy(fd, big.iov, 1, 1, cro, 0, 0, 0), EACCES);
+		    knem_inline_copy(fd, big.iov, 1, 1, cro, 0, 0, 0), EACCES);
 	check_errno("refused-copy-into-read-only",
-		    region_copy(fd, crb, 0, cro, 0, 0, 0), EACCES);
+		    knem_copy(fd, crb, 0, cro, 0, 0, 0), EACCES);
 	check_errno("refused-unknown-cookie",
-		    inline_copy(fd, big.iov, 1, 0, c1 ^ 0x0001000000000000ULL,
-				0, 0, 0), EINVAL);
+		    knem_inline_copy(fd, big.iov, 1, 0,
+				     c1 ^ 0x0001000000000000ULL, 0, 0, 0),
+		    EINVAL);
 	check_errno("inline-read-past-the-end-copies-nothing",
-		    inline_copy(fd, big.iov, 1, 0, c1, R1_LEN + 10, 0, 0), 0);
+		    knem_inline_copy(fd, big.iov, 1, 0, c1, R1_LEN + 10, 0, 0),
+		    0);
 	return failures ? 1 : 0;
 }
 
@@ -844,18 +724,18 @@ static int dom0_import(knem_cookie_t c1, knem_cookie_t c2)
 
 	role = "dom0-import";
 	vec_make(&v, R1_LEN, 900);
-	r = inline_copy(fd, v.iov, v.nr, 0, c1, 3, 0, 0);
+	r = knem_inline_copy(fd, v.iov, v.nr, 0, c1, 3, 0, 0);
 	check_ok("dom0-inline-read-guest", r);
 	check_vec("dom0-inline-read-guest-data", &v, 0, R1_LEN - 3, 1, 3);
 	crd = create_flat(fd, rd + 5, sizeof(rd) - 5, PROT_READ | PROT_WRITE, 0);
 	check_ok("dom0-copy-bounded-guest-to-dom0",
-		 copy_bounded(fd, c1, 100000, crd, 0, 25000));
+		 knem_copy_bounded(fd, c1, 100000, crd, 0, 25000, 0));
 	check_flat("dom0-copy-bounded-guest-to-dom0-data", rd + 5, 25000, 1,
 		   100000);
 	vec_make(&v, w->len, 333);
 	vec_fill(&v, 0, w->len, w->seed, w->start);
 	check_ok("dom0-inline-write-guest",
-		 inline_copy(fd, v.iov, v.nr, 1, c2, w->off, 0, 0));
+		 knem_inline_copy(fd, v.iov, v.nr, 1, c2, w->off, 0, 0));
 	return failures ? 1 : 0;
 }
 
@@ -897,20 +777,20 @@ static int guest_dom0(knem_cookie_t d1, knem_cookie_t d2)
 
 	role = "guest-dom0";
 	vec_make(&v, D_LEN, 2000);
-	r = inline_copy(fd, v.iov, v.nr, 0, d1, 0, 0, 0);
+	r = knem_inline_copy(fd, v.iov, v.nr, 0, d1, 0, 0, 0);
 	check_ok("guest-inline-read-dom0", r);
 	check_vec("guest-inline-read-dom0-data", &v, 0, D_LEN, 31, 0);
 	memset(rl, 0, sizeof(rl));
 	cl = create_flat(fd, rl, sizeof(rl), PROT_READ | PROT_WRITE, 0);
 	check_ok("guest-copy-dom0-to-guest",
-		 region_copy(fd, d1, 1000, cl, 0, 0, 0));
+		 knem_copy(fd, d1, 1000, cl, 0, 0, 0));
 	check_flat("guest-copy-dom0-to-guest-data", rl, D_LEN - 1000, 31,
 		   1000);
 	vec_fill(&v, 0, D_LEN, 32, 0);
 	check_ok("guest-inline-write-dom0",
-		 inline_copy(fd, v.iov, v.nr, 1, d2, 11, 0, 0));
+		 knem_inline_copy(fd, v.iov, v.nr, 1, d2, 11, 0, 0));
 	check_errno("guest-write-dom0-read-only",
-		    inline_copy(fd, v.iov, v.nr, 1, d1, 0, 0, 0), EACCES);
+		    knem_inline_copy(fd, v.iov, v.nr, 1, d1, 0, 0, 0), EACCES);
 	return failures ? 1 : 0;
 }
 
@@ -969,17 +849,17 @@ static int pp_poke(struct pp_side *s, knem_cookie_t peer, size_t field,
 	struct knem_cmd_param_iovec iov = { (uintptr_t)&word, sizeof(word) };
 
 	word = value;
-	return inline_copy(s->fd, &iov, 1, 1, peer, field, 0, 0);
+	return knem_inline_copy(s->fd, &iov, 1, 1, peer, field, 0, 0);
 }
 
 static int pp_wait(struct pp_side *s, uint64_t seq)
 {
-	double deadline = now() + DEADLINE_S;
+	double deadline = now_s() + DEADLINE_S;
 
 	while (__atomic_load_n(&s->ctrl->seq, __ATOMIC_ACQUIRE) != seq) {
-		if (now() > deadline)
+		if (now_s() > deadline)
 			return 0;
-		nap();
+		nap_ms(POLL_MS);
 	}
 	return 1;
 }
@@ -993,7 +873,7 @@ static int pp_send(struct pp_side *s, knem_cookie_t peer, unsigned seed,
 
 	for (i = 0; i < len; i++)
 		s->msg[1 + i] = pat(seed, i);
-	return inline_copy(s->fd, &iov, 1, 1, peer, 4096 + off, 0, 0);
+	return knem_inline_copy(s->fd, &iov, 1, 1, peer, 4096 + off, 0, 0);
 }
 
 static int pp_fetch(struct pp_side *s, knem_cookie_t peer, unsigned seed,
@@ -1003,9 +883,9 @@ static int pp_fetch(struct pp_side *s, knem_cookie_t peer, unsigned seed,
 	int r;
 
 	memset(s->msg, 0, len + 8);
-	r = inline_copy(s->fd, &iov, 1, 0, peer, 4096 + off, 0, 0);
+	r = knem_inline_copy(s->fd, &iov, 1, 0, peer, 4096 + off, 0, 0);
 	if (r) {
-		check(0, name, "read from the peer: %s", res_str(r));
+		check(0, name, "read from the peer: %s", knem_result_str(r));
 		return 0;
 	}
 	check_flat(name, s->msg + 3, len, seed, 0);
@@ -1034,9 +914,9 @@ static int pingpong(int a, knem_cookie_t peer)
 	if (a) {
 		printf("%llu\n", (unsigned long long)s.cookie);
 		fflush(stdout);
-		t0 = now() + 600;
-		while (!s.ctrl->peer_cookie && now() < t0)
-			nap();
+		t0 = now_s() + 600;
+		while (!s.ctrl->peer_cookie && now_s() < t0)
+			nap_ms(POLL_MS);
 		peer = s.ctrl->peer_cookie;
 		check(peer != 0, "cookie-from-peer", "B never wrote its cookie");
 		if (!peer)
@@ -1046,7 +926,7 @@ static int pingpong(int a, knem_cookie_t peer)
 			 pp_poke(&s, peer, offsetof(struct pp_ctrl, peer_cookie),
 				 s.cookie));
 	}
-	t0 = now();
+	t0 = now_s();
 	for (k = 0; k < PP_ROUNDS; k++) {
 		size_t len = pp_sizes[k], off = pp_offs[k];
 		uint64_t seq = k + 1;
@@ -1059,7 +939,7 @@ static int pingpong(int a, knem_cookie_t peer)
 			if (!r)
 				r = pp_poke(&s, peer, 0, seq);
 			if (r) {
-				check(0, name, "ping: %s", res_str(r));
+				check(0, name, "ping: %s", knem_result_str(r));
 				return 1;
 			}
 			if (!pp_wait(&s, seq)) {
@@ -1085,7 +965,7 @@ static int pingpong(int a, knem_cookie_t peer)
 			if (!r)
 				r = pp_poke(&s, peer, 0, seq);
 			if (r) {
-				check(0, name, "pong: %s", res_str(r));
+				check(0, name, "pong: %s", knem_result_str(r));
 				return 1;
 			}
 		}
@@ -1095,7 +975,7 @@ static int pingpong(int a, knem_cookie_t peer)
 		check_ok("done-to-peer", pp_poke(&s, peer, 0, PP_ROUNDS + 1));
 	else if (!pp_wait(&s, PP_ROUNDS + 1))
 		check(0, "done-from-peer", "A never said it was done");
-	printf("%s: %zu round trips in %.2f s\n", role, PP_ROUNDS, now() - t0);
+	printf("%s: %zu round trips in %.2f s\n", role, PP_ROUNDS, now_s() - t0);
 	return failures ? 1 : 0;
 }
 
@@ -1157,18 +1037,18 @@ static int intra(void)
 	fflush(stdout);
 	wait_usr1();
 	for (i = 0; i < INTRA_ROUNDS; i++) {
-		r = inline_copy(fd, v.iov, v.nr, 0, ct, i % 7, 0, 0);
+		r = knem_inline_copy(fd, v.iov, v.nr, 0, ct, i % 7, 0, 0);
 		bad += r != 0 || vec_cmp(&v, 0, v.len, 41, i % 7) >= 0;
-		r = region_copy(fd, ct, i % 5, cm, 0, 0, 0);
+		r = knem_copy(fd, ct, i % 5, cm, 0, 0, 0);
 		bad += r != 0 || mine[0] != pat(41, i % 5);
-		r = copy_bounded(fd, cm, 0, ct, 8000, 100);
+		r = knem_copy_bounded(fd, cm, 0, ct, 8000, 100, 0);
 		bad += r != 0;
 	}
 	check(!bad, "intra-guest-copies", "%d of %d copies failed or wrong",
 	      bad, 3 * INTRA_ROUNDS);
 	vec_fill(&v, 0, 100, 42, 0);
 	check_ok("intra-guest-inline-write",
-		 inline_copy(fd, v.iov, v.nr, 1, ct, 10, 0, 0));
+		 knem_inline_copy(fd, v.iov, v.nr, 1, ct, 10, 0, 0));
 	c = 'd';
 	if (write(done_pipe[1], &c, 1) != 1 || read(sync_pipe[0], &c, 1) != 1)
 		die("peer process");
@@ -1205,18 +1085,18 @@ static int probe(const char *name, knem_cookie_t cookie, const char *wants)
 	static uint8_t buf[100];
 	struct knem_cmd_param_iovec iov = { (uintptr_t)buf, sizeof(buf) };
 	int fd = open_knem(), want = parse_want(wants), r, n = 0;
-	double deadline = now() + 20;
+	double deadline = now_s() + 20;
 
 	role = "probe";
 	do {
-		r = inline_copy(fd, &iov, 1, 0, cookie, 0, 0, 0);
+		r = knem_inline_copy(fd, &iov, 1, 0, cookie, 0, 0, 0);
 		n++;
 		if (r == want)
 			break;
-		nap();
-	} while (now() < deadline);
-	check(r == want, name, "%s after %d tries, want %s", res_str(r), n,
-	      wants);
+		nap_ms(POLL_MS);
+	} while (now_s() < deadline);
+	check(r == want, name, "%s after %d tries, want %s",
+	      knem_result_str(r), n, wants);
 	return r == want ? 0 : 1;
 }
 
@@ -1243,61 +1123,65 @@ static int hammer(const char *name, knem_cookie_t peer, knem_cookie_t dom0)
 		     KNEM_STATUS_ARRAY_FILE_OFFSET);
 	if (slots == MAP_FAILED)
 		die("mmap status array");
-	r = inline_copy(fd, &iov, 1, 0, peer, 0, 0, 0);
+	r = knem_inline_copy(fd, &iov, 1, 0, peer, 0, 0, 0);
 	if (r) {
 		check_ok("first-copy-from-peer", r);
 		return 1;
 	}
 	printf("copying\n");	/* announced: the peer may go now */
 	check_ok("first-copy-from-peer", r);
-	deadline = now() + 300;
-	while (now() < deadline) {
+	deadline = now_s() + 300;
+	while (now_s() < deadline) {
 		step = ok % 3;
 		if (step == 0) {
-			r = inline_copy(fd, &iov, 1, 0, peer, 0, 0, 0);
+			r = knem_inline_copy(fd, &iov, 1, 0, peer, 0, 0, 0);
 		} else if (step == 1) {
-			r = inline_copy(fd, &iov, 1, 1, peer, 0, 0, 0);
+			r = knem_inline_copy(fd, &iov, 1, 1, peer, 0, 0, 0);
 		} else {
 			slot = (slot + 1) % 4096;
-			r = inline_copy(fd, &iov, 1, 0, peer, 0,
-					KNEM_FLAG_MEMCPYTHREAD, slot);
-			t = now() + DEADLINE_S;
-			while (r == -2 && slots[slot] == KNEM_STATUS_PENDING &&
-			       now() < t)
-				nap();
-			if (r == -2)
+			r = knem_inline_copy(fd, &iov, 1, 0, peer, 0,
+					     KNEM_FLAG_MEMCPYTHREAD, slot);
+			t = now_s() + DEADLINE_S;
+			while (r == KNEM_PENDING &&
+			       slots[slot] == KNEM_STATUS_PENDING &&
+			       now_s() < t)
+				nap_ms(POLL_MS);
+			if (r == KNEM_PENDING)
 				r = slots[slot] == KNEM_STATUS_SUCCESS ? 0 :
-				    slots[slot] == KNEM_STATUS_FAILED ? -1 :
-				    -3;
+				    slots[slot] == KNEM_STATUS_FAILED ?
+				    KNEM_FAILED : -3;
 		}
 		if (r)
 			break;
 		ok++;
 	}
 	printf("%s: %lu copies before the first failure (%s, step %d)\n",
-	       name, ok, r == -3 ? "still PENDING" : res_str(r), step);
+	       name, ok, r == -3 ? "still PENDING" : knem_result_str(r), step);
 	check(r != 0 && r != -3 && ok > 0, "copies-fail-cleanly",
-	      "%s after %lu copies", r == -3 ? "hung PENDING" : res_str(r), ok);
-	r = inline_copy(fd, &iov, 1, 0, peer, 0, 0, 0);
-	check(r == EINVAL || r == -1 || r == EFAULT, "later-copy-refused",
-	      "%s", res_str(r));
-	r = inline_copy(fd, &iov, 1, 0, peer, 0, KNEM_FLAG_MEMCPYTHREAD, 4095);
-	t = now() + DEADLINE_S;
-	while (r == -2 && slots[4095] == KNEM_STATUS_PENDING && now() < t)
-		nap();
-	check(r == EINVAL || r == -1 ||
-	      (r == -2 && slots[4095] == KNEM_STATUS_FAILED),
-	      "later-async-copy-refused", "%s, slot %u", res_str(r),
+	      "%s after %lu copies",
+	      r == -3 ? "hung PENDING" : knem_result_str(r), ok);
+	r = knem_inline_copy(fd, &iov, 1, 0, peer, 0, 0, 0);
+	check(r == EINVAL || r == KNEM_FAILED || r == EFAULT,
+	      "later-copy-refused", "%s", knem_result_str(r));
+	r = knem_inline_copy(fd, &iov, 1, 0, peer, 0, KNEM_FLAG_MEMCPYTHREAD,
+			     4095);
+	t = now_s() + DEADLINE_S;
+	while (r == KNEM_PENDING && slots[4095] == KNEM_STATUS_PENDING &&
+	       now_s() < t)
+		nap_ms(POLL_MS);
+	check(r == EINVAL || r == KNEM_FAILED ||
+	      (r == KNEM_PENDING && slots[4095] == KNEM_STATUS_FAILED),
+	      "later-async-copy-refused", "%s, slot %u", knem_result_str(r),
 	      slots[4095]);
 	/* still working: within this domain and with dom0 */
 	memset(own, 0, sizeof(own));
 	co = create_flat(fd, own, sizeof(own), PROT_READ | PROT_WRITE, 0);
 	memset(buf, 0x77, sizeof(buf));
 	check_ok("copy-within-domain-after",
-		 inline_copy(fd, &iov, 1, 1, co, 0, 0, 0));
+		 knem_inline_copy(fd, &iov, 1, 1, co, 0, 0, 0));
 	check(own[0] == 0x77 && own[LEN - 1] == 0x77,
 	      "copy-within-domain-after-data", "data not written");
-	r = inline_copy(fd, &iov, 1, 0, dom0, 0, 0, 0);
+	r = knem_inline_copy(fd, &iov, 1, 0, dom0, 0, 0, 0);
 	check_ok("copy-with-dom0-after", r);
 	check_flat("copy-with-dom0-after-data", buf + 1, LEN, 31, 0);
 	return failures ? 1 : 0;

@@ -27,7 +27,7 @@
  *                      it into COOKIE ROUNDS times
  * With "dma" the copies carry KNEM_FLAG_DMA, which the guest's knem-front
  * accepts only if dom0 offers its DMA engine (feature-dma).
- * Built static: gcc -static -O2 -Wall -Wextra -Werror -I common.
+ * Built by tests/xen/Makefile.am.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -42,8 +42,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "knem_io.h"
 #include "xen_check.h"
+#include "xen_knem.h"
 #include "xen_pattern.h"
 
 /* Regions start at odd offsets in their buffers: segments are unaligned. */
@@ -60,9 +60,6 @@ struct region {
 
 static void region_create(int fd, struct region *r, size_t len, size_t offset)
 {
-	struct knem_cmd_param_iovec iov;
-	struct knem_cmd_create_region create;
-
 	r->base = mmap(NULL, len + offset, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (r->base == MAP_FAILED)
@@ -70,33 +67,21 @@ static void region_create(int fd, struct region *r, size_t len, size_t offset)
 	r->base += offset;
 	r->len = len;
 	memset(r->base, 0, len);
-	iov.base = (uintptr_t)r->base;
-	iov.len = len;
-	memset(&create, 0, sizeof(create));
-	create.iovec_array = (uintptr_t)&iov;
-	create.iovec_nr = 1;
-	create.flags = KNEM_FLAG_ANY_USER_ACCESS;
-	create.protection = PROT_READ | PROT_WRITE;
-	if (ioctl(fd, KNEM_CMD_CREATE_REGION, &create) < 0)
+	errno = knem_create_flat(fd, r->base, len, PROT_READ | PROT_WRITE,
+				 KNEM_FLAG_ANY_USER_ACCESS, &r->cookie);
+	if (errno)
 		die("create region");
-	r->cookie = create.cookie;
 }
 
 /* KNEM_CMD_COPY of everything from @src to @dst; 0 or a reason. */
 static const char *copy(int fd, knem_cookie_t src, knem_cookie_t dst,
 			unsigned int flags)
 {
-	struct knem_cmd_copy c;
+	int r = knem_copy(fd, src, 0, dst, 0, flags, 0);
 
-	memset(&c, 0, sizeof(c));
-	c.src_cookie = src;
-	c.dst_cookie = dst;
-	c.flags = flags;
-	if (ioctl(fd, KNEM_CMD_COPY, &c) < 0)
-		return strerror(errno);
-	if (c.current_status != KNEM_STATUS_SUCCESS)
-		return "status not SUCCESS";
-	return NULL;
+	if (r > 0)
+		return strerror(r);
+	return r ? "status not SUCCESS" : NULL;
 }
 
 static unsigned int copy_flags(int fd, int argc, char **argv, int at)

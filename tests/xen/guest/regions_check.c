@@ -32,7 +32,8 @@
  *                           until killed (tests/xen/scenario-hostile.sh
  *                           destroys the guest with them)
  *
- * gcc -static -O2 -Wall -Wextra -Werror -I common -o DIR/xt/regions_check
+ * Its output is prose for the scenario (lines starting with FAIL on a
+ * failure), not check lines.  Built by tests/xen/Makefile.am.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,13 +41,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "knem_io.h"
+#include "xen_knem.h"
+#include "xen_sync.h"
 
 #define MIB (1024UL * 1024)
 #define PAGE 4096UL
@@ -90,53 +89,34 @@ static void *map(size_t len)
 	return p;
 }
 
+/* Every region is for the other guest: ANY_USER_ACCESS.  0 or errno. */
 static int create_region(void *buf, size_t len, unsigned int flags,
 			 unsigned int prot, uint64_t *cookie)
 {
-	struct knem_cmd_param_iovec iov = { (uintptr_t)buf, len };
-	struct knem_cmd_create_region c = { 0 };
-
-	c.iovec_array = (uintptr_t)&iov;
-	c.iovec_nr = 1;
-	c.flags = flags | KNEM_FLAG_ANY_USER_ACCESS;
-	c.protection = prot;
-	if (ioctl(knem_fd, KNEM_CMD_CREATE_REGION, &c))
-		return -errno;
-	*cookie = c.cookie;
-	return 0;
+	return knem_create_flat(knem_fd, buf, len, prot,
+				flags | KNEM_FLAG_ANY_USER_ACCESS, cookie);
 }
 
-/* INLINE_COPY: 0 and the status, or -errno. */
+/* INLINE_COPY (xen_knem.h's answer). */
 static int inline_copy(uint64_t cookie, uint64_t off,
 		       struct knem_cmd_param_iovec *iov, unsigned int nr,
-		       int write, unsigned int *status)
+		       int write)
 {
-	struct knem_cmd_inline_copy ic = { 0 };
-
-	ic.local_iovec_array = (uintptr_t)iov;
-	ic.local_iovec_nr = nr;
-	ic.remote_cookie = cookie;
-	ic.remote_offset = off;
-	ic.write = write;
-	if (ioctl(knem_fd, KNEM_CMD_INLINE_COPY, &ic))
-		return -errno;
-	*status = ic.current_status;
-	return 0;
+	return knem_inline_copy(knem_fd, iov, nr, write, cookie, off, 0, 0);
 }
 
 static void inline_ok(const char *what, uint64_t cookie, uint64_t off,
 		      struct knem_cmd_param_iovec *iov, unsigned int nr,
 		      int write)
 {
-	unsigned int status = 0;
-	int err = inline_copy(cookie, off, iov, nr, write, &status);
+	int r = inline_copy(cookie, off, iov, nr, write);
 
-	if (err) {
-		errno = -err;
+	if (r > 0) {
+		errno = r;
 		die(what);
 	}
-	if (status != KNEM_STATUS_SUCCESS) {
-		printf("FAIL %s: status %u\n", what, status);
+	if (r) {
+		printf("FAIL %s: %s\n", what, knem_result_str(r));
 		exit(1);
 	}
 }
@@ -156,16 +136,10 @@ static void check_bytes(const char *what, const unsigned char *p,
 	}
 }
 
-static void wait_file(const char *path, int seconds)
+static void await_file(const char *path, int seconds)
 {
-	struct stat st;
-	int i;
-
-	for (i = 0; i < seconds * 10; i++) {
-		if (!stat(path, &st))
-			return;
-		usleep(100000);
-	}
+	if (wait_file(path, seconds))
+		return;
 	printf("FAIL waiting for %s\n", path);
 	exit(1);
 }
@@ -188,11 +162,11 @@ static int cmd_hold(size_t mb)
 	err = create_region(buf, len, 0, KNEM_PROT_READ | KNEM_PROT_WRITE,
 			    &cookie);
 	if (err) {
-		errno = -err;
+		errno = err;
 		die("create");
 	}
 	print_cookie(cookie);
-	wait_file("/tmp/hold.stop", 900);
+	await_file("/tmp/hold.stop", 900);
 	for (i = 0; i < len; i++) {
 		int by_b = (i >= WRITE_AT && i < WRITE_AT + BIG_IO) ||
 			   (i >= len - TAIL_BACK &&
@@ -215,8 +189,7 @@ static int cmd_peer(uint64_t cookie, size_t mb)
 	size_t len = mb * MIB, i;
 	unsigned char *buf = map(BIG_IO + 2 * PAGE);
 	struct knem_cmd_param_iovec iov[3];
-	struct knem_cmd_copy cp = { 0 };
-	uint64_t off, local;
+	uint64_t off, local, src_off;
 	int err;
 
 	/* the last MiB and a bit, to the end */
@@ -231,19 +204,20 @@ static int cmd_peer(uint64_t cookie, size_t mb)
 	err = create_region(buf, MIB, 0, KNEM_PROT_READ | KNEM_PROT_WRITE,
 			    &local);
 	if (err) {
-		errno = -err;
+		errno = err;
 		die("local create");
 	}
-	cp.src_cookie = cookie;
-	cp.src_offset = len - MIB / 2 - 9;
-	cp.dst_cookie = local;
-	if (ioctl(knem_fd, KNEM_CMD_COPY, &cp))
+	src_off = len - MIB / 2 - 9;
+	err = knem_copy(knem_fd, cookie, src_off, local, 0, 0, 0);
+	if (err > 0) {
+		errno = err;
 		die("copy");
-	if (cp.current_status != KNEM_STATUS_SUCCESS) {
-		printf("FAIL copy: status %u\n", cp.current_status);
+	}
+	if (err) {
+		printf("FAIL copy: %s\n", knem_result_str(err));
 		return 1;
 	}
-	check_bytes("copy at the end", buf, cp.src_offset, MIB / 2 + 9, pat_a);
+	check_bytes("copy at the end", buf, src_off, MIB / 2 + 9, pat_a);
 	printf("peer: region copy of the last %lu bytes OK\n", MIB / 2 + 9);
 
 	/* 20 MiB inline read, three unaligned iovecs */
@@ -304,11 +278,11 @@ static int cmd_su_create(void)
 	err = create_region(buf, len, KNEM_FLAG_SINGLEUSE, KNEM_PROT_READ,
 			    &cookie);
 	if (err) {
-		errno = -err;
+		errno = err;
 		die("single-use create");
 	}
 	print_cookie(cookie);
-	wait_file("/tmp/su.stop", 900);
+	await_file("/tmp/su.stop", 900);
 	return 0;
 }
 
@@ -316,16 +290,15 @@ static int cmd_su_use(uint64_t cookie)
 {
 	unsigned char *buf = map(8 * PAGE);
 	struct knem_cmd_param_iovec iov = { (uintptr_t)buf, 8 * PAGE };
-	unsigned int status = 0;
-	int err;
+	int r;
 
 	inline_ok("first use", cookie, 0, &iov, 1, 0);
 	check_bytes("first use", buf, 0, 8 * PAGE, pat_a);
 	printf("su-use: first use OK\n");
-	err = inline_copy(cookie, 0, &iov, 1, 0, &status);
-	if (err != -EINVAL) {
-		printf("FAIL second use: %s, status %u\n",
-		       err ? strerror(-err) : "allowed", err ? 0 : status);
+	r = inline_copy(cookie, 0, &iov, 1, 0);
+	if (r != EINVAL) {
+		printf("FAIL second use: %s\n",
+		       r ? knem_result_str(r) : "allowed");
 		return 1;
 	}
 	printf("su-use: second use refused (EINVAL)\n");
@@ -388,19 +361,18 @@ static int su_consume(const char *who, uint64_t cookie, unsigned int i,
 {
 	struct knem_cmd_param_iovec iov = { (uintptr_t)buf, len };
 	unsigned char want = (unsigned char)(i * 7 + 1);
-	unsigned int status = 0;
 	size_t k;
-	int err;
+	int r;
 
 	if (!race) {
 		inline_ok("consume", cookie, 0, &iov, 1, 0);
 	} else {
-		err = inline_copy(cookie, 0, &iov, 1, 0, &status);
-		if (err == -EINVAL)
+		r = inline_copy(cookie, 0, &iov, 1, 0);
+		if (r == EINVAL)
 			return 0;
-		if (err || status != KNEM_STATUS_SUCCESS) {
-			printf("FAIL %s: region %u: %s, status %u\n", who, i,
-			       err ? strerror(-err) : "copied", status);
+		if (r) {
+			printf("FAIL %s: region %u: %s\n", who, i,
+			       knem_result_str(r));
 			exit(1);
 		}
 	}
@@ -432,7 +404,7 @@ static int cmd_su_sink(unsigned int n, unsigned int pages, int race)
 	err = create_region(box, sizeof(*box), 0,
 			    KNEM_PROT_READ | KNEM_PROT_WRITE, &mine);
 	if (err) {
-		errno = -err;
+		errno = err;
 		die("mailbox create");
 	}
 	print_cookie(mine);
@@ -465,7 +437,7 @@ static int cmd_su_source(unsigned int n, unsigned int pages, uint64_t sink,
 	err = create_region(ack, PAGE, 0, KNEM_PROT_READ | KNEM_PROT_WRITE,
 			    &mine);
 	if (err) {
-		errno = -err;
+		errno = err;
 		die("ack mailbox create");
 	}
 	entry_write(sink, 0, mine, 0);
@@ -480,7 +452,7 @@ static int cmd_su_source(unsigned int n, unsigned int pages, uint64_t sink,
 				    KNEM_PROT_READ, &cookie);
 		if (err) {
 			printf("FAIL single-use region %u: %s\n", i,
-			       strerror(-err));
+			       strerror(err));
 			return 1;
 		}
 		entry_write(sink,
@@ -512,16 +484,16 @@ static int cmd_unmap_create(void)
 		buf[i] = pat_a(i);
 	err = create_region(buf, len, 0, KNEM_PROT_READ, &cookie);
 	if (err) {
-		errno = -err;
+		errno = err;
 		die("create");
 	}
 	print_cookie(cookie);
-	wait_file("/tmp/unmap.go", 900);
+	await_file("/tmp/unmap.go", 900);
 	if (munmap(buf, len))
 		die("munmap");
 	printf("unmap-create: unmapped\n");
 	fflush(stdout);
-	wait_file("/tmp/unmap.stop", 900);
+	await_file("/tmp/unmap.stop", 900);
 	return 0;
 }
 
@@ -529,30 +501,29 @@ static int cmd_unmap_read(uint64_t cookie, int expect_ok)
 {
 	unsigned char *buf = map(16 * PAGE);
 	struct knem_cmd_param_iovec iov = { (uintptr_t)buf, 16 * PAGE };
-	unsigned int status = 0;
-	int err, i;
+	int r, i;
 
 	for (i = 0; i < 100; i++) {
-		err = inline_copy(cookie, 0, &iov, 1, 0, &status);
+		r = inline_copy(cookie, 0, &iov, 1, 0);
 		if (expect_ok) {
-			if (err || status != KNEM_STATUS_SUCCESS)
+			if (r)
 				break;
 			check_bytes("read before unmap", buf, 0, 16 * PAGE,
 				    pat_a);
 			printf("unmap-read: read OK\n");
 			return 0;
 		}
-		if (err == -EFAULT || (!err && status == KNEM_STATUS_FAILED)) {
+		if (r == EFAULT || r == KNEM_FAILED) {
 			printf("unmap-read: refused after unmap (%s)\n",
-			       err ? "EFAULT" : "KNEM_STATUS_FAILED");
+			       r == EFAULT ? "EFAULT" : "KNEM_STATUS_FAILED");
 			return 0;
 		}
-		if (err)
+		if (r > 0)
 			break;
-		usleep(100000);
+		nap_ms(100);
 	}
-	printf("FAIL unmap-read: %s, status %u\n",
-	       err ? strerror(-err) : "still allowed", status);
+	printf("FAIL unmap-read: %s\n",
+	       r ? knem_result_str(r) : "still allowed");
 	return 1;
 }
 
@@ -565,9 +536,9 @@ static int cmd_too_big(size_t mb)
 
 	memset(buf, 1, len);
 	err = create_region(buf, len, 0, KNEM_PROT_READ, &cookie);
-	if (err != -ENOMEM) {
+	if (err != ENOMEM) {
 		printf("FAIL too-big: %s\n",
-		       err ? strerror(-err) : "created");
+		       err ? strerror(err) : "created");
 		return 1;
 	}
 	printf("too-big: a %zu MiB region refused (ENOMEM)\n", mb);
@@ -586,7 +557,7 @@ static int cmd_many(unsigned int n)
 		err = create_region(buf + (size_t)i * PAGE, PAGE, 0,
 				    KNEM_PROT_READ | KNEM_PROT_WRITE, &cookie);
 		if (err) {
-			errno = -err;
+			errno = err;
 			printf("many: region %u of %u\n", i, n);
 			die("create");
 		}

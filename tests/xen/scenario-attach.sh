@@ -11,7 +11,7 @@
 #   gcc -static -O2 -Wall -Wextra -Werror \
 #	-o /tmp/xa/xt/as_nobody tests/xen/guest/as_nobody.c
 #   tests/xen/knem-xen-vm --dom0-module dom0-backend/knem.ko \
-#	--domu-module domU-frontend/knem-front.ko --domu-files /tmp/xa \
+#	--domu-module dom0-backend/knem.ko --domu-module domU-frontend/knem-front.ko --domu-files /tmp/xa \
 #	--dom0-script tests/xen/scenario-attach.sh
 # One line per check: "xen-check: PASS name" or "xen-check: FAIL name: why".
 

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # The build DKMS runs in its copy of the sources (see dkms.conf): Kbuild
-# for each module, in place, without configure.
+# for each module, in place, without configure; knem-front.ko after knem.ko,
+# whose Module.symvers it reads.
 #   make -f dkms.mk KERNELDIR=/lib/modules/REL/build KNEM_VERSION=V [XEN_FRONTEND=yes]
 KERNELDIR ?= /lib/modules/$(shell uname -r)/build
 XEN_FRONTEND ?= no

@@ -339,3 +339,4 @@ bool knem_cookie_table_unlink(struct knem_cookie_table *table,
 	knem_region_put(region);
 	return true;
 }
+KNEM_EXPORT(knem_cookie_table_unlink);

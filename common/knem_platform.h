@@ -20,6 +20,7 @@
 #ifdef __KERNEL__
 
 #include <linux/errno.h>
+#include <linux/export.h>
 #include <linux/highmem.h>
 #include <linux/kernel.h>
 #include <linux/mm.h>
@@ -36,9 +37,21 @@
 #include <linux/types.h>
 #include <linux/uaccess.h>
 #include <linux/uidgid.h>
+#include <linux/version.h>
 
 #define KNEM_PAGE_SIZE PAGE_SIZE
 #define KNEM_PAGE_SHIFT PAGE_SHIFT
+
+/*
+ * What knem.ko exports, for knem-front.ko only, in the namespace KNEM
+ * (Linux 6.13 takes namespaces as strings).
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+#define KNEM_NS "KNEM"
+#else
+#define KNEM_NS KNEM
+#endif
+#define KNEM_EXPORT(sym) EXPORT_SYMBOL_NS_GPL(sym, KNEM_NS)
 
 typedef struct page knem_page_t;
 typedef kuid_t knem_uid_t;
@@ -159,6 +172,9 @@ typedef uint64_t u64;
 
 #define KNEM_PAGE_SHIFT 12
 #define KNEM_PAGE_SIZE (1UL << KNEM_PAGE_SHIFT)
+
+/* One program: nothing to export (a declaration, for the semicolon). */
+#define KNEM_EXPORT(sym) _Static_assert(1, #sym " is exported by knem.ko")
 
 /* A page of the unit tests: plain memory, mapped by taking its address. */
 typedef struct knem_test_page {

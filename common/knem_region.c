@@ -27,6 +27,7 @@ void knem_region_put(struct knem_region *region)
 	    region->ops->release)
 		region->ops->release(region);
 }
+KNEM_EXPORT(knem_region_put);
 
 void knem_region_put_sleepable(struct knem_region *region)
 {
@@ -47,8 +48,10 @@ bool knem_region_is_stale(const struct knem_region *region)
 {
 	return test_bit(KNEM_REGION_STALE, &region->state);
 }
+KNEM_EXPORT(knem_region_is_stale);
 
 bool knem_region_is_unlinked(const struct knem_region *region)
 {
 	return test_bit(KNEM_REGION_UNLINKED, &region->state);
 }
+KNEM_EXPORT(knem_region_is_unlinked);

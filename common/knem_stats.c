@@ -24,6 +24,7 @@ void knem_counter_inc(struct knem_counters *counters, enum knem_counter which)
 {
 	this_cpu_inc(counters->percpu[which]);
 }
+KNEM_EXPORT(knem_counter_inc);
 
 void knem_counters_read(struct knem_counters *counters,
 			u64 sums[KNEM_COUNTER_NR])

@@ -385,6 +385,7 @@ bool knemif_versions_has(const char *list, u32 version)
 		p++;
 	}
 }
+KNEM_EXPORT(knemif_versions_has);
 
 bool knemif_sharing_group_valid(const char *group)
 {

@@ -9,7 +9,7 @@
  * engine ran them (inline, offload worker, DMA engine): MPI libraries scan
  * their status slots in order and rely on it.
  */
-#define pr_fmt(fmt) "knem: " fmt
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/mm.h>
 #include <linux/poll.h>

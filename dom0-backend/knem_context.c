@@ -3,7 +3,7 @@
  * knem_context.c - one context per file opened for writing: its regions,
  * its identity for the statsverbose listing, its offload binding.
  */
-#define pr_fmt(fmt) "knem: " fmt
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/capability.h>
 #include <linux/cred.h>
@@ -36,6 +36,7 @@ struct knem_context *knem_context_create(void)
 	ctx->id = id;
 	ctx->uid = current_uid();
 	ctx->policy = knem_global_policy;
+	ctx->xen_ops = knem_xen_ops_get();
 	spin_lock_init(&ctx->lock);
 	INIT_LIST_HEAD(&ctx->regions);
 	INIT_LIST_HEAD(&ctx->closed_regions);
@@ -65,6 +66,8 @@ void knem_context_put(struct knem_context *ctx)
 		return;
 	ida_free(&knem_context_ids, ctx->id);
 	free_cpumask_var(ctx->offload_cpus);
+	/* the last region is gone: the Xen side has nothing of ours left */
+	knem_xen_ops_put(ctx->xen_ops);
 	kfree(ctx);
 }
 

@@ -6,7 +6,7 @@
  * funnelled into one copy work that runs inline, on the context's offload
  * worker, or on a DMA-engine channel.
  */
-#define pr_fmt(fmt) "knem: " fmt
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -30,7 +30,7 @@ static int knem_lookup(struct knem_copy_work *work, knem_cookie_t cookie,
 		if (err == -EINVAL)
 			work->cookie_unknown = true;
 	} else if ((*region)->owner_domid) {
-		work->xen = true;	/* a guest's region: grant copies */
+		work->route = KNEM_ROUTE_GUEST_REGION;
 	} else if (((*region)->flags & KNEM_FLAG_SINGLEUSE) &&
 		   !knem_user_region_claim(*region)) {
 		/* another domain used it first: it is gone for us too */
@@ -65,7 +65,7 @@ knem_status_t knem_copy_work_execute(struct knem_copy_work *work)
 	u64 copied;
 	int err, i;
 
-	if (work->xen) {
+	if (work->route != KNEM_ROUTE_LOCAL) {
 		knem_status_t status;
 
 		/* offloaded: a refusal can only be reported as a failure */
@@ -148,7 +148,7 @@ static bool knem_must_pin_local(const struct knem_copy_req *req,
 	u32 flags = work->flags;
 
 	/* Grant copies reach frames, never the caller's mappings. */
-	if (work->xen)
+	if (work->route != KNEM_ROUTE_LOCAL)
 		return true;
 	/* Workers and DMA engines cannot reach the caller's mappings. */
 	if (flags & (KNEM_FLAG_PINLOCAL | KNEM_FLAG_ANY_ASYNC_MASK |
@@ -231,7 +231,7 @@ static bool knem_offloaded(u32 flags)
 static int knem_copy_work_run(struct knem_copy_work *work,
 			      knem_status_t *status)
 {
-	if (work->xen)
+	if (work->route != KNEM_ROUTE_LOCAL)
 		return knem_xen_execute(work, status);
 	*status = work->length ? knem_copy_work_execute(work) :
 				 KNEM_STATUS_SUCCESS;
@@ -251,7 +251,8 @@ static int knem_run_async(struct knem_context *ctx,
 	int err;
 
 	/* Nothing to move completes at once, as in the classic driver. */
-	if ((work->length || work->xen) && knem_offloaded(work->flags)) {
+	if ((work->length || work->route != KNEM_ROUTE_LOCAL) &&
+	    knem_offloaded(work->flags)) {
 		knem_async_enqueue(async, work);
 		knem_count(KNEM_COUNTER_PROCESSED_THREAD);
 		knem_async_offload(async, work);
@@ -344,11 +345,13 @@ static int knem_copy_submit(struct knem_context *ctx,
 	if (err)
 		goto out_release;
 	/* Xen copies are grant copies, whatever the flags asked for. */
-	if ((flags & KNEM_FLAG_DMA) && !work->xen && knem_dma_available())
+	if ((flags & KNEM_FLAG_DMA) && work->route == KNEM_ROUTE_LOCAL &&
+	    knem_dma_available())
 		knem_count(KNEM_COUNTER_PROCESSED_DMA);
 
 	/* A copy of nothing produces no notify event (classic behaviour). */
-	if (!work->length && !work->xen && work->notify) {
+	if (!work->length && work->route == KNEM_ROUTE_LOCAL &&
+	    work->notify) {
 		knem_async_cancel_notify(&ctx->async);
 		work->notify = false;
 	}

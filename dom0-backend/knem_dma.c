@@ -10,7 +10,7 @@
  * are cheaper on the CPU and are copied there.  Callers run in process
  * context: the ioctl, or the context's offload worker.
  */
-#define pr_fmt(fmt) "knem: " fmt
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/completion.h>
 #include <linux/dma-mapping.h>

@@ -3,7 +3,7 @@
  * knem_main.c - the /dev/knem misc device: module parameters, file
  * operations and the ioctl dispatch of the native driver.
  */
-#define pr_fmt(fmt) "knem: " fmt
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -87,10 +87,14 @@ module_param_named(maxworkers, knem_param_maxworkers, uint, 0644);
 MODULE_PARM_DESC(maxworkers,
 		 "Offload workers (files with a status array) per user; more fail with EAGAIN (default 0: 4 per possible CPU)");
 
+/* knem-front.ko uses the table, the counters and the workqueue too. */
 struct knem_cookie_table knem_cookies;
+EXPORT_SYMBOL_NS_GPL(knem_cookies, KNEM_NS);
 struct knem_counters knem_counters;
+EXPORT_SYMBOL_NS_GPL(knem_counters, KNEM_NS);
 struct knem_flag_policy knem_global_policy;
 struct workqueue_struct *knem_wq;
+EXPORT_SYMBOL_NS_GPL(knem_wq, KNEM_NS);
 
 #define KNEM_COOKIE_TABLE_ORDER 14
 
@@ -386,19 +390,19 @@ static int __init knem_init(void)
 		goto out_cookies;
 	}
 	knem_dma_init();
-	err = misc_register(&knem_miscdev);
+	/* before any file: every context of dom0 takes the backend's table */
+	err = knemback_init();
 	if (err)
 		goto out_dma;
-	/* the Xen side (dom0's backend or a guest's frontend) */
-	err = knem_xen_init();
+	err = misc_register(&knem_miscdev);
 	if (err)
-		goto out_misc;
+		goto out_backend;
 	pr_info("ABI 0x%x ready, device %s\n", KNEM_ABI_VERSION,
 		KNEM_DEVICE_FILENAME);
 	return 0;
 
-out_misc:
-	misc_deregister(&knem_miscdev);
+out_backend:
+	knemback_exit();
 out_dma:
 	knem_dma_exit();
 	destroy_workqueue(knem_wq);
@@ -411,8 +415,8 @@ out_counters:
 
 static void __exit knem_exit(void)
 {
-	knem_xen_exit();
 	misc_deregister(&knem_miscdev);
+	knemback_exit();
 	knem_dma_exit();
 	/* Region releases wait for a grace period, then run on knem_wq. */
 	rcu_barrier();

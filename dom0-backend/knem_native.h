@@ -106,6 +106,7 @@ struct knem_context {
 	cpumask_var_t offload_cpus;	/* set by BIND_OFFLOAD */
 	bool offload_bound;
 	bool has_worker;		/* counted in maxworkers (contexts mutex) */
+	const struct knem_xen_ops *xen_ops; /* taken at open, or NULL */
 	struct knem_async async;
 };
 
@@ -231,6 +232,21 @@ struct knem_copy_req {
 	u64 remote_offset;
 };
 
+/* Who runs a copy. */
+enum knem_copy_route {
+	KNEM_ROUTE_LOCAL,		/* this kernel: CPU or DMA engine */
+	/*
+	 * dom0, a copy involving a guest's region: the backend's grant
+	 * copies or mappings (no struct pages to reach).
+	 */
+	KNEM_ROUTE_GUEST_REGION,
+	/*
+	 * A guest, a copy naming another domain's cookie (described by the
+	 * work's req): sent to dom0 over the ring.
+	 */
+	KNEM_ROUTE_REMOTE_COOKIE,
+};
+
 /*
  * One copy, whatever its command, with everything it holds while it runs:
  * region references and the caller's iovecs.  Synchronous copies live on
@@ -255,12 +271,7 @@ struct knem_copy_work {
 	u64 dst_offset;
 	u64 length;
 	bool cookie_unknown;		/* a cookie is not in the local table */
-	/*
-	 * The Xen side runs it (knem_xen_execute()): in a guest, a copy
-	 * naming another domain's cookie, described by @req; in dom0, a
-	 * copy involving a guest's region (no struct pages to reach).
-	 */
-	bool xen;
+	enum knem_copy_route route;
 	struct knem_copy_req req;
 	kuid_t uid;			/* the caller's, for remote lookups */
 };
@@ -325,61 +336,99 @@ long knem_copy_ioctl(struct knem_context *ctx, unsigned int cmd,
 		     void __user *arg);
 
 /*
- * The Xen side of the driver, implemented twice: by the backend
- * (knemback_*.c) in dom0's knem.ko, and by the frontend (knemfront_*.c)
- * in a guest's knem-front.ko.  Everything else is the same source.
+ * The Xen side of the driver (knem_xen_ops.c): an operations table that
+ * dom0's backend (knemback_*.c, built into knem.ko where the kernel has
+ * CONFIG_XEN_BACKEND) or a guest's knem-front.ko registers.  Each context
+ * takes the table (and a reference on its module) when its file is
+ * opened and keeps it until its last region is gone, so the table's
+ * module cannot unload under a region or a copy.  A file opened while no
+ * table is registered stays native: its regions are this kernel's only,
+ * and an unknown cookie is unknown.  Every operation is optional.
  */
-int knem_xen_init(void);
-void knem_xen_exit(void);
-/* Appends the Xen side's lines to the statistics file; returns the length. */
-size_t knem_xen_stats(char *buf, size_t size);
-/*
- * Whether copies to other domains may ask for a DMA engine: in a guest,
- * when dom0 offers one (feature-dma); the guest's own copies with
- * KNEM_FLAG_DMA then use a DMA channel of the guest's if it has one,
- * else the CPU.  Always false in dom0.
- */
+struct knem_xen_ops {
+	struct module *owner;
+	/*
+	 * Whether copies to other domains may ask for a DMA engine: in a
+	 * guest, when dom0 offers one (feature-dma).
+	 */
+	bool (*dma_available)(void);
+	/* This domain's sharing id, 0 for none; never sleeps. */
+	u64 (*sharing_id)(void);
+	/* Appends the Xen side's statistics lines; returns the length. */
+	size_t (*stats)(char *buf, size_t size);
+	/*
+	 * A new user region, pinned, before it enters the cookie table:
+	 * sets *@cookie to the cookie the region must have, or to 0 for a
+	 * random one.  The region is not published when it fails.
+	 */
+	int (*region_publish)(struct knem_user_region *region,
+			      knem_cookie_t *cookie);
+	/* The region is being freed (process context, may sleep). */
+	void (*region_release)(struct knem_user_region *region);
+	/*
+	 * A local use of a single-use region: false when another domain
+	 * consumed it first (may sleep).
+	 */
+	bool (*region_claim)(struct knem_user_region *region);
+	/*
+	 * The owner's memory behind the region is gone (MMU notifier: may
+	 * not sleep); the region is already marked stale locally.
+	 */
+	void (*region_stale)(struct knem_user_region *region);
+	/*
+	 * A copy names a cookie that is not in the local table: prepares
+	 * @work (its lookups so far done, its local iovecs read) for the
+	 * route KNEM_ROUTE_REMOTE_COOKIE; -EINVAL when there is nowhere else.
+	 */
+	int (*remote_prepare)(struct knem_copy_work *work,
+			      const struct knem_copy_req *req);
+	/*
+	 * Runs a work whose route is not KNEM_ROUTE_LOCAL (process context,
+	 * may sleep): 0 with *@status, or the errno of a check that failed
+	 * where the copy runs (nothing was copied).
+	 */
+	int (*execute)(struct knem_copy_work *work, knem_status_t *status);
+};
+
+/* One table at a time: -EBUSY when another one is registered. */
+int knem_xen_ops_register(const struct knem_xen_ops *ops);
+/* Returns once no new context can take @ops. */
+void knem_xen_ops_unregister(const struct knem_xen_ops *ops);
+/* The registered table with a reference on its module, or NULL. */
+const struct knem_xen_ops *knem_xen_ops_get(void);
+void knem_xen_ops_put(const struct knem_xen_ops *ops);
+
+/* The operations, for the native layer: defaults when there is none. */
 bool knem_xen_dma_available(void);
-/*
- * The sharing id of this domain's processes, 0 for none: in dom0 the
- * value of its sharinggroup under this load's key, in a guest the
- * backend's sharing-id node while connected, else 0.  Never sleeps (sysfs
- * reads it, also while the module unloads).
- */
 u64 knem_xen_sharing_id(void);
-/*
- * A new user region, pinned, before it enters the cookie table.  Sets
- * *@cookie to the cookie the region must have, or to 0 for a random one.
- * The region is not published when it fails.
- */
+size_t knem_xen_stats(char *buf, size_t size);
 int knem_xen_region_publish(struct knem_user_region *region,
 			    knem_cookie_t *cookie);
-/* The region is being freed (process context, may sleep). */
 void knem_xen_region_release(struct knem_user_region *region);
-/*
- * A local use of the single-use @region: withdraws it from dom0 before the
- * copy; false when another domain consumed it there first (may sleep).
- */
 bool knem_xen_region_claim(struct knem_user_region *region);
-/*
- * The owner's memory behind @region is gone (called by the MMU notifier:
- * may not sleep); the region is already marked stale locally.
- */
 void knem_xen_region_stale(struct knem_user_region *region);
-/*
- * A copy names a cookie that is not in the local table: prepares @work
- * (its lookups so far done, its local iovecs read) to run elsewhere, with
- * work->xen set.  -EINVAL when there is nowhere else (the behaviour of an
- * unknown cookie).
- */
 int knem_xen_remote_prepare(struct knem_copy_work *work,
 			    const struct knem_copy_req *req);
-/*
- * Runs a work with work->xen set (process context, may sleep): 0 with
- * *@status, or the errno of a check that failed where the copy runs
- * (nothing was copied).
- */
 int knem_xen_execute(struct knem_copy_work *work, knem_status_t *status);
+
+/*
+ * dom0's backend (knemback_main.c): registers its operations in the
+ * initial domain; nothing elsewhere, nor where the kernel lacks
+ * CONFIG_XEN_BACKEND.
+ */
+#if IS_ENABLED(CONFIG_XEN_BACKEND)
+int knemback_init(void);
+void knemback_exit(void);
+#else
+static inline int knemback_init(void)
+{
+	return 0;
+}
+
+static inline void knemback_exit(void)
+{
+}
+#endif
 
 /* Statistics file (knem_statsfile.c). */
 ssize_t knem_stats_read(char __user *ubuf, size_t count, loff_t *ppos);

@@ -2,7 +2,7 @@
 /*
  * knem_statsfile.c - `cat /dev/knem` and `echo 1 > /dev/knem`.
  */
-#define pr_fmt(fmt) "knem: " fmt
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/capability.h>
 #include <linux/fs.h>

@@ -13,7 +13,7 @@
  * page split, a migration attempt): the region is then rechecked against
  * the owner's page tables, and lookups wait for the answer.
  */
-#define pr_fmt(fmt) "knem: " fmt
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/capability.h>
 #include <linux/mm.h>
@@ -528,6 +528,8 @@ int knem_user_region_create(struct knem_context *ctx,
 		goto out_free;
 	knem_region_init(&region->core, &knem_user_region_ops, ctx, ctx->uid,
 			 flags, protection);
+	/* the notifier and the Xen side read it; referenced once published */
+	region->ctx = ctx;
 	region->core.length = total;
 	region->core.nr_segs = nr_segs;
 	region->core.nr_pages = nr_pages;
@@ -555,7 +557,6 @@ int knem_user_region_create(struct knem_context *ctx,
 	if (err)
 		goto out_unwatch;
 
-	region->ctx = ctx;
 	knem_context_get(ctx);
 	spin_lock(&ctx->lock);
 	list_add_tail(&region->ctx_node, &ctx->regions);
@@ -672,6 +673,7 @@ int knem_local_iovecs_pin(struct knem_local_iovecs *local, bool for_write)
 	local->written = for_write;
 	return 0;
 }
+EXPORT_SYMBOL_NS_GPL(knem_local_iovecs_pin, KNEM_NS);
 
 void knem_local_iovecs_put(struct knem_local_iovecs *local)
 {

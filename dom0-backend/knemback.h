@@ -25,6 +25,7 @@
 #include <xen/xenbus.h>
 
 #include "knem_cookie.h"
+#include "knem_io.h"
 #include "knem_plan.h"
 #include "knem_xen_io.h"
 #include "knem_xen_validate.h"
@@ -247,11 +248,55 @@ struct knemback_map *knemback_map_take_idle(struct knemback_region *r);
 void knemback_map_drop(struct knemback_map *map);
 size_t knemback_map_stats(char *buf, size_t size);
 
-/* knemback_gntcopy.c */
+/* knemback_copy.c */
 void knemback_copy(struct knemback_if *ifc,
 		   const struct knemif_req_checked *req);
 void knemback_inline_copy(struct knemback_if *ifc,
 			  const struct knemif_req_checked *req);
+
+/* One side of a copy, as the backend reaches it. */
+struct knemback_side {
+	const struct knem_seg *segs;
+	u32 nr_segs;
+	u32 nr_pages;
+	const u32 *grefs;		/* grant side, or NULL */
+	domid_t domid;			/* of the grants */
+	struct page *const *pages;	/* dom0 side */
+	struct knem_region *region;	/* checked for staleness, or NULL */
+	u64 length;
+};
+
+enum knemback_copy_result {
+	KNEMBACK_COPY_OK,
+	KNEMBACK_COPY_FAILED,	/* a grant op failed */
+	KNEMBACK_COPY_STALE,	/* a region turned stale */
+	KNEMBACK_COPY_STOPPED,	/* the thread must stop */
+	KNEMBACK_COPY_ENGINE,	/* the CPU or DMA engine failed */
+};
+
+/*
+ * knemback_gntcopy.c: copies @length bytes (bounded by knem_copy_length())
+ * with the KNEMBACK_COPY_BATCH ops of @ops and stores the bytes copied
+ * before any failure in *@copied.
+ */
+enum knemback_copy_result
+knemback_gntcopy(struct gnttab_copy *ops, const struct knemback_side *src,
+		 u64 src_offset, const struct knemback_side *dst,
+		 u64 dst_offset, u64 length, u64 *copied);
+/* Waits for the recheck of a dom0 process's region first: may sleep. */
+bool knemback_side_stale(const struct knemback_side *side);
+
+/*
+ * knemback_mapcopy.c: copies with the CPU, or the DMA engine if @dma and
+ * dom0 has a channel, when both sides have pages in dom0; false when they
+ * do not and the caller grant-copies.  @stats, if any, counts the engine
+ * used.
+ */
+bool knemback_mapped_copy(const struct knemback_side *src, u64 src_offset,
+			  const struct knemback_side *dst, u64 dst_offset,
+			  u64 length, bool dma, struct knemback_stats *stats,
+			  enum knemback_copy_result *res, u64 *copied);
+
 /* Maps a -errno of a cookie lookup to a wire status. */
 u16 knemback_lookup_status(int err);
 
@@ -263,7 +308,17 @@ int knemback_policy_set(u32 domid, const char *group);
 void knemback_policy_forget(u32 domid);
 /* The sharing id of @group under this load's key; 0 for NULL or invalid. */
 u64 knemback_sharing_id(const char *group);
+/* dom0's own sharing id: its sharinggroup's, 0 for none; never sleeps. */
+u64 knemback_dom0_sharing(void);
 
-/* knem_xen_init(), knem_xen_exit() and the other hooks: knem_native.h */
+struct knem_copy_work;
+
+/*
+ * A copy of one of dom0's processes that involves a guest's region
+ * (struct knem_xen_ops, execute).
+ */
+int knemback_work_execute(struct knem_copy_work *work, knem_status_t *status);
+
+/* knemback_main.c: knemback_init(), knemback_exit() in knem_native.h */
 
 #endif /* KNEMBACK_H */

@@ -31,7 +31,7 @@
  *
  * Locks: knemback_maps.lock, then a region's map_lock.
  */
-#define pr_fmt(fmt) "knemback: " fmt
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/ktime.h>
 #include <linux/module.h>

@@ -15,7 +15,7 @@
  * that equal ids mean the same group of this very backend instance, and
  * another host, or this one after a reload, gives other ids.
  */
-#define pr_fmt(fmt) "knemback: " fmt
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -130,7 +130,7 @@ u64 knemback_sharing_id(const char *group)
 	return id ? id : 1;
 }
 
-u64 knem_xen_sharing_id(void)
+u64 knemback_dom0_sharing(void)
 {
 	return READ_ONCE(knemback_dom0_sharing_id);
 }

@@ -19,7 +19,7 @@
  *    queues it on the guest's released list for WAIT_RELEASED, or
  *  - frees it after an RCU grace period.
  */
-#define pr_fmt(fmt) "knemback: " fmt
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/delay.h>
 #include <linux/kref.h>

@@ -9,7 +9,7 @@
  * answered before the next is consumed, so the thread is the only writer
  * of responses and needs no lock for them.
  */
-#define pr_fmt(fmt) "knemback: " fmt
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kthread.h>
 #include <linux/sched.h>

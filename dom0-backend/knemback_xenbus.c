@@ -3,7 +3,7 @@
  * knemback_xenbus.c - the xenbus side of the backend: probe, the state
  * machine, connect and disconnect (doc/xen-protocol.md, "Xenstore").
  */
-#define pr_fmt(fmt) "knemback: " fmt
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kref.h>
 #include <linux/module.h>
@@ -640,114 +640,4 @@ void knemback_xenbus_exit(void)
 	xenbus_unregister_driver(&knemback_driver);
 	/* the devices' last runs: every disconnect is done */
 	destroy_workqueue(knemback_wq);
-}
-
-static bool knemback_active;
-
-int knem_xen_init(void)
-{
-	int err;
-
-	if (!xen_initial_domain())
-		return 0;
-	knemback_budget_init();
-	err = knemback_policy_init();
-	if (err)
-		return err;
-	err = knemback_xenbus_init();
-	if (err) {
-		knemback_policy_exit();
-		return err;
-	}
-	knemback_active = true;
-	pr_info("Xen backend registered (protocol version %u)\n",
-		KNEMIF_VERSION);
-	return 0;
-}
-
-void knem_xen_exit(void)
-{
-	if (!knemback_active)
-		return;
-	/* removes every device: each one tears its guest's state down */
-	knemback_xenbus_exit();
-	knemback_policy_exit();
-	knemback_active = false;
-}
-
-/* dom0's own copies use dom0's channels: knem_dma_available(). */
-bool knem_xen_dma_available(void)
-{
-	return false;
-}
-
-size_t knem_xen_stats(char *buf, size_t size)
-{
-	struct knemback_if *ifc;
-	size_t len = 0;
-
-	if (!knemback_active || !size)
-		return 0;
-	len += scnprintf(buf + len, size - len,
-			 " Xen backend: interfaces %d, mapped rings %d, guest regions %d, dom0 pages %d, mapped guest pages %d\n",
-			 atomic_read(&knemback_totals.interfaces),
-			 atomic_read(&knemback_totals.rings),
-			 atomic_read(&knemback_totals.regions),
-			 atomic_read(&knemback_totals.pages),
-			 atomic_read(&knemback_totals.mapped_pages));
-	len += knemback_budget_stats(buf + len, size - len);
-	len += knemback_map_stats(buf + len, size - len);
-	mutex_lock(&knemback_all_lock);
-	list_for_each_entry(ifc, &knemback_all, all_node) {
-		if (!READ_ONCE(ifc->ring_addr))
-			continue;
-		len += scnprintf(buf + len, size - len,
-				 " Xen domain %u: regions %u, granted pages %u, copies %lld (%lld bytes), errors %lld, requests %lld, regions created %lld, unknown cookies %lld, by grant copy %lld, mapped %lld, DMA %lld%s\n",
-				 ifc->domid, READ_ONCE(ifc->nr_regions),
-				 READ_ONCE(ifc->nr_pages),
-				 atomic64_read(&ifc->stats.copies),
-				 atomic64_read(&ifc->stats.bytes),
-				 atomic64_read(&ifc->stats.errors),
-				 atomic64_read(&ifc->stats.requests),
-				 atomic64_read(&ifc->stats.regions),
-				 atomic64_read(&ifc->stats.unknown_cookies),
-				 atomic64_read(&ifc->stats.by_grant_copy),
-				 atomic64_read(&ifc->stats.by_mapping),
-				 atomic64_read(&ifc->stats.by_dma),
-				 ifc->persistent ? ", persistent mappings" : "");
-	}
-	mutex_unlock(&knemback_all_lock);
-	return len;
-}
-
-/*
- * dom0's own regions get random cookies, and a cookie unknown here is
- * unknown everywhere: the guests' regions are in the same table.
- */
-int knem_xen_region_publish(struct knem_user_region *region,
-			    knem_cookie_t *cookie)
-{
-	*cookie = 0;
-	return 0;
-}
-
-void knem_xen_region_release(struct knem_user_region *region)
-{
-}
-
-/* dom0's table is where guests consume regions too: its lookup decided. */
-bool knem_xen_region_claim(struct knem_user_region *region)
-{
-	return true;
-}
-
-/* Guests learn of invalidations by the lookups that fail. */
-void knem_xen_region_stale(struct knem_user_region *region)
-{
-}
-
-int knem_xen_remote_prepare(struct knem_copy_work *work,
-			    const struct knem_copy_req *req)
-{
-	return -EINVAL;
 }

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0 OR BSD-3-Clause) */
 /*
- * knemfront.h - the Xen frontend of knem-front.ko: the guest's /dev/knem
- * is the native driver (the same source files as dom0's knem.ko); regions
- * are mirrored in dom0 and copies that name another domain's cookie go
- * over the knemif ring (doc/xen-protocol.md).
+ * knemfront.h - knem-front.ko, the Xen frontend of a guest's knem.ko:
+ * /dev/knem is knem.ko's, and knem-front registers its Xen operations
+ * (struct knem_xen_ops): regions are mirrored in dom0 and copies that name
+ * another domain's cookie go over the knemif ring (doc/xen-protocol.md).
  */
 #ifndef KNEMFRONT_H
 #define KNEMFRONT_H
@@ -17,6 +17,7 @@
 #include <xen/grant_table.h>
 #include <xen/xenbus.h>
 
+#include "knem_native.h"
 #include "knem_seg.h"
 #include "knem_xen_io.h"
 
@@ -66,6 +67,16 @@ extern bool knemfront_param_persistent;
  */
 extern atomic_t knemfront_connections;
 
+/* knemfront_xenbus.c: the xenbus driver and the device's state. */
+int knemfront_xenbus_init(void);
+void knemfront_xenbus_exit(void);
+/* The backend's sharing-id node while connected, else 0; never sleeps. */
+u64 knemfront_sharing(void);
+/* Whether dom0 takes copies with a DMA engine (feature-dma). */
+bool knemfront_dma_offered(void);
+/* The frontend's statistics lines; returns their length. */
+size_t knemfront_stats(char *buf, size_t size);
+
 /* knemfront_ring.c */
 irqreturn_t knemfront_interrupt(int irq, void *dev_id);
 /*
@@ -80,7 +91,7 @@ void knemfront_fail_all(struct knemfront_info *info);
 int knemfront_errno(u16 status);
 
 /*
- * Pages granted to the backend (knemfront_region.c): a region's pages for
+ * Pages granted to the backend (knemfront_grant.c): a region's pages for
  * its lifetime, or the local side of one copy.  The references are
  * allocated in one go, so a grant table too small fails before anything
  * is granted.
@@ -127,6 +138,33 @@ int knemfront_grants_make(struct knemfront_grants *g, struct page **pages,
  */
 void knemfront_grants_end(struct knemfront_grants *g);
 
+/* Allocates and grants @nr_pages indirect pages (at most the maximum). */
+int knemfront_indirect_alloc(struct knemfront_indirect *ind, u32 nr_pages);
+
+/* Where the listing of a segment list's pages has got to. */
+struct knemfront_cursor {
+	const struct knem_seg *segs;
+	u32 nr_segs;
+	const struct knemfront_grants *g;
+	u32 seg;			/* current segment */
+	u64 done;			/* its bytes listed so far */
+	u32 page;			/* next page, an index in g->grefs */
+};
+
+static inline bool knemfront_cursor_done(const struct knemfront_cursor *cur)
+{
+	return cur->seg >= cur->nr_segs;
+}
+
+/*
+ * Lists the next pages of @cur in @ind, at most @max_segs and what the
+ * indirect pages hold, one wire segment per page piece of each segment;
+ * *@bytes is what they cover.
+ */
+int knemfront_indirect_fill(struct knemfront_indirect *ind,
+			    struct knemfront_cursor *cur, u32 max_segs,
+			    u64 *bytes);
+
 /*
  * Lists the pages of @segs (granted in @g, page k with g->grefs[k]) as wire
  * segments in freshly allocated and granted indirect pages, for one
@@ -155,7 +193,33 @@ int knemfront_region_declare(const struct knemfront_region_desc *desc,
 int knemfront_region_undeclare(u64 cookie, bool *consumed);
 
 /*
- * The WAIT_RELEASED loop (knemfront_region.c): started once connected,
+ * The native layer's operations for regions (struct knem_xen_ops): a
+ * region is declared in dom0 when it is published, withdrawn there when
+ * it is claimed for a local use or released, and its invalidations are
+ * forwarded.
+ */
+int knemfront_region_publish(struct knem_user_region *region,
+			     knem_cookie_t *cookie);
+void knemfront_region_release(struct knem_user_region *region);
+bool knemfront_region_claim(struct knem_user_region *region);
+void knemfront_region_stale(struct knem_user_region *region);
+/* Waits for the invalidations still being forwarded. */
+void knemfront_region_stale_wait(void);
+/*
+ * dom0 released @cookie, a single-use region of ours that another domain
+ * consumed: it leaves the local table.
+ */
+void knemfront_region_released(u64 cookie);
+/* Whether a cookie or handle from dom0 may be one (logs when not). */
+bool knemfront_cookie_plausible(u64 val);
+
+/* Copies that name another domain's cookie (knemfront_copy.c). */
+int knemfront_remote_prepare(struct knem_copy_work *work,
+			     const struct knem_copy_req *req);
+int knemfront_execute(struct knem_copy_work *work, knem_status_t *status);
+
+/*
+ * The WAIT_RELEASED loop (knemfront_released.c): started once connected,
  * stopped on disconnect (after knemfront_fail_all()), which also waits
  * for the invalidations still being forwarded.
  */

@@ -5,7 +5,7 @@
  * the one request), synchronously or on the context's offload worker,
  * like any other copy work of the native layer.
  */
-#define pr_fmt(fmt) "knem-front: " fmt
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/cred.h>
 
@@ -165,8 +165,8 @@ static int knemfront_region_copy(struct knem_copy_work *work,
 	return knemfront_copy_result(err, &rsp, status);
 }
 
-int knem_xen_remote_prepare(struct knem_copy_work *work,
-			    const struct knem_copy_req *req)
+int knemfront_remote_prepare(struct knem_copy_work *work,
+			     const struct knem_copy_req *req)
 {
 	int err;
 
@@ -187,11 +187,11 @@ int knem_xen_remote_prepare(struct knem_copy_work *work,
 	}
 	work->req = *req;
 	work->uid = current_uid();
-	work->xen = true;
+	work->route = KNEM_ROUTE_REMOTE_COOKIE;
 	return 0;
 }
 
-int knem_xen_execute(struct knem_copy_work *work, knem_status_t *status)
+int knemfront_execute(struct knem_copy_work *work, knem_status_t *status)
 {
 	int err;
 

@@ -4,30 +4,18 @@
  * dom0 and the region is declared there (dom0 issues the cookie), in one
  * REGION_CREATE or, above one request, as a build of REGION_APPEND chunks.
  * Invalidations of a region's memory are forwarded (REGION_MARK_STALE);
- * single-use regions that another domain consumed are reported by dom0
- * through the WAIT_RELEASED loop and released at once, so their grants do
- * not pile up until the process closes /dev/knem.
+ * single-use regions that another domain consumed are released at once
+ * when dom0 reports them (knemfront_released.c), so their grants do not
+ * pile up until the process closes /dev/knem.
  */
-#define pr_fmt(fmt) "knem-front: " fmt
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/hashtable.h>
-#include <linux/highmem.h>
-#include <linux/kthread.h>
-#include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/wait_bit.h>
 
-#include <xen/page.h>
-
 #include "knem_native.h"
 #include "knemfront.h"
-
-/* gnttab_alloc_grant_references() takes a u16 count. */
-#define KNEMFRONT_GRANT_BATCH 32768U
-
-/* Grant entries per grant-table frame (version 1 entries, what Linux uses). */
-#define KNEMFRONT_GRANTS_PER_FRAME \
-	(XEN_PAGE_SIZE / sizeof(struct grant_entry_v1))
 
 static struct {
 	atomic64_t shared;		/* regions declared in dom0 */
@@ -36,213 +24,7 @@ static struct {
 	atomic64_t consumed;		/* found consumed by REGION_DESTROY */
 	atomic64_t stale;		/* invalidations forwarded */
 } knemfront_region_stat;
-
-void knemfront_grants_end(struct knemfront_grants *g)
-{
-	u32 i;
-
-	for (i = 0; i < g->nr_grefs; i++) {
-		if (gnttab_try_end_foreign_access(g->grefs[i]))
-			continue;
-		/*
-		 * dom0 still maps it: the page must not be reused until it
-		 * stops, so the grant keeps a reference and Xen's deferred
-		 * list ends it (and puts the page) later.
-		 */
-		pr_warn_ratelimited("grant %u still in use in dom0: its page is kept until dom0 unmaps it\n",
-				    g->grefs[i]);
-		get_page(g->pages[i]);
-		gnttab_end_foreign_access(g->grefs[i], g->pages[i]);
-	}
-	kvfree(g->grefs);
-	g->grefs = NULL;
-	g->pages = NULL;
-	g->nr_grefs = 0;
-}
-
-int knemfront_grants_make(struct knemfront_grants *g, struct page **pages,
-			  u32 nr_pages, bool readonly)
-{
-	domid_t otherend = knemfront->dev->otherend_id;
-	grant_ref_t head;
-	u32 i, k, n;
-	int err;
-
-	memset(g, 0, sizeof(*g));
-	if (!nr_pages)
-		return 0;
-	g->grefs = kvmalloc_array(nr_pages, sizeof(*g->grefs), GFP_KERNEL);
-	if (!g->grefs)
-		return -ENOMEM;
-	/* every reference is reserved before any page is granted */
-	for (i = 0; i < nr_pages; i += n) {
-		n = min(nr_pages - i, KNEMFRONT_GRANT_BATCH);
-		err = gnttab_alloc_grant_references(n, &head);
-		if (err) {
-			pr_warn_ratelimited("%u pages need %u grant entries, more than the grant table has free (at most %u frames of %lu entries): raise max_grant_frames in the domain's xl.cfg\n",
-					    nr_pages, nr_pages,
-					    gnttab_max_grant_frames(),
-					    KNEMFRONT_GRANTS_PER_FRAME);
-			while (i--)
-				gnttab_free_grant_reference(g->grefs[i]);
-			kvfree(g->grefs);
-			g->grefs = NULL;
-			return -ENOMEM;
-		}
-		for (k = 0; k < n; k++)
-			g->grefs[i + k] = gnttab_claim_grant_reference(&head);
-	}
-	for (i = 0; i < nr_pages; i++)
-		gnttab_grant_foreign_access_ref(g->grefs[i], otherend,
-						xen_page_to_gfn(pages[i]),
-						readonly);
-	g->pages = pages;
-	g->nr_grefs = nr_pages;
-	return 0;
-}
-
-void knemfront_indirect_end(struct knemfront_indirect *ind)
-{
-	u32 i;
-
-	for (i = 0; i < ind->nr_pages; i++) {
-		if (!gnttab_try_end_foreign_access(ind->ref[i]))
-			pr_warn_ratelimited("indirect grant %u still in use\n",
-					    ind->ref[i]);
-		else
-			__free_page(ind->page[i]);
-	}
-	ind->nr_pages = 0;
-}
-
-/* Allocates and grants @nr_pages indirect pages (at most the maximum). */
-static int knemfront_indirect_alloc(struct knemfront_indirect *ind,
-				    u32 nr_pages)
-{
-	domid_t otherend = knemfront->dev->otherend_id;
-	struct page *page;
-	int ref;
-
-	memset(ind, 0, sizeof(*ind));
-	if (WARN_ON_ONCE(nr_pages > KNEMIF_MAX_INDIRECT_PAGES))
-		return -EINVAL;
-	while (ind->nr_pages < nr_pages) {
-		page = alloc_page(GFP_KERNEL | __GFP_ZERO);
-		if (!page)
-			goto fail;
-		ref = gnttab_grant_foreign_access(otherend,
-						  xen_page_to_gfn(page), 1);
-		if (ref < 0) {
-			__free_page(page);
-			pr_warn_ratelimited("no grant entry left for an indirect page: raise max_grant_frames in the domain's xl.cfg\n");
-			goto fail;
-		}
-		ind->page[ind->nr_pages] = page;
-		ind->ref[ind->nr_pages++] = ref;
-	}
-	return 0;
-
-fail:
-	/* nothing was sent: every grant ends at once */
-	knemfront_indirect_end(ind);
-	return -ENOMEM;
-}
-
-/* Where the listing of a segment list's pages has got to. */
-struct knemfront_cursor {
-	const struct knem_seg *segs;
-	u32 nr_segs;
-	const struct knemfront_grants *g;
-	u32 seg;			/* current segment */
-	u64 done;			/* its bytes listed so far */
-	u32 page;			/* next page, an index in g->grefs */
-};
-
-static bool knemfront_cursor_done(const struct knemfront_cursor *cur)
-{
-	return cur->seg >= cur->nr_segs;
-}
-
-/*
- * Lists the next pages of @cur, at most @max_segs and what the indirect
- * pages hold, one wire segment per page piece of each segment.
- */
-static int knemfront_indirect_fill(struct knemfront_indirect *ind,
-				   struct knemfront_cursor *cur, u32 max_segs,
-				   u64 *bytes)
-{
-	struct knemif_seg *list = NULL;
-	u32 k = 0;
-	u64 sum = 0;
-
-	max_segs = min(max_segs,
-		       ind->nr_pages * KNEMIF_SEGS_PER_INDIRECT_PAGE);
-	while (k < max_segs && !knemfront_cursor_done(cur)) {
-		const struct knem_seg *seg = &cur->segs[cur->seg];
-		u64 addr = seg->addr + cur->done;
-		u32 off = offset_in_page(addr);
-		u32 len = min_t(u64, seg->len - cur->done, PAGE_SIZE - off);
-
-		if (cur->page >= cur->g->nr_grefs) {
-			if (list)
-				kunmap_local(list);
-			return -EINVAL;
-		}
-		if (k % KNEMIF_SEGS_PER_INDIRECT_PAGE == 0) {
-			if (list)
-				kunmap_local(list);
-			list = kmap_local_page(ind->page[k /
-					KNEMIF_SEGS_PER_INDIRECT_PAGE]);
-		}
-		list[k % KNEMIF_SEGS_PER_INDIRECT_PAGE] = (struct knemif_seg){
-			.gref = cur->g->grefs[cur->page],
-			.offset = off,
-			.len = len,
-		};
-		k++;
-		cur->page++;
-		sum += len;
-		cur->done += len;
-		if (cur->done >= seg->len) {
-			cur->seg++;
-			cur->done = 0;
-		}
-	}
-	if (list)
-		kunmap_local(list);
-	ind->nr_segs = k;
-	ind->nr_used = DIV_ROUND_UP(k, KNEMIF_SEGS_PER_INDIRECT_PAGE);
-	*bytes = sum;
-	return 0;
-}
-
-int knemfront_indirect_make(struct knemfront_indirect *ind,
-			    const struct knem_seg *segs, u32 nr_segs,
-			    const struct knemfront_grants *g,
-			    u32 max_indirect)
-{
-	struct knemfront_cursor cur = {
-		.segs = segs, .nr_segs = nr_segs, .g = g,
-	};
-	u64 bytes;
-	int err;
-
-	max_indirect = min(max_indirect, knemfront->max_indirect);
-	if (g->nr_grefs > max_indirect * KNEMIF_SEGS_PER_INDIRECT_PAGE)
-		return -EINVAL;
-	err = knemfront_indirect_alloc(ind,
-			DIV_ROUND_UP(g->nr_grefs, KNEMIF_SEGS_PER_INDIRECT_PAGE));
-	if (err)
-		return err;
-	err = knemfront_indirect_fill(ind, &cur, g->nr_grefs, &bytes);
-	if (!err && !knemfront_cursor_done(&cur))
-		err = -EINVAL;
-	if (err)
-		knemfront_indirect_end(ind);
-	return err;
-}
-
-static bool knemfront_cookie_plausible(u64 val)
+bool knemfront_cookie_plausible(u64 val)
 {
 	if (val && !(val & KNEMIF_COOKIE_INVALID_BITS))
 		return true;
@@ -505,7 +287,7 @@ static void knemfront_stale_queue(struct knem_user_region *region)
 	queue_work(knem_wq, &xr->stale_work);
 }
 
-void knem_xen_region_stale(struct knem_user_region *region)
+void knemfront_region_stale(struct knem_user_region *region)
 {
 	/* pairs with the barrier in publish: the stale bit, then ->xen */
 	smp_mb();
@@ -513,8 +295,8 @@ void knem_xen_region_stale(struct knem_user_region *region)
 		knemfront_stale_queue(region);
 }
 
-int knem_xen_region_publish(struct knem_user_region *region,
-			    knem_cookie_t *cookie)
+int knemfront_region_publish(struct knem_user_region *region,
+			     knem_cookie_t *cookie)
 {
 	const struct knem_region *core = &region->core;
 	struct knemfront_region_desc desc = {
@@ -581,7 +363,7 @@ out_free:
 	return err;
 }
 
-void knem_xen_region_release(struct knem_user_region *region)
+void knemfront_region_release(struct knem_user_region *region)
 {
 	struct knemfront_region *xr = region->xen;
 	bool released, consumed;
@@ -621,7 +403,7 @@ void knem_xen_region_release(struct knem_user_region *region)
  * this one.  Without KNEM_FLAG_ANY_USER_ACCESS no other domain may use
  * the region at all: nothing to claim.
  */
-bool knem_xen_region_claim(struct knem_user_region *region)
+bool knemfront_region_claim(struct knem_user_region *region)
 {
 	struct knemfront_region *xr = READ_ONCE(region->xen);
 	bool consumed;
@@ -649,7 +431,7 @@ bool knem_xen_region_claim(struct knem_user_region *region)
  * it leaves the local table as a local use would have taken it, and goes
  * once nothing here holds it.
  */
-static void knemfront_released_one(u64 cookie)
+void knemfront_region_released(u64 cookie)
 {
 	struct knem_user_region *region = NULL;
 	struct knemfront_region *xr;
@@ -677,91 +459,8 @@ static void knemfront_released_one(u64 cookie)
 	knem_region_put(&region->core);
 }
 
-static int knemfront_released_thread(void *arg)
+void knemfront_region_stale_wait(void)
 {
-	struct knemfront_info *info = arg;
-	const u64 *cookies = page_address(info->released_page);
-	struct knemif_response rsp;
-	u32 i, n;
-	int err;
-
-	while (!kthread_should_stop()) {
-		struct knemif_request req = {
-			.op = KNEMIF_OP_WAIT_RELEASED,
-		};
-
-		req.u.wait_released.page_gref = info->released_ref;
-		err = knemfront_submit(&req, &rsp);
-		if (err || rsp.status) {
-			if (!err)
-				pr_warn_ratelimited("WAIT_RELEASED refused (%u)\n",
-						    rsp.status);
-			/* disconnecting: knemfront_released_stop() follows */
-			schedule_timeout_idle(HZ);
-			continue;
-		}
-		n = rsp.val;
-		if (n > KNEMIF_COOKIES_PER_RELEASE_PAGE) {
-			pr_warn_ratelimited("WAIT_RELEASED reports %u cookies\n",
-					    n);
-			continue;
-		}
-		for (i = 0; i < n; i++) {
-			u64 cookie = READ_ONCE(cookies[i]);
-
-			if (knemfront_cookie_plausible(cookie))
-				knemfront_released_one(cookie);
-		}
-		cond_resched();
-	}
-	return 0;
-}
-
-void knemfront_released_start(struct knemfront_info *info)
-{
-	struct task_struct *task;
-	struct page *page;
-	int ref;
-
-	if (info->released_task)
-		return;
-	page = alloc_page(GFP_KERNEL | __GFP_ZERO);
-	if (!page)
-		goto fail;
-	ref = gnttab_grant_foreign_access(info->dev->otherend_id,
-					  xen_page_to_gfn(page), 0);
-	if (ref < 0) {
-		__free_page(page);
-		goto fail;
-	}
-	info->released_page = page;
-	info->released_ref = ref;
-	task = kthread_run(knemfront_released_thread, info, "knemfront-rel");
-	if (IS_ERR(task)) {
-		gnttab_end_foreign_access(ref, page);
-		info->released_page = NULL;
-		goto fail;
-	}
-	info->released_task = task;
-	return;
-
-fail:
-	pr_warn("no WAIT_RELEASED loop: single-use regions consumed by other domains stay until their file is closed\n");
-}
-
-void knemfront_released_stop(struct knemfront_info *info)
-{
-	if (info->released_task) {
-		/* knemfront_fail_all() already answered its request */
-		kthread_stop(info->released_task);
-		info->released_task = NULL;
-	}
-	if (info->released_page) {
-		/* freed once the backend no longer writes it */
-		gnttab_end_foreign_access(info->released_ref,
-					  info->released_page);
-		info->released_page = NULL;
-	}
 	wait_var_event(&knemfront_stale_pending,
 		       !atomic_read(&knemfront_stale_pending));
 }

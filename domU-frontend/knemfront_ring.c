@@ -3,7 +3,7 @@
  * knemfront_ring.c - requests over the knemif ring: unique ids, a shadow
  * slot per request in flight, and a completion the caller sleeps on.
  */
-#define pr_fmt(fmt) "knem-front: " fmt
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/interrupt.h>
 

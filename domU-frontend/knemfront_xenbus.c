@@ -2,9 +2,9 @@
 /*
  * knemfront_xenbus.c - the "knem" xenbus frontend: version negotiation,
  * the ring and its event channel, the state machine of
- * doc/xen-protocol.md, and the module's Xen hooks (init, exit, stats).
+ * doc/xen-protocol.md, and the device's statistics.
  */
-#define pr_fmt(fmt) "knem-front: " fmt
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/ctype.h>
 #include <linux/interrupt.h>
@@ -17,6 +17,7 @@
 #include <xen/xen.h>
 
 #include "knem_native.h"
+#include "knem_xen_validate.h"
 #include "knemfront.h"
 
 /*
@@ -37,8 +38,8 @@ static struct xenbus_device *knemfront_dev;
 
 /*
  * This guest's sharing id (0: none), the backend's sharing-id node while
- * connected.  Not in knemfront: sysfs may read it after knem_xen_exit()
- * freed knemfront, until misc_deregister().
+ * connected.  Not in knemfront: it is read without knemfront_lock, and
+ * knemfront may not be allocated yet.
  */
 static u64 knemfront_sharing_id;
 
@@ -46,37 +47,6 @@ bool knemfront_param_persistent = true;
 module_param_named(persistentmap, knemfront_param_persistent, bool, 0444);
 MODULE_PARM_DESC(persistentmap,
 		 "Let dom0 keep reused regions mapped (feature-persistent-map, default 1)");
-
-/* Whether the comma list @versions offers KNEMIF_VERSION. */
-static bool knemfront_version_offered(const char *versions)
-{
-	const char *p = versions;
-	bool found = false;
-
-	while (*p) {
-		unsigned long v = 0;
-		const char *start = p;
-
-		while (*p >= '0' && *p <= '9') {
-			v = v * 10 + (*p - '0');
-			if (v > U32_MAX)
-				return false;
-			p++;
-		}
-		if (p == start)
-			return false;
-		if (v == KNEMIF_VERSION)
-			found = true;
-		if (*p == ',') {
-			p++;
-			if (!*p)
-				return false;
-		} else if (*p) {
-			return false;
-		}
-	}
-	return found;
-}
 
 static void knemfront_free_ring(struct knemfront_info *info)
 {
@@ -108,7 +78,7 @@ static int knemfront_connect(struct knemfront_info *info)
 				 dev->otherend, KNEMIF_XS_VERSIONS);
 		return PTR_ERR(versions);
 	}
-	if (!knemfront_version_offered(versions)) {
+	if (!knemif_versions_has(versions, KNEMIF_VERSION)) {
 		xenbus_dev_fatal(dev, -EINVAL, "backend versions \"%s\" lack %u",
 				 versions, KNEMIF_VERSION);
 		kfree(versions);
@@ -407,29 +377,17 @@ static struct xenbus_driver knemfront_driver = {
 	.otherend_changed = knemfront_backend_changed,
 };
 
-int knem_xen_init(void)
+int knemfront_xenbus_init(void)
 {
-	int err;
-
-	if (!xen_domain() || xen_initial_domain())
-		return -ENODEV;
-	err = xenbus_register_frontend(&knemfront_driver);
-	if (err)
-		return err;
-	pr_info("Xen frontend registered (protocol version %u)\n",
-		KNEMIF_VERSION);
-	return 0;
+	return xenbus_register_frontend(&knemfront_driver);
 }
 
-void knem_xen_exit(void)
+/*
+ * No region or copy of knem.ko uses the frontend any more (they hold a
+ * reference on this module): its state goes with the driver.
+ */
+void knemfront_xenbus_exit(void)
 {
-	/*
-	 * No file is open, but the releases of the last regions may still
-	 * be queued (after a grace period, on knem_wq): they tell dom0 while
-	 * the device is connected, and they read knemfront.
-	 */
-	rcu_barrier();
-	flush_workqueue(knem_wq);
 	xenbus_unregister_driver(&knemfront_driver);
 	if (knemfront_dev)
 		put_device(&knemfront_dev->dev);
@@ -438,23 +396,21 @@ void knem_xen_exit(void)
 	knemfront = NULL;
 }
 
-u64 knem_xen_sharing_id(void)
+u64 knemfront_sharing(void)
 {
 	return READ_ONCE(knemfront_sharing_id);
 }
 
-bool knem_xen_dma_available(void)
+bool knemfront_dma_offered(void)
 {
 	return knemfront && READ_ONCE(knemfront->connected) &&
 	       knemfront->feature_dma;
 }
 
-size_t knem_xen_stats(char *buf, size_t size)
+size_t knemfront_stats(char *buf, size_t size)
 {
 	size_t len = 0;
 
-	if (!size)
-		return 0;
 	mutex_lock(&knemfront_lock);
 	if (knemfront_bound)
 		len = scnprintf(buf, size,

@@ -342,8 +342,9 @@ main() {
 	"$KNEM_REPO/tests/xen/knem-xen-vm" "${vm_args[@]}" --net --timeout "$timeout_s" \
 		--mem 2304 --domu-mem 512 --xen-args gnttab_max_frames=256 \
 		--dom0-module "$KNEM_REPO/dom0-backend/knem.ko" \
+		--domu-module "$KNEM_REPO/dom0-backend/knem.ko" \
 		--domu-module "$KNEM_REPO/domU-frontend/knem-front.ko" \
-		--domu-module-params knem-front.ko forceflags=0x80 \
+		--domu-module-params knem.ko forceflags=0x80 \
 		--dom0-files "$files" --domu-files "$files" --domu-files "$stage" --out "$out/run" \
 		--dom0-script "$KNEM_REPO/tools/xen-bench-dom0.sh" || status=$?
 	if [ "$status" -ne 0 ]; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 # The Xen suite: one knem-xen-vm boot per scenario (Xen + dom0 + two PV
-# guests under QEMU TCG, dom0-backend/knem.ko in dom0, knem-front.ko in the
+# guests under QEMU TCG, dom0-backend/knem.ko in dom0, knem.ko and knem-front.ko in the
 # guests).
 #
 #   tests/xen/run-suite.sh [SCENARIO...]   (default: tests/xen/scenario-*.sh)
@@ -92,6 +92,7 @@ main() {
 		status=0
 		"$HERE/knem-xen-vm" --timeout "$TIMEOUT" \
 			--dom0-module "$REPO/dom0-backend/knem.ko" \
+			--domu-module "$REPO/dom0-backend/knem.ko" \
 			--domu-module "$REPO/domU-frontend/knem-front.ko" \
 			--dom0-files "$files" --domu-files "$files" --out "$run" \
 			"${extra[@]}" --dom0-script "$scenario" 2>&1 | tee "$log" ||

@@ -8,7 +8,7 @@
 # sharing-id) through all of it, dom0's own with and without sharinggroup.
 #   make -C tests/xen guest-programs XT=/tmp/xa/xt
 #   tests/xen/knem-xen-vm --dom0-module dom0-backend/knem.ko \
-#	--domu-module domU-frontend/knem-front.ko --domu-files /tmp/xa \
+#	--domu-module dom0-backend/knem.ko --domu-module domU-frontend/knem-front.ko --domu-files /tmp/xa \
 #	--dom0-script tests/xen/scenario-attach.sh
 # One line per check: "xen-check: PASS name" or "xen-check: FAIL name: why".
 

@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # shellcheck shell=dash # busybox sh, sourced after rootfs/dom0-lib.sh
-# run-suite-args: --domu-module-params knem-front.ko forceflags=0x80 --net
+# run-suite-args: --domu-module-params knem.ko forceflags=0x80 --net
 #
 # dom0 script of tests/xen/run-suite.sh: an unmodified MPI-style client
-# across two guests of one sharing group.  knem-front is loaded with
+# across two guests of one sharing group.  The guests' knem is loaded with
 # forceflags=0x80, as an administrator does for MPI libraries, which never
 # set ANY_USER_ACCESS; the classic client (tests/abi/knem_classic_client.c,
 # written from the classic header layout only) creates a region in guest A
@@ -34,7 +34,7 @@ check() {
 	fi
 }
 
-progress "starting the guests (group $GROUP, knem-front forceflags=0x80)"
+progress "starting the guests (group $GROUP, knem forceflags=0x80)"
 start_knem_guests "$GROUP" || exit $?
 cookie=$(guest_run A "$X bg /tmp/classic.log $C export")
 case "$cookie" in

@@ -67,7 +67,7 @@ dom0_log_clean start-dom0-log-clean
 
 hostile malformed malformed "$R1" "$RN" "$RRO"
 # guessing shows in dom0's log
-dmesg | grep -q "knemback: domain $B: lookup of an unknown cookie" &&
+dmesg | grep -q "knem: domain $B: lookup of an unknown cookie" &&
 	pass unknown-cookies-logged || fail unknown-cookies-logged "no log line"
 after_phase malformed
 

@@ -19,7 +19,7 @@
 #  - both guests unload knem-front (the loop stops).
 #   make -C tests/xen guest-programs XT=/tmp/xr/xt
 #   tests/xen/knem-xen-vm --dom0-module dom0-backend/knem.ko \
-#	--domu-module domU-frontend/knem-front.ko --domu-files /tmp/xr \
+#	--domu-module dom0-backend/knem.ko --domu-module domU-frontend/knem-front.ko --domu-files /tmp/xr \
 #	--dom0-script tests/xen/scenario-regions.sh --timeout 1500
 rc=0
 pass() { echo "xen-check: PASS $1"; }
@@ -67,7 +67,7 @@ echo 'max_grant_frames = 36' >>/etc/xen/knemA.cfg
 start_knem_guests grp1 || exit $?
 A=$(guest_domid A)
 B=$(guest_domid B)
-guest_run A 'echo 1 > /sys/module/knem_front/parameters/statsverbose'
+guest_run A 'echo 1 > /sys/module/knem/parameters/statsverbose'
 # a quick first command: guest_run takes a guest whose first command runs
 # longer than its 2 s watch for dead (rsp/status does not exist yet)
 guest_run B true
@@ -205,7 +205,7 @@ progress "grant table limit done"
 
 cat /dev/knem | grep "Xen domain"
 for g in A B; do
-	out=$(guest_dmesg $g | grep -E 'knem-front: .*(still in use|refused|implausible|unknown|malformed|not supported|quota)')
+	out=$(guest_dmesg $g | grep -E 'knem_front: .*(still in use|refused|implausible|unknown|malformed|not supported|quota)')
 	[ -z "$out" ] && pass "guest-$g-log-clean" || fail "guest-$g-log-clean" "$out"
 done
 # the WAIT_RELEASED loop stops on unbind, and the module unloads

@@ -1,1 +1,0 @@
-../../common/knem_cpu_copy.c

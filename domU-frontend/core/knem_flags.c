@@ -1,1 +1,0 @@
-../../common/knem_flags.c

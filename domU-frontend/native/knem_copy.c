@@ -1,1 +1,0 @@
-../../dom0-backend/knem_copy.c

@@ -402,16 +402,22 @@ static long knem_copy_cmd(struct knem_context *ctx, void __user *uarg,
 	return 0;
 }
 
+/* The fields both region-to-region commands have, whatever their struct. */
+#define knem_fill_copy_common(req, p)					\
+	do {								\
+		(req)->flags = (p)->flags;				\
+		(req)->slot = (p)->async_status_index;			\
+		(req)->src_cookie = (p)->src_cookie;			\
+		(req)->src_offset = (p)->src_offset;			\
+		(req)->dst_cookie = (p)->dst_cookie;			\
+		(req)->dst_offset = (p)->dst_offset;			\
+	} while (0)
+
 static void knem_fill_copy(struct knem_copy_req *req, const void *param)
 {
 	const struct knem_cmd_copy *p = param;
 
-	req->flags = p->flags;
-	req->slot = p->async_status_index;
-	req->src_cookie = p->src_cookie;
-	req->src_offset = p->src_offset;
-	req->dst_cookie = p->dst_cookie;
-	req->dst_offset = p->dst_offset;
+	knem_fill_copy_common(req, p);
 }
 
 static void knem_fill_copy_bounded(struct knem_copy_req *req,
@@ -419,27 +425,28 @@ static void knem_fill_copy_bounded(struct knem_copy_req *req,
 {
 	const struct knem_cmd_copy_bounded *p = param;
 
-	req->flags = p->flags;
-	req->slot = p->async_status_index;
-	req->src_cookie = p->src_cookie;
-	req->src_offset = p->src_offset;
-	req->dst_cookie = p->dst_cookie;
-	req->dst_offset = p->dst_offset;
+	knem_fill_copy_common(req, p);
 	req->bound = p->length;
 }
+
+/* The fields both inline commands have, whatever their struct. */
+#define knem_fill_inline_common(req, p)					\
+	do {								\
+		(req)->inline_copy = true;				\
+		(req)->flags = (p)->flags;				\
+		(req)->slot = (p)->async_status_index;			\
+		(req)->local_array = (p)->local_iovec_array;		\
+		(req)->local_nr = (p)->local_iovec_nr;			\
+		(req)->write = (p)->write != 0;				\
+		(req)->remote_cookie = (p)->remote_cookie;		\
+		(req)->remote_offset = (p)->remote_offset;		\
+	} while (0)
 
 static void knem_fill_inline(struct knem_copy_req *req, const void *param)
 {
 	const struct knem_cmd_inline_copy *p = param;
 
-	req->inline_copy = true;
-	req->flags = p->flags;
-	req->slot = p->async_status_index;
-	req->local_array = p->local_iovec_array;
-	req->local_nr = p->local_iovec_nr;
-	req->write = p->write != 0;
-	req->remote_cookie = p->remote_cookie;
-	req->remote_offset = p->remote_offset;
+	knem_fill_inline_common(req, p);
 }
 
 static void knem_fill_inline_bounded(struct knem_copy_req *req,
@@ -447,14 +454,7 @@ static void knem_fill_inline_bounded(struct knem_copy_req *req,
 {
 	const struct knem_cmd_inline_copy_bounded *p = param;
 
-	req->inline_copy = true;
-	req->flags = p->flags;
-	req->slot = p->async_status_index;
-	req->local_array = p->local_iovec_array;
-	req->local_nr = p->local_iovec_nr;
-	req->write = p->write != 0;
-	req->remote_cookie = p->remote_cookie;
-	req->remote_offset = p->remote_offset;
+	knem_fill_inline_common(req, p);
 	req->bound = p->length;
 }
 

@@ -96,6 +96,18 @@ static size_t knemback_region_cost(u32 nr_segs)
 	       (sizeof(*r->core.segs) + sizeof(*r->grefs));
 }
 
+/* Frees @r, which no lookup can reach, and gives back what it cost. */
+static void knemback_region_abort(struct knemback_region *r)
+{
+	u32 nr_pages = r->core.nr_pages;
+
+	kvfree(r->grefs);
+	kvfree(r->core.segs);
+	kfree(r);
+	knemback_budget_uncharge(knemback_region_cost(nr_pages));
+	atomic_dec(&knemback_totals.regions);
+}
+
 static void knemback_region_free_work(struct work_struct *work)
 {
 	struct knemback_region *r =
@@ -104,11 +116,7 @@ static void knemback_region_free_work(struct work_struct *work)
 	struct knemback_if *ifc = r->ifc;
 	u32 nr_pages = r->core.nr_pages;
 
-	kvfree(r->grefs);
-	kvfree(r->core.segs);
-	kfree(r);
-	knemback_budget_uncharge(knemback_region_cost(nr_pages));
-	atomic_dec(&knemback_totals.regions);
+	knemback_region_abort(r);
 	if (!ifc)
 		return;
 	/* the guest's quota counted it until now */
@@ -262,17 +270,6 @@ fail_free:
 fail:
 	knemback_budget_uncharge(knemback_region_cost(nr_segs));
 	return NULL;
-}
-
-static void knemback_region_abort(struct knemback_region *r)
-{
-	u32 nr_segs = r->core.nr_pages;
-
-	kvfree(r->grefs);
-	kvfree(r->core.segs);
-	kfree(r);
-	knemback_budget_uncharge(knemback_region_cost(nr_segs));
-	atomic_dec(&knemback_totals.regions);
 }
 
 static void knemback_region_set_seg(struct knemback_region *r, u32 k,

@@ -19,7 +19,8 @@ knem_core_headers = knem_io.h knem_platform.h knem_seg.h knem_plan.h \
 
 # dom0-backend/: the native driver, in every knem.ko.
 knem_native_sources = knem_main.c knem_context.c knem_user_region.c \
-	knem_copy.c knem_async.c knem_dma.c knem_statsfile.c knem_xen_ops.c
+	knem_copy.c knem_copy_map.c knem_async.c knem_dma.c knem_statsfile.c \
+	knem_xen_ops.c
 knem_native_headers = knem_native.h
 
 # dom0-backend/: the Xen backend, in knem.ko with CONFIG_XEN_BACKEND.

@@ -23,10 +23,29 @@
 	(KNEM_CPU_COPY_BYTES_PER_CHECK / KNEM_PAGE_SIZE)
 
 /*
+ * The kernel address of byte @offset of page @page of @side, mapped for one
+ * chunk: through the side's contiguous mapping, or the page's own.
+ */
+static char *knem_side_map(const struct knem_side *side, u32 page, u64 offset)
+{
+	if (side->mapped)
+		return (char *)side->mapped +
+		       ((u64)(page - side->mapped_first) << KNEM_PAGE_SHIFT) +
+		       offset;
+	return (char *)knem_kmap(side->pages[page]) + offset;
+}
+
+static void knem_side_unmap(const struct knem_side *side, char *addr)
+{
+	if (!side->mapped)
+		knem_kunmap(addr);
+}
+
+/*
  * Executes one chunk.  A chunk stays within a page, or within a run of
- * pages (knem_page_run()) on each pages side.  Returns the number of
- * bytes not copied (only user memory can fault; copy_from_user() zeroes
- * what it could not fill).
+ * pages (knem_page_run()) or a contiguous mapping on each pages side.
+ * Returns the number of bytes not copied (only user memory can fault;
+ * copy_from_user() zeroes what it could not fill).
  */
 static unsigned long knem_cpu_copy_chunk(const struct knem_side *src,
 					 const struct knem_side *dst,
@@ -38,22 +57,20 @@ static unsigned long knem_cpu_copy_chunk(const struct knem_side *src,
 	char *from, *to;
 
 	if (src->kind == KNEM_SIDE_USER) {
-		to = knem_kmap(dst->pages[chunk->dst_page]);
-		left = knem_copy_from_user(to + dst_off, chunk->src_addr,
-					   chunk->len);
-		knem_kunmap(to);
+		to = knem_side_map(dst, chunk->dst_page, dst_off);
+		left = knem_copy_from_user(to, chunk->src_addr, chunk->len);
+		knem_side_unmap(dst, to);
 	} else if (dst->kind == KNEM_SIDE_USER) {
-		from = knem_kmap(src->pages[chunk->src_page]);
-		left = knem_copy_to_user(chunk->dst_addr, from + src_off,
-					 chunk->len);
-		knem_kunmap(from);
+		from = knem_side_map(src, chunk->src_page, src_off);
+		left = knem_copy_to_user(chunk->dst_addr, from, chunk->len);
+		knem_side_unmap(src, from);
 	} else {
 		/* kmap_local mappings nest: unmap in reverse order */
-		from = knem_kmap(src->pages[chunk->src_page]);
-		to = knem_kmap(dst->pages[chunk->dst_page]);
-		memcpy(to + dst_off, from + src_off, chunk->len);
-		knem_kunmap(to);
-		knem_kunmap(from);
+		from = knem_side_map(src, chunk->src_page, src_off);
+		to = knem_side_map(dst, chunk->dst_page, dst_off);
+		memcpy(to, from, chunk->len);
+		knem_side_unmap(dst, to);
+		knem_side_unmap(src, from);
 	}
 	return left;
 }
@@ -77,24 +94,24 @@ static noinline u32 knem_long_run_bytes(knem_page_t *const *pages,
 }
 
 /*
- * Bytes that one chunk may take from a side at @addr, of the @todo bytes
- * left: at most to the end of its page @pages[0], or of the run of pages
- * that starts there; user memory (@pages NULL) is one range.  Small
+ * Bytes that one chunk may take from @side at @addr, in page @page, of the
+ * @todo bytes left: at most to the end of the page, or of the run of pages
+ * that starts there; user memory and a mapped side are one range.  Small
  * pages, the common case, cost a look at the page's flags.
  */
-static inline u32 knem_run_bytes(knem_page_t *const *pages, u64 addr,
-				 u64 todo)
+static inline u32 knem_run_bytes(const struct knem_side *side, u32 page,
+				 u64 addr, u64 todo)
 {
 	u64 offset = KNEM_PAGE_OFFSET(addr);
 
-	if (!pages)
+	if (side->kind == KNEM_SIDE_USER || side->mapped)
 		return (u32)min_t(u64, todo, (u64)KNEM_CPU_COPY_MAX_RUN_PAGES
 					     << KNEM_PAGE_SHIFT);
 	if (offset + todo <= KNEM_PAGE_SIZE)
 		return (u32)todo;
-	if (!knem_page_may_run(pages[0]))
+	if (!knem_page_may_run(side->pages[page]))
 		return (u32)(KNEM_PAGE_SIZE - offset);
-	return knem_long_run_bytes(pages, offset, todo);
+	return knem_long_run_bytes(side->pages + page, offset, todo);
 }
 
 /*
@@ -102,7 +119,7 @@ static inline u32 knem_run_bytes(knem_page_t *const *pages, u64 addr,
  * walked with two addresses and two page indexes instead of the
  * planner's general cursors, which cost about as much per page as the
  * checks around copy_to_user, and in chunks that cover whole runs of
- * pages (transparent huge pages) on both sides.
+ * pages (transparent huge pages) or mapped pages on both sides.
  */
 static int knem_cpu_copy_one_seg(const struct knem_side *src, u64 src_offset,
 				 const struct knem_side *dst, u64 dst_offset,
@@ -114,10 +131,6 @@ static int knem_cpu_copy_one_seg(const struct knem_side *src, u64 src_offset,
 		.src_page = knem_seg_page(&src->segs[0], src_offset),
 		.dst_page = knem_seg_page(&dst->segs[0], dst_offset),
 	};
-	knem_page_t *const *src_pages =
-		src->kind == KNEM_SIDE_PAGES ? src->pages : NULL;
-	knem_page_t *const *dst_pages =
-		dst->kind == KNEM_SIDE_PAGES ? dst->pages : NULL;
 	u64 done = 0, since_check = 0;
 	unsigned long left;
 	int err = 0;
@@ -134,11 +147,9 @@ static int knem_cpu_copy_one_seg(const struct knem_side *src, u64 src_offset,
 			}
 		}
 
-		chunk.len = knem_run_bytes(src_pages ? src_pages +
-					   chunk.src_page : NULL,
+		chunk.len = knem_run_bytes(src, chunk.src_page,
 					   chunk.src_addr, length - done);
-		chunk.len = knem_run_bytes(dst_pages ? dst_pages +
-					   chunk.dst_page : NULL,
+		chunk.len = knem_run_bytes(dst, chunk.dst_page,
 					   chunk.dst_addr, chunk.len);
 		left = knem_cpu_copy_chunk(src, dst, &chunk);
 		done += chunk.len - left;

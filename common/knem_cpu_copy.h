@@ -3,14 +3,17 @@
  * knem_cpu_copy.h - the CPU copy engine.
  *
  * Executes a plan chunk by chunk with the CPU.  Each side is either pages
- * (pinned user pages, mapped grants: mapped with kmap_local_page) or the
- * calling process's own memory (reached with copy_to_user/copy_from_user,
- * no pinning); at most one side may be user memory.
+ * (pinned user pages, mapped grants: mapped with kmap_local_page, or
+ * through one contiguous kernel mapping of them) or the calling process's
+ * own memory (reached with copy_to_user/copy_from_user, no pinning); at
+ * most one side may be user memory.
  */
 #ifndef KNEM_CPU_COPY_H
 #define KNEM_CPU_COPY_H
 
 #include "knem_plan.h"
+
+struct knem_region;
 
 enum knem_side_kind {
 	KNEM_SIDE_PAGES,
@@ -22,6 +25,16 @@ struct knem_side {
 	const struct knem_seg *segs;
 	u32 nr_segs;
 	knem_page_t *const *pages;	/* KNEM_SIDE_PAGES only */
+	struct knem_region *region;	/* whose pages they are, or NULL */
+	/*
+	 * KNEM_SIDE_PAGES, optional: @pages from index
+	 * @mapped_first on, mapped contiguously in kernel space (page i at
+	 * @mapped + (i - @mapped_first) pages) over at least the pages the
+	 * copy reaches, so that a chunk may cross pages; NULL: each page is
+	 * mapped on its own while it is copied.
+	 */
+	void *mapped;
+	u32 mapped_first;
 };
 
 /*

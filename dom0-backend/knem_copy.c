@@ -43,21 +43,26 @@ static int knem_lookup(struct knem_copy_work *work, knem_cookie_t cookie,
 }
 
 static void knem_side_of_region(struct knem_side *side,
-				const struct knem_region *region)
+				struct knem_region *region)
 {
-	side->kind = KNEM_SIDE_PAGES;
-	side->segs = region->segs;
-	side->nr_segs = region->nr_segs;
-	side->pages = region->pages;
+	*side = (struct knem_side){
+		.kind = KNEM_SIDE_PAGES,
+		.segs = region->segs,
+		.nr_segs = region->nr_segs,
+		.pages = region->pages,
+		.region = region,
+	};
 }
 
 static void knem_side_of_local(struct knem_side *side,
 			       const struct knem_local_iovecs *local)
 {
-	side->kind = local->pages ? KNEM_SIDE_PAGES : KNEM_SIDE_USER;
-	side->segs = local->segs;
-	side->nr_segs = local->nr_segs;
-	side->pages = local->pages;
+	*side = (struct knem_side){
+		.kind = local->pages ? KNEM_SIDE_PAGES : KNEM_SIDE_USER,
+		.segs = local->segs,
+		.nr_segs = local->nr_segs,
+		.pages = local->pages,
+	};
 }
 
 knem_status_t knem_copy_work_execute(struct knem_copy_work *work)
@@ -86,8 +91,7 @@ knem_status_t knem_copy_work_execute(struct knem_copy_work *work)
 			return KNEM_STATUS_FAILED;
 		}
 	} else {
-		err = knem_cpu_copy(&work->src, work->src_offset, &work->dst,
-				    work->dst_offset, work->length, &copied);
+		err = knem_copy_work_cpu(work, &copied);
 		if (err) {
 			knem_debug("copy stopped after %llu of %llu bytes (%d)\n",
 				   copied, work->length, err);

@@ -144,6 +144,7 @@ struct knem_user_region {
 	struct mm_struct *mm;		/* charged with @charged pinned pages */
 	u32 charged;
 	void *xen;			/* the Xen side's state, or NULL */
+	void *mapped;			/* knem_user_region_mapping(), or NULL */
 	struct work_struct release_work;
 	struct rcu_head rcu;
 };
@@ -173,6 +174,13 @@ int knem_user_region_create(struct knem_context *ctx,
  * reachable through dom0, so the use is claimed there first; may sleep.
  */
 bool knem_user_region_claim(struct knem_region *core);
+/*
+ * All the pages of @core, a cached region of this kernel's processes,
+ * mapped contiguously in kernel space: made at the first call, kept until
+ * the pages are unpinned.  NULL for other regions, and without vmalloc
+ * space.  The caller holds a reference to @core; may sleep.
+ */
+void *knem_user_region_mapping(struct knem_region *core);
 
 /*
  * The caller's own iovecs for one inline copy: pinned, or reached through
@@ -276,6 +284,11 @@ struct knem_copy_work {
 	kuid_t uid;			/* the caller's, for remote lookups */
 };
 
+/*
+ * Runs @work's copy on the CPU (knem_cpu_copy()), its pages mapped
+ * contiguously where that pays (knem_copy_map.c).  May sleep.
+ */
+int knem_copy_work_cpu(const struct knem_copy_work *work, u64 *copied);
 /* Runs @work (CPU, DMA engine or the Xen side); returns SUCCESS or FAILED. */
 knem_status_t knem_copy_work_execute(struct knem_copy_work *work);
 /* Drops what the copy holds (it may sleep). */

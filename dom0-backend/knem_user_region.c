@@ -22,6 +22,7 @@
 #include <linux/shmem_fs.h>
 #include <linux/slab.h>
 #include <linux/version.h>
+#include <linux/vmalloc.h>
 #include <linux/wait_bit.h>
 
 #include "knem_native.h"
@@ -406,6 +407,8 @@ static void knem_user_region_teardown(struct knem_user_region *region)
 	knem_xen_region_release(region);
 	if (region->notifier_active)
 		mmu_interval_notifier_remove(&region->notifier);
+	if (region->mapped)
+		vunmap(region->mapped);
 	unpin_user_pages_dirty_lock(region->core.pages, region->core.nr_pages,
 				    region->core.protection & KNEM_PROT_WRITE);
 	knem_pins_uncharge(region);
@@ -459,6 +462,31 @@ bool knem_user_region_claim(struct knem_region *core)
 		return true;
 	return knem_xen_region_claim(container_of(core, struct knem_user_region,
 						  core));
+}
+
+void *knem_user_region_mapping(struct knem_region *core)
+{
+	struct knem_user_region *region =
+		container_of(core, struct knem_user_region, core);
+	void *mapped, *first;
+
+	if (core->ops != &knem_user_region_ops ||
+	    (core->flags & KNEM_FLAG_SINGLEUSE))
+		return NULL;
+	/* pairs with the cmpxchg: the mapping's page tables, then it */
+	mapped = smp_load_acquire(&region->mapped);
+	if (mapped)
+		return mapped;
+	mapped = vmap(core->pages, core->nr_pages, VM_MAP, PAGE_KERNEL);
+	if (!mapped)
+		return NULL;
+	/* another copy of the region may have mapped it meanwhile */
+	first = cmpxchg(&region->mapped, NULL, mapped);
+	if (first) {
+		vunmap(mapped);
+		return first;
+	}
+	return mapped;
 }
 
 static int knem_user_region_watch(struct knem_user_region *region)

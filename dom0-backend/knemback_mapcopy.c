@@ -18,9 +18,11 @@ static bool knemback_side_pages(const struct knemback_side *side, u64 length,
 				struct knemback_map **map, struct knem_side *out)
 {
 	*map = NULL;
-	out->kind = KNEM_SIDE_PAGES;
-	out->segs = side->segs;
-	out->nr_segs = side->nr_segs;
+	*out = (struct knem_side){
+		.kind = KNEM_SIDE_PAGES,
+		.segs = side->segs,
+		.nr_segs = side->nr_segs,
+	};
 	if (!side->grefs) {
 		out->pages = side->pages;
 		return true;

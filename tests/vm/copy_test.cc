@@ -553,4 +553,73 @@ TEST(Copy, SharedMemorySeenByBothProcesses)
 			      got.size(), "region after the child's writes"));
 }
 
+// Buffers in 4 KiB pages are copied through one kernel mapping of the
+// region's pages (kept by a cached region, made for the copy of a
+// single-use one, knem_copy_map.c): every offset of both ends against a
+// page, the owner's writes seen through the kept mapping, both directions,
+// region to region, and single-use regions large enough to be mapped.
+TEST(Copy, SmallPagesThroughContiguousMappings)
+{
+	KNEM_OPEN_OR_FAIL(fd, O_RDWR);
+	const size_t len = 100 * kPage;
+	KNEM_MAP_OR_FAIL(buf, len);
+	KNEM_MAP_OR_FAIL(other, len);
+	ASSERT_EQ(0, ::madvise(buf.data(), len, MADV_NOHUGEPAGE));
+	ASSERT_EQ(0, ::madvise(other.data(), len, MADV_NOHUGEPAGE));
+	FillPattern(buf.data(), len, 70);
+	knem_cookie_t c = 0, o = 0;
+	ASSERT_EQ(Ok(), CreateRegion(fd.get(), buf.data() + 3, len - 5, kRW, 0,
+				     &c));
+	ASSERT_EQ(Ok(), CreateRegion(fd.get(), other.data(), len, kRW, 0, &o));
+	std::vector<uint8_t> local(len);
+	uint32_t status = 0;
+	for (uint64_t off : std::vector<uint64_t>{0, 1, kPage - 3, kPage,
+						  17 * kPage + 5, len - 5 - 1}) {
+		SCOPED_TRACE(off);
+		const size_t n = len - 5 - off;
+		FillPattern(buf.data(), len, 71 + off);
+		ASSERT_TRUE(SyncOk(InlineCopy(fd.get(), {Iov(local.data(), n)},
+					      false, c, off, 0, &status),
+				   status));
+		EXPECT_TRUE(SameBytes(local.data(), buf.data() + 3 + off, n,
+				      "read through the kept mapping"));
+		FillPattern(local.data(), n, 81 + off);
+		ASSERT_TRUE(SyncOk(InlineCopy(fd.get(), {Iov(local.data(), n)},
+					      true, c, off, 0, &status),
+				   status));
+		EXPECT_TRUE(SameBytes(buf.data() + 3 + off, local.data(), n,
+				      "written through the kept mapping"));
+		ASSERT_TRUE(SyncOk(Copy(fd.get(), c, off, o, 11, 0, &status),
+				   status));
+		EXPECT_TRUE(SameBytes(other.data() + 11, buf.data() + 3 + off,
+				      std::min(n, len - 11), "region to region"));
+	}
+	EXPECT_EQ(Ok(), DestroyRegion(fd.get(), c));
+	EXPECT_EQ(Ok(), DestroyRegion(fd.get(), o));
+
+	// single-use, 17 to 100 pages, each end anywhere in its page
+	for (size_t n : std::vector<size_t>{16 * kPage + 1, 40 * kPage - 9,
+					    len - 4096 - 7}) {
+		SCOPED_TRACE(n);
+		FillPattern(buf.data(), len, n);
+		ASSERT_EQ(Ok(), CreateRegion(fd.get(), buf.data() + 7, n,
+					     KNEM_PROT_READ,
+					     KNEM_FLAG_SINGLEUSE, &c));
+		ASSERT_TRUE(SyncOk(InlineCopy(fd.get(), {Iov(local.data(), n)},
+					      false, c, 0, 0, &status),
+				   status));
+		EXPECT_TRUE(SameBytes(local.data(), buf.data() + 7, n,
+				      "single-use read"));
+		FillPattern(local.data(), n, n + 1);
+		ASSERT_EQ(Ok(), CreateRegion(fd.get(), buf.data() + 4095, n,
+					     KNEM_PROT_WRITE,
+					     KNEM_FLAG_SINGLEUSE, &c));
+		ASSERT_TRUE(SyncOk(InlineCopy(fd.get(), {Iov(local.data(), n)},
+					      true, c, 0, 0, &status),
+				   status));
+		EXPECT_TRUE(SameBytes(buf.data() + 4095, local.data(), n,
+				      "single-use write"));
+	}
+}
+
 } // namespace

@@ -5,8 +5,8 @@
 # QEMU TCG with dom0-backend/knem.ko loaded; the table, the CSV and the plot
 # land in the output directory.
 #
-#   tools/bench.sh [--deterministic] [--quick] [--out DIR] [--timeout S]
-#                  [-- knem-bench options...]
+#   tools/bench.sh [--deterministic] [--quick] [--thp MODE] [--out DIR]
+#                  [--timeout S] [-- knem-bench options...]
 #
 #   (default)        wall clock: 2 vCPUs, 3 runs, each figure the median of
 #                    the runs' medians with their range as the spread
@@ -15,7 +15,15 @@
 #                    two runs agree to about 1% whatever the host's load; it
 #                    measures software cost, not memory bandwidth or caches
 #   --quick          a short run (sizes 4K:256K), to try the command
+#   --thp MODE       the guest kernel's transparent huge page mode for the
+#                    run: always, madvise or never (default madvise,
+#                    Ubuntu's: knem-bench's default buffers, aligned_alloc'd
+#                    as an application's, are then in 4 KiB pages, and those
+#                    of "-- --huge-pages", advised for huge pages, in 2 MiB
+#                    ones); the header of the table says the mode
 #   --out DIR        output directory (default .cache/bench/<mode>)
+#   -- ARGS          knem-bench options (tools/knem-bench --help), e.g.
+#                    "-- --huge-pages" or "-- --window 1"
 #
 # Output: DIR/table.txt (also printed), DIR/results.csv, DIR/knem-bench.svg
 # (bandwidth against size, and the ratios of knem to CMA, two-copy and
@@ -26,7 +34,7 @@ shopt -s inherit_errexit
 # shellcheck source=SCRIPTDIR/../tests/harness/build.sh
 . "$(dirname "$(readlink -f "$0")")/../tests/harness/build.sh"
 
-deterministic=0 quick=0 out="" timeout_s=5400
+deterministic=0 quick=0 thp=madvise out="" timeout_s=5400
 bench_args=()
 
 usage() {
@@ -39,6 +47,13 @@ parse_args() {
 		case "$1" in
 		--deterministic) deterministic=1; shift ;;
 		--quick) quick=1; shift ;;
+		--thp)
+			[ $# -ge 2 ] || usage
+			case "$2" in
+			always | madvise | never) thp=$2 ;;
+			*) echo "bench.sh: --thp takes always, madvise or never, not '$2'" >&2; usage ;;
+			esac
+			shift 2 ;;
 		--out) [ $# -ge 2 ] || usage; out=$2; shift 2 ;;
 		--timeout) [ $# -ge 2 ] || usage; timeout_s=$2; shift 2 ;;
 		--) shift; bench_args+=("$@"); break ;;
@@ -48,7 +63,8 @@ parse_args() {
 	done
 }
 
-# The knem-bench command line run in the VM (one word list, quoted).
+# The command run in the VM (as root): sets the THP mode, then knem-bench
+# (one word list, quoted).
 guest_command() {
 	local label args=()
 	if [ "$deterministic" -eq 1 ]; then
@@ -61,6 +77,7 @@ guest_command() {
 	fi
 	[ "$quick" -eq 0 ] || args+=(--quick)
 	args+=(--label "$label" "${bench_args[@]}")
+	printf 'echo %q > /sys/kernel/mm/transparent_hugepage/enabled && ' "$thp"
 	printf '%q ' tools/knem-bench "${args[@]}"
 }
 

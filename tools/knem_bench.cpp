@@ -28,14 +28,19 @@
 // and, for the broadcast, N-2 more readers, all exec'ed from this program.
 // The message pattern lives in one memfd mapped by every process, the
 // reference of every check; the messages themselves travel between private
-// anonymous buffers, as an application's: the sender's, which knem and CMA
-// read, and the receiver's destination (and its own copy of the message,
-// memcpy's source).  These are aligned on and advised for transparent huge
-// pages, which Debian's kernels give anonymous memory by default (the
-// header says how much of the sender's buffer got them), or with
-// --small-pages in 4 KiB pages.  A process waiting for another
-// spins for 50 us, then sleeps on a futex (at once with one CPU), so that
-// the benchmark also runs on one CPU.
+// buffers: the sender's, which knem and CMA read, and the receiver's
+// destination (and its own copy of the message, memcpy's source).  By
+// default these are what an application has: aligned_alloc(4096, size)
+// from the C library and no madvise, so they get transparent huge pages
+// only where the kernel gives them to any memory (THP mode "always"; with
+// "madvise", Ubuntu's default, they stay in 4 KiB pages).  With
+// --huge-pages they are mappings aligned on 2 MiB and advised for huge
+// pages (MADV_HUGEPAGE), which get them in the modes "always" and
+// "madvise" if the kernel has them.  The header says which buffers, the
+// THP mode, and how much of the sender's and the receiver's buffers are in
+// huge pages.  A process waiting for another spins for 50 us, then sleeps
+// on a futex (at once with one CPU), so that the benchmark also runs on
+// one CPU.
 //
 // Timing: CLOCK_MONOTONIC from the receiver's request to the sender until
 // the data is in the destination buffer.  In the bandwidth section the
@@ -72,6 +77,7 @@
 #include <ctime>
 #include <exception>
 #include <map>
+#include <memory>
 #include <new>
 #include <optional>
 #include <string>
@@ -126,7 +132,7 @@ struct Options {
 	unsigned fragments = 8;
 	unsigned settle_ms = 0;
 	unsigned window = 16;
-	bool small_pages = false;
+	bool huge_pages = false;
 	bool bandwidth = true, region = true, latency = true, broadcast = true;
 	bool check_counters = false;
 	std::string label;
@@ -158,8 +164,10 @@ void usage(std::FILE* out)
 		"                          timed with the next message (default 0: no pause)\n"
 		"  -W, --window N          bandwidth messages per request, at most (default 16,\n"
 		"                          at most %u; and at most 16M of messages per request)\n"
-		"  -P, --small-pages       message buffers in 4 KiB pages (default: advised for\n"
-		"                          transparent huge pages)\n"
+		"  -H, --huge-pages        message buffers aligned on 2 MiB and advised for\n"
+		"                          transparent huge pages (MADV_HUGEPAGE); default: as\n"
+		"                          an application's, aligned_alloc(4096, size) with no\n"
+		"                          advice, in huge pages only with THP mode \"always\"\n"
 		"  -S, --sections LIST     bandwidth,region,latency,broadcast (default all)\n"
 		"  -q, --quick             a short smoke run: sizes 4K:256K, 3 samples, 1 warm-up,\n"
 		"                          20 latency samples, 3 processes\n"
@@ -215,7 +223,7 @@ Options parse_options_or_throw(int argc, char** argv)
 		{"fragments", required_argument, nullptr, 'F'},
 		{"settle", required_argument, nullptr, 't'},
 		{"window", required_argument, nullptr, 'W'},
-		{"small-pages", no_argument, nullptr, 'P'},
+		{"huge-pages", no_argument, nullptr, 'H'},
 		{"sections", required_argument, nullptr, 'S'},
 		{"quick", no_argument, nullptr, 'q'},
 		{"check-counters", no_argument, nullptr, 'c'},
@@ -237,7 +245,7 @@ Options parse_options_or_throw(int argc, char** argv)
 			options = quick;
 
 	int c;
-	while ((c = getopt_long(argc, argv, "s:n:m:b:w:r:l:p:f:F:t:W:PS:qcL:h", long_options,
+	while ((c = getopt_long(argc, argv, "s:n:m:b:w:r:l:p:f:F:t:W:HS:qcL:h", long_options,
 				nullptr)) != -1) {
 		switch (c) {
 		case 's':
@@ -258,7 +266,7 @@ Options parse_options_or_throw(int argc, char** argv)
 		case 'F': options.fragments = parse_count(optarg, 1, 1024); break;
 		case 't': options.settle_ms = parse_count(optarg, 0, 10000); break;
 		case 'W': options.window = parse_count(optarg, 1, max_window); break;
-		case 'P': options.small_pages = true; break;
+		case 'H': options.huge_pages = true; break;
 		case 'S': parse_sections(options, optarg); break;
 		case 'q': break;
 		case 'c': options.check_counters = true; break;
@@ -300,34 +308,139 @@ FileDescriptor make_memfd(const char* name, std::size_t length)
 
 std::size_t round_up(std::size_t x, std::size_t to) { return (x + to - 1) / to * to; }
 
-enum class Pages { Small, Huge };
+// The message buffers: as an application allocates them, or advised for
+// transparent huge pages (--huge-pages).
+enum class Pages { Malloc, Huge };
 
-// A mapping, unmapped on destruction: private anonymous memory, or a
-// shared mapping of a file.
-class Mapping {
+// The bytes in transparent huge pages of [begin, begin + length) in this
+// process, from /proc/self/smaps (0 when it cannot be read).  smaps counts
+// them per mapping (AnonHugePages): a mapping that the range only partly
+// covers (the heap of a malloc'd buffer) counts at most the 2 MiB-aligned
+// huge pages of the part in the range, which makes the figure an upper
+// bound there; it is exact for a range that is its mappings' only content.
+std::uint64_t huge_bytes_of(const void* address, std::size_t length)
+{
+	std::FILE* smaps = std::fopen("/proc/self/smaps", "re");
+	if (!smaps)
+		return 0;
+	const auto begin = reinterpret_cast<std::uintptr_t>(address);
+	const std::uintptr_t end = begin + length;
+	std::uint64_t total = 0;
+	std::uint64_t room = 0; // huge pages of the current mapping within the range
+	char line[512];
+	while (std::fgets(line, sizeof(line), smaps)) {
+		unsigned long start = 0, stop = 0;
+		unsigned long long kib = 0;
+		if (std::sscanf(line, "%lx-%lx ", &start, &stop) == 2) {
+			const std::uintptr_t low = round_up(std::max<std::uintptr_t>(start, begin),
+							    huge_page_size);
+			const std::uintptr_t high = std::min<std::uintptr_t>(stop, end) /
+						    huge_page_size * huge_page_size;
+			room = high > low ? high - low : 0;
+		} else if (room != 0 && std::sscanf(line, "AnonHugePages: %llu kB", &kib) == 1) {
+			total += std::min<std::uint64_t>(kib * KiB, room);
+		}
+	}
+	std::fclose(smaps);
+	return total;
+}
+
+// The kernel's THP mode: the bracketed word of
+// /sys/kernel/mm/transparent_hugepage/enabled ("always", "madvise" or
+// "never"), or why there is none.
+std::string thp_mode()
+{
+	const char* const path = "/sys/kernel/mm/transparent_hugepage/enabled";
+	std::FILE* file = std::fopen(path, "re");
+	if (!file)
+		return std::string("unknown (") + path + ": " + std::strerror(errno) + ")";
+	char line[256] = "";
+	const bool read = std::fgets(line, sizeof(line), file) != nullptr;
+	std::fclose(file);
+	const std::string text(read ? line : "");
+	const std::size_t open = text.find('[');
+	const std::size_t close = text.find(']', open);
+	if (open == std::string::npos || close == std::string::npos)
+		return std::string("unknown (") + path + " unreadable)";
+	return text.substr(open + 1, close - open - 1);
+}
+
+// A private message buffer, freed on destruction: from aligned_alloc(4096)
+// with no advice, as an application's (Malloc), or a mapping aligned on
+// and advised for transparent huge pages, rounded up to whole ones, so
+// that the kernel can give them from the first touch on (Huge; if it has
+// them: see huge_bytes()).
+class Buffer {
 public:
-	// Private memory.  Huge: aligned on and advised for transparent huge
-	// pages, rounded up to whole ones, so that the kernel can give them
-	// from the first touch on (if it has them: see huge_bytes()); small:
-	// kept in 4 KiB pages.
-	Mapping(std::size_t length, Pages pages)
-		: length_(pages == Pages::Huge ? round_up(length, huge_page_size) : length)
+	Buffer(std::size_t length, Pages pages)
+		: length_(round_up(length, pages == Pages::Huge ? huge_page_size : page_size)),
+		  memory_(pages == Pages::Huge ? map_huge(length_) : allocate(length_))
 	{
-		const std::size_t slack = pages == Pages::Huge ? huge_page_size : 0;
-		void* raw = ::mmap(nullptr, length_ + slack, PROT_READ | PROT_WRITE,
+	}
+
+	unsigned char* data() const noexcept { return memory_.get(); }
+	std::size_t size() const noexcept { return length_; }
+
+	// Populates every page now, so that no message pays a page fault.
+	void touch() const { std::memset(data(), 0, length_); }
+
+	// Bytes of the buffer in transparent huge pages now.
+	std::uint64_t huge_bytes() const { return huge_bytes_of(data(), length_); }
+
+private:
+	// Gives the memory back as it was obtained: munmap of `mapped` bytes
+	// (Huge), or free (Malloc: mapped == 0).
+	struct Release {
+		std::size_t mapped = 0;
+		void operator()(unsigned char* address) const noexcept
+		{
+			if (mapped != 0)
+				::munmap(address, mapped);
+			else
+				std::free(address);
+		}
+	};
+	using Memory = std::unique_ptr<unsigned char, Release>;
+
+	static Memory allocate(std::size_t length)
+	{
+		errno = 0;
+		void* address = std::aligned_alloc(page_size, length);
+		if (!address)
+			throw std::system_error(errno ? errno : ENOMEM, std::generic_category(),
+						"aligned_alloc of " + std::to_string(length) +
+							" bytes");
+		return Memory(static_cast<unsigned char*>(address), Release{});
+	}
+
+	// `length` bytes (a multiple of huge_page_size) at a huge-page boundary:
+	// a mapping one huge page longer, trimmed.
+	static Memory map_huge(std::size_t length)
+	{
+		const std::size_t slack = huge_page_size;
+		void* raw = ::mmap(nullptr, length + slack, PROT_READ | PROT_WRITE,
 				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (raw == MAP_FAILED)
-			throw_errno("mmap of " + std::to_string(length_) + " bytes");
+			throw_errno("mmap of " + std::to_string(length + slack) + " bytes");
 		const auto begin = reinterpret_cast<std::uintptr_t>(raw);
-		const std::uintptr_t aligned = slack ? round_up(begin, slack) : begin;
+		const std::uintptr_t aligned = round_up(begin, slack);
 		if (aligned > begin)
 			::munmap(raw, aligned - begin);
 		if (begin + slack > aligned)
-			::munmap(reinterpret_cast<void*>(aligned + length_), begin + slack - aligned);
-		address_ = reinterpret_cast<unsigned char*>(aligned);
-		// EINVAL from a kernel without THP: small pages, as asked or not
-		::madvise(address_, length_, pages == Pages::Huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+			::munmap(reinterpret_cast<void*>(aligned + length), begin + slack - aligned);
+		auto* address = reinterpret_cast<unsigned char*>(aligned);
+		// EINVAL from a kernel without THP: 4 KiB pages, nothing to undo
+		::madvise(address, length, MADV_HUGEPAGE);
+		return Memory(address, Release{length});
 	}
+
+	std::size_t length_;
+	Memory memory_;
+};
+
+// A shared mapping of a file, unmapped on destruction.
+class Mapping {
+public:
 	Mapping(std::size_t length, int fd) : length_(length)
 	{
 		void* address = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -341,32 +454,6 @@ public:
 
 	unsigned char* data() const noexcept { return address_; }
 	std::size_t size() const noexcept { return length_; }
-
-	// Populates every page now, so that no message pays a page fault.
-	void touch() const { std::memset(address_, 0, length_); }
-
-	// Bytes of the mapping in transparent huge pages now, from
-	// /proc/self/smaps (0 when it cannot be read).
-	std::uint64_t huge_bytes() const
-	{
-		std::FILE* smaps = std::fopen("/proc/self/smaps", "re");
-		if (!smaps)
-			return 0;
-		const auto begin = reinterpret_cast<std::uintptr_t>(address_);
-		std::uint64_t total = 0;
-		bool inside = false;
-		char line[512];
-		while (std::fgets(line, sizeof(line), smaps)) {
-			unsigned long start = 0, end = 0;
-			unsigned long long kib = 0;
-			if (std::sscanf(line, "%lx-%lx ", &start, &end) == 2)
-				inside = start < begin + length_ && begin < end;
-			else if (inside && std::sscanf(line, "AnonHugePages: %llu kB", &kib) == 1)
-				total += kib * KiB;
-		}
-		std::fclose(smaps);
-		return total;
-	}
 
 private:
 	unsigned char* address_ = nullptr;
@@ -455,7 +542,8 @@ struct Control {
 	std::atomic<unsigned> readers_done{0};        // of the current broadcast
 	std::atomic<pid_t> sender_pid{0};
 	std::uint64_t source_address = 0;             // in the sender
-	std::uint64_t source_huge_bytes = 0;          // of the sender's buffer
+	std::uint64_t source_bytes = 0;               // the sender's buffer
+	std::uint64_t source_huge_bytes = 0;          // ... in transparent huge pages
 	std::uint64_t cookies[max_window] = {};       // answer to Op::Single
 	Mailbox sender;
 	Mailbox readers[max_processes];               // [0] is the receiver
@@ -722,14 +810,14 @@ private:
 	}
 
 	const unsigned char* source_;
-	Mapping buffer_;
+	Buffer buffer_;
 };
 
 // ---------------------------------------------------------------------------
 // The sender (also the broadcast's root) and the other broadcast readers
 
 void serve_broadcast(const Team& team, const knem::Device& device, const Mailbox& request,
-		     std::uint64_t sequence, const Mapping& source)
+		     std::uint64_t sequence, const Buffer& source)
 {
 	Control& control = team.control();
 	const unsigned readers = team.config().readers;
@@ -764,8 +852,9 @@ void run_sender(Team& team, const Mapping& pattern)
 {
 	Control& control = team.control();
 	const knem::Device device;
-	const Mapping source(pattern.size(), team.config().pages);
+	const Buffer source(pattern.size(), team.config().pages);
 	std::memcpy(source.data(), pattern.data(), pattern.size());
+	control.source_bytes = source.size();
 	control.source_huge_bytes = source.huge_bytes();
 	const knem::Region cached(device, source.data(), source.size(), knem::Protection::Read);
 	// CMA readers are siblings, not parents: let them in under Yama.
@@ -1318,7 +1407,7 @@ private:
 	const Mapping& pattern_;
 	const int control_fd_;
 	const int source_fd_;
-	const Mapping source_; // memcpy's
+	const Buffer source_; // memcpy's
 	unsigned started_ = 0;
 	const knem::Device device_;
 	Destination destination_;
@@ -1539,16 +1628,16 @@ void print_header(const Options& options, const knem::Device& device)
 	std::fflush(stdout);
 }
 
-// How much of the message buffers the kernel gave in huge pages: a
-// region's cost depends on it.
+// Which message buffers, the kernel's THP mode, and how much of the buffers
+// it gave in huge pages: a region's cost depends on it.
 void print_pages(const Options& options, const Control& control, const Receiver& receiver)
 {
-	const std::uint64_t sender = round_up(control.config.source_size,
-					      options.small_pages ? page_size : huge_page_size);
-	std::printf("# message buffers: %s; in transparent huge pages: sender %s of %s,"
-		    " receiver %s of %s\n",
-		    options.small_pages ? "4 KiB pages (--small-pages)" : "advised for huge pages",
-		    size_text(control.source_huge_bytes).c_str(), size_text(sender).c_str(),
+	std::printf("# message buffers: %s; THP mode: %s; in transparent huge pages: sender %s"
+		    " of %s, receiver %s of %s\n",
+		    options.huge_pages ? "advised for huge pages (--huge-pages)"
+				       : "as malloc'd: aligned_alloc(4096)",
+		    thp_mode().c_str(), size_text(control.source_huge_bytes).c_str(),
+		    size_text(control.source_bytes).c_str(),
 		    size_text(receiver.huge_bytes()).c_str(),
 		    size_text(receiver.buffer_bytes()).c_str());
 	std::fflush(stdout);
@@ -1577,7 +1666,7 @@ int bench_main(int argc, char** argv)
 	config.fragments = options.fragments;
 	config.readers = options.broadcast ? options.processes - 1 : 1;
 	config.receiver = ::getpid();
-	config.pages = options.small_pages ? Pages::Small : Pages::Huge;
+	config.pages = options.huge_pages ? Pages::Huge : Pages::Malloc;
 
 	const FileDescriptor control_fd = make_memfd("knem-bench-control", control_length(config));
 	const FileDescriptor source_fd = make_memfd("knem-bench-source", config.source_size);

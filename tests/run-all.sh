@@ -12,11 +12,11 @@
 #   TCG, knem.ko in dom0 and knem-front.ko in the guests), then the install
 #   paths (tests/packaging/check-packaging.sh: knem_local_install, the
 #   Debian packages with DKMS in a chroot and in the VM, rpmbuild -tb).
-#   Alongside the 6.1 VM tests and the MPI stage, in the background, the
-#   kernel matrix: the modules built (W=1, as DKMS builds them) against a
-#   6.1 configured without Xen (build only), and built for and booted with
-#   Debian 12's 6.12 and 6.12 PREEMPT_RT (the in-VM suite and the DMA
-#   boots; MATRIX_KERNELS), each build and boot a stage of its own.
+#   After the 6.1 VM tests, the kernel matrix: the modules built (W=1, as
+#   DKMS builds them) against a 6.1 configured without Xen (build only),
+#   and built for and booted with Debian 12's 6.12 and 6.12 PREEMPT_RT
+#   (the in-VM suite and the DMA boots; MATRIX_KERNELS), each build and
+#   boot a stage of its own.
 # Ends with one line "N passed, M failed" (test cases, host and VM); exits
 # non-zero on any failure, kernel-log findings included; the failure list
 # before that line names every stage that failed.
@@ -221,6 +221,7 @@ matrix_build() {
 		return 0
 	fi
 	first=$(grep -m1 -E '^(ERROR|WARNING): modpost|: (fatal )?error: |: warning: ' "$log" || true)
+	echo "modules for $1: failed after $((SECONDS - t0)) s"
 	stage_failed_because "knem_build_modules failed (log: $log)${first:+: $first}"
 	count 0 1
 }
@@ -278,7 +279,11 @@ no_xen_build() {
 	count 1 0
 }
 
-# All of the matrix: the no-Xen build, then each kernel.
+# All of the matrix: the no-Xen build, then each kernel, one after the
+# other.  Not in parallel with other VM stages: on the idle 2-core host a
+# TCG guest running the suite keeps a core busy on average and both at
+# times, and the 6.1 VM tests with the matrix beside them took 397 s
+# where one after the other took 82 + 292 s.
 matrix_tests() {
 	local kernel t0=$SECONDS
 	knem_step "kernel without Xen (linux-source, Debian's config minus CONFIG_XEN): build only"
@@ -289,53 +294,6 @@ matrix_tests() {
 	echo "kernel matrix: $((SECONDS - t0)) s"
 }
 
-# The matrix runs in the background, alongside the default kernel's VM
-# tests and the MPI stage: a TCG guest running the suite keeps about 0.7
-# of a core busy, so two VMs share the 2 cores of the CI host without
-# waiting for each other much.  Not alongside the Xen suite (three guests,
-# timeouts of its own).  Its output goes to matrix.log, shown whole when
-# it is joined; its counts and failed stages come back in matrix.counts
-# (first line "passed failed", then one failed stage per line).  It runs
-# in a process group of its own (set -m), killed if this script ends first.
-matrix_pid=""
-
-matrix_start() {
-	local log=$KNEM_LOGS/matrix.log counts=$KNEM_LOGS/matrix.counts
-	local p0=$passed f0=$failed n0=${#failed_stages[@]}
-	rm -f "$counts"
-	knem_step "kernel matrix: in the background until the Xen suite (log: $log)"
-	set -m
-	(
-		matrix_tests
-		{
-			echo "$((passed - p0)) $((failed - f0))"
-			[ "${#failed_stages[@]}" -eq "$n0" ] ||
-				printf '%s\n' "${failed_stages[@]:$n0}"
-		} > "$counts"
-	) < /dev/null > "$log" 2>&1 &
-	matrix_pid=$!
-	set +m
-}
-
-matrix_join() {
-	local log=$KNEM_LOGS/matrix.log counts=$KNEM_LOGS/matrix.counts status=0 p f stages
-	knem_step "kernel matrix (run in the background; log: $log)"
-	wait "$matrix_pid" || status=$?
-	matrix_pid=""
-	cat "$log"
-	if [ ! -s "$counts" ]; then
-		failed_stages+=("kernel matrix: ended without its counts, exit status $status (log: $log)")
-		count 0 1
-		return
-	fi
-	{ read -r p f; mapfile -t stages; } < "$counts"
-	count "$p" "$f"
-	[ "${#stages[@]}" -eq 0 ] || failed_stages+=("${stages[@]}")
-}
-
-matrix_kill() {
-	[ -z "$matrix_pid" ] || kill -- "-$matrix_pid" 2>/dev/null || true
-}
 
 # count_summary LOG STATUS WHAT: counts a stage from the last "N passed, M
 # failed" line of LOG; a stage that ends without one (a build failed, a VM
@@ -447,13 +405,11 @@ main() {
 	fi
 	knem_step "unit tests"
 	run_stage "unit tests" unit_tests
-	trap matrix_kill EXIT
-	matrix_start
 	knem_step "VM tests (Debian $KNEM_RELEASE under QEMU TCG)"
 	run_stage "VM tests" vm_tests
+	matrix_tests
 	knem_step "Open MPI and UCX against common/knem_io.h"
 	run_stage "MPI" mpi_tests
-	matrix_join
 	knem_step "Xen suite (Xen + dom0 + two PV guests under QEMU TCG)"
 	run_stage "Xen suite" xen_tests
 	knem_step "install paths: knem_local_install, Debian packages and DKMS, RPM"

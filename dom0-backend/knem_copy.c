@@ -275,7 +275,7 @@ static int knem_copy_check(struct knem_context *ctx,
 
 	caps.nr_slots = knem_async_nr_slots(&ctx->async);
 	caps.have_status_array = caps.nr_slots != 0;
-	caps.have_dma = knem_dma_available() || knem_xen_dma_available();
+	caps.have_dma = knem_dma_available() || knem_xen_dma_available(ctx);
 
 	err = knem_flags_for_copy(&ctx->policy, req->flags, flags);
 	if (!err && req->always_async)

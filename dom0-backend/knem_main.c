@@ -190,11 +190,11 @@ static int knem_mmap(struct file *file, struct vm_area_struct *vma)
 	return knem_async_mmap(ctx, vma);
 }
 
-static long knem_get_info(void __user *arg)
+static long knem_get_info(const struct knem_context *ctx, void __user *arg)
 {
 	struct knem_cmd_info info = {
 		.abi = KNEM_ABI_VERSION,
-		.features = knem_dma_available() || knem_xen_dma_available() ?
+		.features = knem_dma_available() || knem_xen_dma_available(ctx) ?
 			    KNEM_FEATURE_DMA : 0,
 		.ignored_flags = knem_global_policy.ignored,
 		.forced_flags = knem_global_policy.forced,
@@ -299,7 +299,7 @@ static long knem_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 
 	switch (cmd) {
 	case KNEM_CMD_GET_INFO:
-		return knem_get_info(uarg);
+		return knem_get_info(ctx, uarg);
 	case KNEM_CMD_CREATE_REGION:
 		return knem_create_region_ioctl(ctx, uarg);
 	case KNEM_CMD_DESTROY_REGION:

@@ -398,8 +398,12 @@ void knem_xen_ops_unregister(const struct knem_xen_ops *ops);
 const struct knem_xen_ops *knem_xen_ops_get(void);
 void knem_xen_ops_put(const struct knem_xen_ops *ops);
 
-/* The operations, for the native layer: defaults when there is none. */
-bool knem_xen_dma_available(void);
+/*
+ * The operations, for the native layer: defaults when there is none.  The
+ * ones with a context, region or work use the context's table, which it
+ * holds; the others take the registered one for the call.
+ */
+bool knem_xen_dma_available(const struct knem_context *ctx);
 u64 knem_xen_sharing_id(void);
 size_t knem_xen_stats(char *buf, size_t size);
 int knem_xen_region_publish(struct knem_user_region *region,

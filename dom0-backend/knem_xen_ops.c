@@ -62,13 +62,11 @@ void knem_xen_ops_put(const struct knem_xen_ops *ops)
 		module_put(ops->owner);
 }
 
-bool knem_xen_dma_available(void)
+bool knem_xen_dma_available(const struct knem_context *ctx)
 {
-	const struct knem_xen_ops *ops = knem_xen_ops_get();
-	bool available = ops && ops->dma_available && ops->dma_available();
+	const struct knem_xen_ops *ops = ctx->xen_ops;
 
-	knem_xen_ops_put(ops);
-	return available;
+	return ops && ops->dma_available && ops->dma_available();
 }
 
 u64 knem_xen_sharing_id(void)

@@ -4,22 +4,34 @@
 # with sudo for the first host setup):
 #   host setup, build, host unit tests (make check: GoogleTest under
 #   ASan/UBSan), the in-VM suite (tests/harness/guest-suite.sh) with
-#   dom0-backend/knem.ko in Debian's kernel under QEMU TCG, Open MPI and
+#   dom0-backend/knem.ko in Debian 12's 6.1 kernel (the default kernel:
+#   the release linux-headers-amd64 names) under QEMU TCG, Open MPI and
 #   UCX built against our knem_io.h running over knem.ko in that VM
 #   (tests/mpi/run.sh; the builds are cached in .cache/mpi), then the Xen
 #   suite (tests/xen/run-suite.sh: Xen + dom0 + two PV guests under QEMU
 #   TCG, knem.ko in dom0 and knem-front.ko in the guests), then the install
 #   paths (tests/packaging/check-packaging.sh: knem_local_install, the
 #   Debian packages with DKMS in a chroot and in the VM, rpmbuild -tb).
+#   After the 6.1 VM tests, the kernel matrix: the modules built (W=1, as
+#   DKMS builds them) against a 6.1 configured without Xen (build only),
+#   and built for and booted with Debian 12's 6.12 and 6.12 PREEMPT_RT
+#   (the in-VM suite and the DMA boots; MATRIX_KERNELS), each build and
+#   boot a stage of its own.
 # Ends with one line "N passed, M failed" (test cases, host and VM); exits
 # non-zero on any failure, kernel-log findings included; the failure list
 # before that line names every stage that failed.
+#
+#   tests/run-all.sh                      everything
+#   tests/run-all.sh --kernel K [...]     host setup, build, then only the
+#                                         matrix stages of kernel K (a
+#                                         flavour such as 6.12-rt-amd64, a
+#                                         release, or no-xen)
 # shellcheck disable=SC2317 # the stages are called through run_stage
 set -euo pipefail
 shopt -s inherit_errexit
 
 # shellcheck source=SCRIPTDIR/harness/build.sh
-. "$(dirname "$(readlink -f "$0")")/harness/build.sh"
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/harness/build.sh"
 # shellcheck source=SCRIPTDIR/harness/guest-suite.sh
 . "$KNEM_HARNESS/guest-suite.sh"
 # shellcheck source=SCRIPTDIR/mpi/run.sh
@@ -58,8 +70,9 @@ run_stage() {
 
 # Lines that say what failed: GoogleTest's failed cases and assertions (with
 # the 6 lines after an assertion), the FAIL lines of the in-VM suite and of
-# the MPI, Xen and packaging checks, the harnesses' verdicts and errors.
-FAILURE_PATTERN='^\[  FAILED  \] [A-Z]|: Failure$|^(guest-suite|mpi-check|xen-check|run-suite): FAIL|^check-packaging: FAIL|^knem-(xen-)?vm: .*(FAIL|FINDINGS|timed out|never reported)|^([A-Za-z0-9_-]+: )?error: '
+# the MPI, Xen and packaging checks, the harnesses' verdicts and errors,
+# and the kernel builds' compiler warnings and modpost messages.
+FAILURE_PATTERN='^\[  FAILED  \] [A-Z]|: Failure$|^(guest-suite|mpi-check|xen-check|run-suite): FAIL|^check-packaging: FAIL|^knem-(xen-)?vm: .*(FAIL|FINDINGS|timed out|never reported)|^([A-Za-z0-9_-]+: )?error: |\.[ch]:[0-9]+:[0-9]+: warning: |^(ERROR|WARNING): modpost: '
 
 # failure_digest: those lines from every log this run wrote (once each, at
 # most 80), so that CI output showing only its end still says what failed.
@@ -136,23 +149,151 @@ vm_suite() {
 	count "$vm_passed" "$vm_failed"
 }
 
-# The whole suite with knem.ko, then the DMA tests with the test-only DMA
-# engine loaded too (the first boot checks that DMA is refused without one),
-# and the classic tools' flag values again, KNEM_FLAG_DMA now included.
-vm_tests() {
-	local knem=$KNEM_REPO/dom0-backend/knem.ko
-	local dma=$KNEM_REPO/tests/dma-provider/knem_test_dma.ko
-
-	vm_suite native --module "$knem" -- 'bash tests/harness/guest-suite.sh'
-	knem_step "VM tests with the test DMA engine"
-	vm_suite dma --module "$knem" --module "$dma" -- \
-		"bash tests/harness/guest-suite.sh 'tests/vm/knem_vm_test --gtest_filter=Dma*:ClassicFlags*' \
-		tests/vm/dma_param_test.sh"
-	# Alone: the provider cannot unload while knem holds its channels.
-	knem_step "the test DMA engine itself"
-	vm_suite dma-provider --module "$dma" -- \
-		'bash tests/harness/guest-suite.sh tests/dma-provider/dma_provider_test.sh'
+# vm_boot KIND DIR [KNEM-VM-ARGS...]: one boot of the VM tests with the
+# modules built in DIR (the source tree, or knem_modules_dir for another
+# kernel), logged as vm-KIND[-RELEASE].log.  native: the whole suite with
+# knem.ko; dma: the DMA tests with the test-only DMA engine loaded too (the
+# native boot checks that DMA is refused without one), and the classic
+# tools' flag values again, KNEM_FLAG_DMA now included; dma-provider: the
+# engine alone (it cannot unload while knem holds its channels).
+vm_boot() {
+	local kind=$1 dir=$2 name=$1
+	local knem=$2/dom0-backend/knem.ko dma=$2/tests/dma-provider/knem_test_dma.ko
+	shift 2
+	[ "${1:-}" != --kernel ] || name+=-$2
+	case "$kind" in
+	native)
+		vm_suite "$name" "$@" --module "$knem" -- 'bash tests/harness/guest-suite.sh' ;;
+	dma)
+		vm_suite "$name" "$@" --module "$knem" --module "$dma" -- \
+			"bash tests/harness/guest-suite.sh 'tests/vm/knem_vm_test --gtest_filter=Dma*:ClassicFlags*' \
+			tests/vm/dma_param_test.sh" ;;
+	dma-provider)
+		vm_suite "$name" "$@" --module "$dma" -- \
+			'bash tests/harness/guest-suite.sh tests/dma-provider/dma_provider_test.sh' ;;
+	esac
 }
+
+# The three boots on the default kernel, with the tree's modules.
+vm_tests() {
+	vm_boot native "$KNEM_REPO"
+	knem_step "VM tests with the test DMA engine"
+	vm_boot dma "$KNEM_REPO"
+	knem_step "the test DMA engine itself"
+	vm_boot dma-provider "$KNEM_REPO"
+}
+
+# ---- the kernel matrix ------------------------------------------------------
+# Besides the default kernel (Debian 12's 6.1, the stages above), the
+# kernels the modules are built for and booted with: Debian flavours whose
+# metapackage names today's release (ensure-host.sh --kernel).  The -rt one
+# runs PREEMPT_RT, where spinlocks sleep: a copy under a raw lock, or a
+# spinlock taken with interrupts off, shows as "BUG: scheduling while
+# atomic" (Debian builds it without CONFIG_DEBUG_ATOMIC_SLEEP, so only when
+# it does sleep).
+readonly MATRIX_KERNELS=(6.12-amd64 6.12-rt-amd64)
+matrix_release="" matrix_tree=""
+
+# matrix_setup KERNEL: the release of KERNEL, its image and headers
+# unpacked, in matrix_release and matrix_tree (empty on failure).
+matrix_setup() {
+	matrix_release="" matrix_tree=""
+	if matrix_release=$(bash "$KNEM_HARNESS/ensure-host.sh" --kernel "$1" --print-release) &&
+		matrix_tree=$(bash "$KNEM_HARNESS/ensure-host.sh" --kernel "$matrix_release" --print-build-dir); then
+		return 0
+	fi
+	matrix_release="" matrix_tree=""
+	stage_failed_because "tests/harness/ensure-host.sh --kernel $1 failed, see its messages above"
+	count 0 1
+}
+
+# matrix_build NAME TREE: the modules for kernel build tree TREE
+# (knem_build_modules: W=1, no warning); one check, whose failure says the
+# first error or warning.  Their .ko files are removed first, so that the
+# boots after a failed build find none rather than the last run's.
+matrix_build() {
+	local dir t0=$SECONDS log=$KNEM_LOGS/build-$1.log first
+	dir=$(knem_modules_dir "$1")
+	rm -f "$dir"/src/*/*.ko "$dir"/src/tests/*/*.ko
+	if knem_build_modules "$1" "$2"; then
+		echo "modules for $1 built in $((SECONDS - t0)) s, no warning"
+		count 1 0
+		return 0
+	fi
+	first=$(grep -m1 -E '^(ERROR|WARNING): modpost|: (fatal )?error: |: warning: ' "$log" || true)
+	echo "modules for $1: failed after $((SECONDS - t0)) s"
+	stage_failed_because "knem_build_modules failed (log: $log)${first:+: $first}"
+	count 0 1
+}
+
+# The boots of each matrix kernel: vm_boot's kinds and their names in the
+# failure list.
+readonly MATRIX_BOOTS=("native:native VM suite" "dma:DMA VM tests" "dma-provider:test DMA engine")
+
+# matrix_kernel KERNEL: kernel KERNEL (a flavour or a release): its build,
+# then the three boots of vm_tests, each a stage of its own in the
+# failure list ("kernel 6.12.118+deb12-rt-amd64: native VM suite: 1
+# failed").
+matrix_kernel() {
+	local kernel=$1 release dir boot t0
+	knem_step "kernel $kernel: image and headers"
+	run_stage "kernel $kernel: host setup" matrix_setup "$kernel"
+	[ -n "$matrix_release" ] || return 0
+	release=$matrix_release
+	dir=$(knem_modules_dir "$release")
+	knem_step "kernel $release: module build (W=1)"
+	run_stage "kernel $release: module build" matrix_build "$release" "$matrix_tree"
+	[ -f "$dir/src/dom0-backend/knem.ko" ] && [ -f "$dir/src/tests/dma-provider/knem_test_dma.ko" ] ||
+		return 0
+	for boot in "${MATRIX_BOOTS[@]}"; do
+		knem_step "kernel $release: ${boot#*:} (QEMU TCG)"
+		t0=$SECONDS
+		run_stage "kernel $release: ${boot#*:}" vm_boot "${boot%%:*}" "$dir/src" --kernel "$release"
+		echo "kernel $release: ${boot#*:}: $((SECONDS - t0)) s"
+	done
+}
+
+# The build-only check against a kernel configured without Xen (the
+# default kernel's source and config minus CONFIG_XEN, prepared once by
+# ensure-host.sh --no-xen-tree): the modules build W=1 with modpost
+# clean (matrix_build), and modinfo shows knem.ko for that kernel.
+no_xen_build() {
+	local tree dir release info
+	if ! tree=$(bash "$KNEM_HARNESS/ensure-host.sh" --no-xen-tree --print-build-dir); then
+		stage_failed_because "tests/harness/ensure-host.sh --no-xen-tree failed, see its messages above"
+		count 0 1
+		return 0
+	fi
+	dir=$(knem_modules_dir no-xen)
+	matrix_build no-xen "$tree"
+	[ -f "$dir/src/dom0-backend/knem.ko" ] || return 0
+	release=$(sed -n 's/^#define UTS_RELEASE "\(.*\)"/\1/p' "$tree/include/generated/utsrelease.h")
+	info="$(modinfo -F name "$dir/src/dom0-backend/knem.ko" 2>&1 || true) $(
+		modinfo -F vermagic "$dir/src/dom0-backend/knem.ko" 2>&1 || true)"
+	if [[ $info != "knem $release "* ]]; then
+		stage_failed_because "modinfo of knem.ko says '$info', not knem for $release"
+		count 0 1
+		return 0
+	fi
+	echo "knem.ko for $release without Xen: built, no warning; modinfo: $info"
+	count 1 0
+}
+
+# All of the matrix: the no-Xen build, then each kernel, one after the
+# other.  Not in parallel with other VM stages: on the idle 2-core host a
+# TCG guest running the suite keeps a core busy on average and both at
+# times, and the 6.1 VM tests with the matrix beside them took 397 s
+# where one after the other took 82 + 292 s.
+matrix_tests() {
+	local kernel t0=$SECONDS
+	knem_step "kernel without Xen (linux-source, Debian's config minus CONFIG_XEN): build only"
+	run_stage "kernel without Xen: module build" no_xen_build
+	for kernel in "${MATRIX_KERNELS[@]}"; do
+		matrix_kernel "$kernel"
+	done
+	echo "kernel matrix: $((SECONDS - t0)) s"
+}
+
 
 # count_summary LOG STATUS WHAT: counts a stage from the last "N passed, M
 # failed" line of LOG; a stage that ends without one (a build failed, a VM
@@ -229,7 +370,22 @@ host_setup_stage() {
 	count 0 1
 }
 
+usage() {
+	echo "usage: ${0##*/} [--kernel KERNEL]..." >&2
+	echo "  --kernel KERNEL  only the host setup, the build and the matrix stages of" >&2
+	echo "                   KERNEL: a Debian flavour (${MATRIX_KERNELS[*]}), a release," >&2
+	echo "                   or no-xen (the build against a kernel without Xen)" >&2
+	exit 2
+}
+
 main() {
+	local only=() kernel
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--kernel) [ $# -ge 2 ] || usage; only+=("$2"); shift 2 ;;
+		*) usage ;;
+		esac
+	done
 	mkdir -p "$KNEM_LOGS"
 	touch "$run_stamp"
 	run_stage "host setup" host_setup_stage
@@ -237,10 +393,21 @@ main() {
 	knem_step "building"
 	run_stage "build" build_stage
 	[ "$failed" -eq 0 ] || finish
+	if [ "${#only[@]}" -gt 0 ]; then
+		for kernel in "${only[@]}"; do
+			if [ "$kernel" = no-xen ]; then
+				run_stage "kernel without Xen: module build" no_xen_build
+			else
+				matrix_kernel "$kernel"
+			fi
+		done
+		finish
+	fi
 	knem_step "unit tests"
 	run_stage "unit tests" unit_tests
 	knem_step "VM tests (Debian $KNEM_RELEASE under QEMU TCG)"
 	run_stage "VM tests" vm_tests
+	matrix_tests
 	knem_step "Open MPI and UCX against common/knem_io.h"
 	run_stage "MPI" mpi_tests
 	knem_step "Xen suite (Xen + dom0 + two PV guests under QEMU TCG)"
@@ -250,4 +417,7 @@ main() {
 	finish
 }
 
-main "$@"
+# Sourced, it only defines its functions (stages run alone, measurements).
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	main "$@"
+fi

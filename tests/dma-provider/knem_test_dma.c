@@ -52,6 +52,7 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
+#include <linux/version.h>
 #include <linux/workqueue.h>
 
 #define KTD_NAME "knem_test_dma"
@@ -693,7 +694,7 @@ out:
 	return ret;
 }
 
-static int ktd_remove(struct platform_device *pdev)
+static void ktd_remove_device(struct platform_device *pdev)
 {
 	struct ktd_device *kd = platform_get_drvdata(pdev);
 	unsigned int i;
@@ -709,8 +710,18 @@ static int ktd_remove(struct platform_device *pdev)
 	if (atomic_long_read(&ktd_live_descs))
 		dev_err(&pdev->dev, "%ld descriptors leaked\n",
 			atomic_long_read(&ktd_live_descs));
+}
+
+/* struct platform_driver's .remove returns void since Linux 6.11. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+#define ktd_remove ktd_remove_device
+#else
+static int ktd_remove(struct platform_device *pdev)
+{
+	ktd_remove_device(pdev);
 	return 0;
 }
+#endif
 
 static struct platform_driver ktd_driver = {
 	.probe = ktd_probe,

@@ -13,19 +13,20 @@ number() {
 	echo "$2"
 }
 
-# Prints "<name> <path>" for each module "${@:2}" that module tree $1 has
-# as a file; dies for one that is neither there nor built in.
+# Prints "<name> <path>" for each module file that modules $3... need in
+# image $1 of release $2, in load order, each once (modprobe's
+# dependencies; built-in ones need no file).
 boot_module_files() {
-	local mdir=$1 m f
-	shift
+	local image=$1 release=$2 m deps
+	shift 2
 	for m; do
-		f=$(find "$mdir/kernel" -name "$m.ko" -print -quit)
-		if [ -n "$f" ]; then
-			echo "$m $f"
-		elif ! grep -q "/$m\.ko\$" "$mdir/modules.builtin"; then
-			die "module $m is neither in $mdir nor built in"
-		fi
-	done
+		deps=$(modprobe -d "$image" -S "$release" --show-depends "$m") ||
+			die "module $m is neither in $image/lib/modules/$release nor built in"
+		echo "$deps"
+	done | awk '$1 == "insmod" && !seen[$2]++ {
+		name = $2; sub(/.*\//, "", name); sub(/\.ko(\.[a-z]+)?$/, "", name)
+		print name, $2
+	}'
 }
 
 # Copies module file $1 into directory $2, which must not have one of
@@ -80,7 +81,10 @@ qemu_common_args() {
 run_qemu() {
 	local timeout_s=$1 rc_file=$2 qemu_rc=0
 	shift 2
-	timeout -k 10 "$timeout_s" qemu-system-x86_64 "$@" </dev/null 2>&1 || qemu_rc=$?
+	# --foreground: QEMU stays in the caller's process group, so that ^C
+	# or a kill of the group (run-all.sh's kernel matrix) stops it too.
+	timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 "$@" </dev/null 2>&1 ||
+		qemu_rc=$?
 	echo "$qemu_rc" > "$rc_file"
 }
 

@@ -520,22 +520,31 @@ TEST_F(CpuCopy, PageRunsMatchReference)
 	}
 }
 
-TEST_F(CpuCopy, PageRunsTakeOneUserCopyPer64Pages)
+// Pages in runs (a huge page) or mapped contiguously (vmap) take one user
+// copy per 64 pages, from any offset; scattered pages one per page.
+TEST_F(CpuCopy, RunsAndMappingsTakeOneUserCopyPer64Pages)
 {
 	const u64 len = 256 * kPage;
 	TestSide huge(false, { { 0, len } }, rng_, 512);
+	TestSide mapped(false, { { 0, len } }, rng_, 1);
 	TestSide small(false, { { 0, len } }, rng_, 1);
 	TestSide user(true, { { 0, len } }, rng_);
 
+	mapped.map_from(0);
 	knem_test_user_copy_calls();
-	copy_and_check(huge, 0, user, 0, len);
-	EXPECT_EQ(knem_test_user_copy_calls(), 4);
-	copy_and_check(user, 0, huge, 0, len);
-	EXPECT_EQ(knem_test_user_copy_calls(), 4);
+	for (TestSide *side : { &huge, &mapped }) {
+		copy_and_check(*side, 0, user, 0, len);
+		EXPECT_EQ(knem_test_user_copy_calls(), 4);
+		copy_and_check(user, 0, *side, 0, len);
+		EXPECT_EQ(knem_test_user_copy_calls(), 4);
+	}
 	copy_and_check(small, 0, user, 0, len);
 	EXPECT_EQ(knem_test_user_copy_calls(), 256);
-	// unaligned: a chunk ends where the region's run ends
+	// unaligned: a run's chunk ends where the run ends, a mapping's
+	// chunk 64 pages on
 	copy_bounded_and_check(huge, 100, user, 0, UINT64_MAX);
+	EXPECT_EQ(knem_test_user_copy_calls(), 4);
+	copy_bounded_and_check(mapped, 100, user, 0, UINT64_MAX);
 	EXPECT_EQ(knem_test_user_copy_calls(), 4);
 }
 
@@ -571,23 +580,6 @@ TEST_F(CpuCopy, MappedPagesMatchReference)
 		if (HasFatalFailure())
 			return;
 	}
-}
-
-TEST_F(CpuCopy, MappedPagesTakeOneUserCopyPer64Pages)
-{
-	const u64 len = 256 * kPage;
-	TestSide region(false, { { 0, len } }, rng_);
-	TestSide user(true, { { 0, len } }, rng_);
-
-	region.map_from(0);
-	knem_test_user_copy_calls();
-	copy_and_check(region, 0, user, 0, len);
-	EXPECT_EQ(knem_test_user_copy_calls(), 4);
-	copy_and_check(user, 0, region, 0, len);
-	EXPECT_EQ(knem_test_user_copy_calls(), 4);
-	// from the middle of a page: 64 pages per call all the same
-	copy_bounded_and_check(region, 100, user, 0, UINT64_MAX);
-	EXPECT_EQ(knem_test_user_copy_calls(), 4);
 }
 
 // A long copy made of runs still looks at stop requests every 64 KiB.

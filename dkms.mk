@@ -8,10 +8,12 @@ XEN_FRONTEND ?= no
 module_dirs := dom0-backend $(if $(filter yes,$(XEN_FRONTEND)),domU-frontend)
 kbuild = $(MAKE) -C $(KERNELDIR) KNEM_VERSION=$(KNEM_VERSION)
 
+# '+': the lines run make through $(kbuild), where GNU make does not see it
+# and would not share its jobserver.
 modules:
-	$(foreach dir,$(module_dirs),$(kbuild) M=$(CURDIR)/$(dir) modules &&) true
+	+$(foreach dir,$(module_dirs),$(kbuild) M=$(CURDIR)/$(dir) modules &&) true
 
 clean:
-	$(foreach dir,dom0-backend domU-frontend,$(kbuild) M=$(CURDIR)/$(dir) clean &&) true
+	+$(foreach dir,dom0-backend domU-frontend,$(kbuild) M=$(CURDIR)/$(dir) clean &&) true
 
 .PHONY: modules clean

@@ -537,6 +537,17 @@ static bool knem_pins_keepable(const struct knem_user_region *region)
 	       !READ_ONCE(region->xen);
 }
 
+/* Takes the least recently kept pins of @ctx off its list; ctx->lock held. */
+static struct knem_pins *knem_pins_evict_locked(struct knem_context *ctx)
+{
+	struct knem_pins *pins = list_last_entry(&ctx->kept_pins,
+						 struct knem_pins, kept_node);
+
+	list_del_init(&pins->kept_node);
+	ctx->nr_kept--;
+	return pins;
+}
+
 /*
  * The last reference to @region is gone: its pins go to its file's list
  * if @keepable and still the owner's, the least recently kept ones
@@ -555,14 +566,10 @@ static struct knem_pins *knem_pins_keep_locked(struct knem_user_region *region,
 	*evicted = NULL;
 	if (!keepable || !max || ctx->closing)
 		return pins;
-	if (ctx->nr_kept >= max) {
-		*evicted = list_last_entry(&ctx->kept_pins, struct knem_pins,
-					   kept_node);
-		list_del_init(&(*evicted)->kept_node);
-		ctx->nr_kept--;
-		/* max lowered meanwhile: shrinks by one per release */
-		if (ctx->nr_kept >= max)
-			return pins;
+	/* singleusereuse was lowered: one fewer per release */
+	if (ctx->nr_kept > max) {
+		*evicted = knem_pins_evict_locked(ctx);
+		return pins;
 	}
 	spin_lock(&pins->lock);
 	/* under recheck cannot be: the recheck holds a reference */
@@ -573,6 +580,8 @@ static struct knem_pins *knem_pins_keep_locked(struct knem_user_region *region,
 	spin_unlock(&pins->lock);
 	if (!keep)
 		return pins;
+	if (ctx->nr_kept == max)
+		*evicted = knem_pins_evict_locked(ctx);
 	list_add(&pins->kept_node, &ctx->kept_pins);
 	ctx->nr_kept++;
 	return NULL;

@@ -190,9 +190,10 @@ int knem_user_region_create(struct knem_context *ctx,
  */
 bool knem_user_region_claim(struct knem_region *core);
 /*
- * All the pages of @core, a cached region of this kernel's processes,
- * mapped contiguously in kernel space: made at the first call, kept until
- * the pages are unpinned.  NULL for other regions, and without vmalloc
+ * All the pages of @core, a cached region of this kernel's processes or a
+ * single-use one over pins kept from an earlier region, mapped
+ * contiguously in kernel space: made at the first call, kept until the
+ * pages are unpinned.  NULL for other regions, and without vmalloc
  * space.  The caller holds a reference to @core; may sleep.
  */
 void *knem_user_region_mapping(struct knem_region *core);

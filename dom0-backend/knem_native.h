@@ -99,7 +99,7 @@ struct knem_context {
 	u32 id;
 	kuid_t uid;			/* opener, checked against region users */
 	struct knem_flag_policy policy;	/* snapshot of the globals at open */
-	spinlock_t lock;		/* protects regions */
+	spinlock_t lock;		/* regions, kept_pins, nr_kept, closing */
 	struct list_head regions;
 	struct list_head closed_regions; /* unlinked by close, not yet freed */
 	/*

@@ -165,6 +165,7 @@ struct knem_pins {
 	struct knem_user_region *region; /* the region using them, or NULL */
 	bool stale;			/* never to be reused */
 	bool reused;			/* taken over from a released region */
+	bool embedded;			/* in their region's allocation */
 	struct knem_context *ctx;	/* whose file keeps them */
 	struct list_head kept_node;	/* in ctx->kept_pins (ctx->lock) */
 	struct work_struct drop_work;	/* kept pins that went stale */
@@ -391,23 +392,34 @@ static const struct mmu_interval_notifier_ops knem_pins_mn_ops = {
 };
 
 /*
- * One allocation holds the region and, behind it, its segment array; the
- * page array is its pins'.
+ * One allocation holds the region and, behind it, its segment array and,
+ * for @nr_pages pages, its pins (*@pins_mem): a region whose pins will
+ * never be kept is allocated once, whatever its size.  The pins of one
+ * that may leave them to the next region are allocated apart.
  */
-static struct knem_user_region *knem_user_region_alloc(u32 nr_segs)
+static struct knem_user_region *knem_user_region_alloc(u32 nr_segs,
+							bool with_pins,
+							u32 nr_pages,
+							void **pins_mem)
 {
 	struct knem_user_region *region;
+	struct knem_pins *pins;
 	size_t segs_size = array_size(max(nr_segs, 1U),
 				      sizeof(*region->core.segs));
+	size_t size = size_add(sizeof(*region), segs_size);
 
 	BUILD_BUG_ON(sizeof(*region) % __alignof__(*region->core.segs));
+	BUILD_BUG_ON(sizeof(*region->core.segs) % __alignof__(*pins));
+	if (with_pins)
+		size = size_add(size, struct_size(pins, pages,
+						  max(nr_pages, 1U)));
 	/* sized by the caller's iovecs: charged, and never a warning */
-	region = kvmalloc(size_add(sizeof(*region), segs_size),
-			  GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	region = kvmalloc(size, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!region)
 		return NULL;
 	memset(region, 0, sizeof(*region));
 	region->core.segs = (struct knem_seg *)(region + 1);
+	*pins_mem = with_pins ? (char *)region->core.segs + segs_size : NULL;
 	return region;
 }
 
@@ -477,7 +489,9 @@ static void knem_pins_free(struct knem_pins *pins, bool in_drop_work)
 	unpin_user_pages_dirty_lock(pins->pages, pins->nr_pages,
 				    pins->protection & KNEM_PROT_WRITE);
 	knem_pins_uncharge(pins);
-	kvfree(pins);
+	/* embedded ones go with their region, after a grace period */
+	if (!pins->embedded)
+		kvfree(pins);
 }
 
 /* Kept pins went stale: dropped unless someone took them off the list. */
@@ -534,7 +548,7 @@ static bool knem_pins_keepable(const struct knem_user_region *region)
 {
 	return (region->core.flags & KNEM_FLAG_SINGLEUSE) &&
 	       region->core.nr_segs == 1 && region->pins->charged &&
-	       !READ_ONCE(region->xen);
+	       !region->pins->embedded && !READ_ONCE(region->xen);
 }
 
 /* Takes the least recently kept pins of @ctx off its list; ctx->lock held. */
@@ -624,17 +638,22 @@ static struct knem_pins *knem_pins_take_kept(struct knem_user_region *region)
 	return found;
 }
 
-static struct knem_pins *knem_pins_alloc(struct knem_user_region *region)
+/* Pins for @region, in @mem (its own allocation) or allocated apart. */
+static struct knem_pins *knem_pins_alloc(struct knem_user_region *region,
+					 void *mem)
 {
 	const struct knem_region *core = &region->core;
-	struct knem_pins *pins;
+	struct knem_pins *pins = mem;
 
 	/* sized by the caller's iovecs: charged, and never a warning */
-	pins = kvmalloc(struct_size(pins, pages, max(core->nr_pages, 1U)),
-			GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!pins)
+		pins = kvmalloc(struct_size(pins, pages,
+					    max(core->nr_pages, 1U)),
+				GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!pins)
 		return NULL;
 	memset(pins, 0, sizeof(*pins));
+	pins->embedded = !!mem;
 	spin_lock_init(&pins->lock);
 	INIT_LIST_HEAD(&pins->kept_node);
 	INIT_WORK(&pins->drop_work, knem_pins_drop_work);
@@ -672,15 +691,18 @@ static int knem_pins_watch(struct knem_pins *pins,
 	return 0;
 }
 
-/* Pins the pages of @region, charged and watched, as its own pins. */
-static int knem_pins_create(struct knem_user_region *region)
+/*
+ * Pins the pages of @region, charged and watched, as its own pins (in
+ * @mem, or allocated apart).
+ */
+static int knem_pins_create(struct knem_user_region *region, void *mem)
 {
 	struct knem_region *core = &region->core;
 	unsigned int gup_flags = FOLL_LONGTERM;
 	struct knem_pins *pins;
 	int err;
 
-	pins = knem_pins_alloc(region);
+	pins = knem_pins_alloc(region, mem);
 	if (!pins)
 		return -ENOMEM;
 	err = knem_pins_charge(pins);
@@ -719,7 +741,8 @@ out_unpin:
 out_uncharge:
 	knem_pins_uncharge(pins);
 out_free:
-	kvfree(pins);
+	if (!mem)
+		kvfree(pins);
 	return err;
 }
 
@@ -834,6 +857,8 @@ int knem_user_region_create(struct knem_context *ctx,
 	struct knem_user_region *region;
 	knem_cookie_t fixed_cookie = 0;
 	u32 nr_segs, nr_pages;
+	bool reusable;
+	void *pins_mem;
 	u64 total;
 	int err;
 
@@ -859,7 +884,10 @@ int knem_user_region_create(struct knem_context *ctx,
 		goto out_count;
 	}
 
-	region = knem_user_region_alloc(nr_segs);
+	reusable = (flags & KNEM_FLAG_SINGLEUSE) && nr_segs == 1 &&
+		   READ_ONCE(knem_param_singleusereuse);
+	region = knem_user_region_alloc(nr_segs, !reusable, nr_pages,
+					&pins_mem);
 	if (!region) {
 		err = -ENOMEM;
 		goto out_count;
@@ -874,11 +902,10 @@ int knem_user_region_create(struct knem_context *ctx,
 	knem_segs_from_iovecs(iov, nr_iov, region->core.segs);
 	INIT_WORK(&region->recheck_work, knem_user_region_recheck);
 
-	if ((flags & KNEM_FLAG_SINGLEUSE) && nr_segs == 1 &&
-	    READ_ONCE(knem_param_singleusereuse))
+	if (reusable)
 		region->pins = knem_pins_take_kept(region);
 	if (!region->pins) {
-		err = knem_pins_create(region);
+		err = knem_pins_create(region, pins_mem);
 		if (err)
 			goto out_free;
 	}

@@ -166,6 +166,7 @@ struct knem_pins {
 	bool stale;			/* never to be reused */
 	bool reused;			/* taken over from a released region */
 	bool embedded;			/* in their region's allocation */
+	bool kept;			/* were kept once: drop_work may run */
 	struct knem_context *ctx;	/* whose file keeps them */
 	struct list_head kept_node;	/* in ctx->kept_pins (ctx->lock) */
 	struct work_struct drop_work;	/* kept pins that went stale */
@@ -482,7 +483,7 @@ static void knem_pins_free(struct knem_pins *pins, bool in_drop_work)
 	if (pins->notifier_active)
 		mmu_interval_notifier_remove(&pins->notifier);
 	/* no notification queues the drop any more */
-	if (!in_drop_work)
+	if (pins->kept && !in_drop_work)
 		cancel_work_sync(&pins->drop_work);
 	if (pins->mapped)
 		vunmap(pins->mapped);
@@ -589,8 +590,10 @@ static struct knem_pins *knem_pins_keep_locked(struct knem_user_region *region,
 	/* under recheck cannot be: the recheck holds a reference */
 	keep = !pins->stale && !knem_region_is_stale(&region->core) &&
 	       !test_bit(KNEM_REGION_RECHECK, &region->core.state);
-	if (keep)
+	if (keep) {
 		pins->region = NULL;
+		pins->kept = true;
+	}
 	spin_unlock(&pins->lock);
 	if (!keep)
 		return pins;

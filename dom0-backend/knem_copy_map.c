@@ -47,17 +47,14 @@ static void knem_copy_map_side(struct knem_side *side, u64 offset,
 			       u64 length, struct knem_copy_mapping *temp)
 {
 	const struct knem_seg *seg = &side->segs[0];
-	u64 start, end;
 	u32 first, nr_pages;
 
 	temp->addr = NULL;
 	if (side->kind != KNEM_SIDE_PAGES || side->nr_segs != 1 || !length)
 		return;
-	/* the copy's bytes, counted from the start of the segment's page */
-	start = KNEM_PAGE_OFFSET(seg->addr) + offset;
-	end = start + length;
-	first = seg->first_page + (u32)(start >> PAGE_SHIFT);
-	nr_pages = (u32)(DIV_ROUND_UP(end, PAGE_SIZE) - (start >> PAGE_SHIFT));
+	first = seg->first_page +
+		(u32)((KNEM_PAGE_OFFSET(seg->addr) + offset) >> PAGE_SHIFT);
+	nr_pages = (u32)knem_range_nr_pages(seg->addr + offset, length);
 	if (nr_pages < KNEM_MAP_KEPT_MIN_PAGES ||
 	    knem_page_may_run(side->pages[first]))
 		return;

@@ -37,6 +37,12 @@
 
 /* Pages pinned per call: bounds the time between rescheduling points. */
 #define KNEM_PIN_BATCH 4096
+/*
+ * Pinning a range that changes meanwhile starts again (FOLL_LONGTERM's
+ * own migration out of movable memory changes it once); a range that
+ * never settles is refused.
+ */
+#define KNEM_PIN_ATTEMPTS 8
 /* Pages looked up per call by a recheck. */
 #define KNEM_RECHECK_BATCH 512
 
@@ -161,8 +167,9 @@ out_unpin:
 struct knem_pins {
 	struct mmu_interval_notifier notifier;
 	bool notifier_active;
-	spinlock_t lock;		/* region, stale; see above */
+	spinlock_t lock;		/* region, stale, pinning; see above */
 	struct knem_user_region *region; /* the region using them, or NULL */
+	bool pinning;			/* knem_pins_pin() at work */
 	bool stale;			/* never to be reused */
 	bool reused;			/* taken over from a released region */
 	bool embedded;			/* in their region's allocation */
@@ -241,8 +248,14 @@ static bool knem_pins_invalidate(struct mmu_interval_notifier *mni,
 	default:
 		break;
 	}
-	if (!knem_range_hits_segs(&region->core, range->start, range->end) ||
-	    knem_region_is_stale(&region->core))
+	if (!knem_range_hits_segs(&region->core, range->start, range->end))
+		goto out;
+	if (pins->pinning) {
+		/* what is pinned so far may be gone: knem_pins_pin() retries */
+		mmu_interval_set_seq(mni, cur_seq);
+		goto out;
+	}
+	if (knem_region_is_stale(&region->core))
 		goto out;
 	if (range->event == MMU_NOTIFY_UNMAP ||
 	    range->event == MMU_NOTIFY_RELEASE) {
@@ -625,6 +638,8 @@ static struct knem_pins *knem_pins_take_kept(struct knem_user_region *region)
 		spin_lock(&pins->lock);
 		usable = !pins->stale;
 		if (usable) {
+			/* a notification may recheck the region from now on */
+			region->core.pages = pins->pages;
 			pins->region = region;
 			pins->reused = true;
 		}
@@ -660,8 +675,10 @@ static struct knem_pins *knem_pins_alloc(struct knem_user_region *region,
 	spin_lock_init(&pins->lock);
 	INIT_LIST_HEAD(&pins->kept_node);
 	INIT_WORK(&pins->drop_work, knem_pins_drop_work);
-	/* the notifier reads it as soon as it is inserted */
+	/* the notifier reads them as soon as it is inserted */
+	region->core.pages = pins->pages;
 	pins->region = region;
+	pins->pinning = true;
 	pins->ctx = region->ctx;
 	pins->protection = core->protection;
 	pins->nr_pages = core->nr_pages;
@@ -695,13 +712,57 @@ static int knem_pins_watch(struct knem_pins *pins,
 }
 
 /*
+ * Pins the pages of @core into @pins, whose notifier watches the range
+ * already: an unmap between pinning a page and watching it would be seen
+ * by nobody, and the region would keep a page its owner no longer maps.
+ * A notification over the range while pinning makes it pin again.
+ */
+static int knem_pins_pin(struct knem_pins *pins, const struct knem_region *core)
+{
+	const unsigned int gup_flags = FOLL_LONGTERM;
+	unsigned long seq = 0;
+	unsigned int attempt;
+	bool changed;
+	int err;
+
+	for (attempt = 0; attempt < KNEM_PIN_ATTEMPTS; attempt++) {
+		if (pins->notifier_active)
+			seq = mmu_interval_read_begin(&pins->notifier);
+		/*
+		 * Read-only regions are pinned for write too where the
+		 * mapping allows it: a read-only pin of memory the owner
+		 * never touched captures the shared zero page, which the
+		 * owner's first write replaces, turning the region stale
+		 * at once.
+		 */
+		err = knem_pin_segs(core->segs, core->nr_segs, pins->pages,
+				    gup_flags | FOLL_WRITE);
+		if (err == -EFAULT && !(core->protection & KNEM_PROT_WRITE))
+			err = knem_pin_segs(core->segs, core->nr_segs,
+					    pins->pages, gup_flags);
+		if (err)
+			return err;
+		spin_lock(&pins->lock);
+		changed = pins->notifier_active &&
+			  mmu_interval_read_retry(&pins->notifier, seq);
+		if (!changed)
+			pins->pinning = false;
+		spin_unlock(&pins->lock);
+		if (!changed)
+			return 0;
+		unpin_user_pages(pins->pages, pins->nr_pages);
+	}
+	knem_debug("create: the range kept changing while pinned\n");
+	return -EAGAIN;
+}
+
+/*
  * Pins the pages of @region, charged and watched, as its own pins (in
  * @mem, or allocated apart).
  */
 static int knem_pins_create(struct knem_user_region *region, void *mem)
 {
 	struct knem_region *core = &region->core;
-	unsigned int gup_flags = FOLL_LONGTERM;
 	struct knem_pins *pins;
 	int err;
 
@@ -717,30 +778,21 @@ static int knem_pins_create(struct knem_user_region *region, void *mem)
 		goto out_free;
 	}
 
-	/*
-	 * Read-only regions are pinned for write too where the mapping
-	 * allows it: a read-only pin of memory the owner never touched
-	 * captures the shared zero page, which the owner's first write
-	 * replaces, turning the region stale at once.
-	 */
-	err = knem_pin_segs(core->segs, core->nr_segs, pins->pages,
-			    gup_flags | FOLL_WRITE);
-	if (err == -EFAULT && !(core->protection & KNEM_PROT_WRITE))
-		err = knem_pin_segs(core->segs, core->nr_segs, pins->pages,
-				    gup_flags);
+	err = knem_pins_watch(pins, core);
+	if (err)
+		goto out_uncharge;
+	err = knem_pins_pin(pins, core);
 	if (err) {
 		knem_debug("create: cannot pin %u pages (%d)\n",
 			   pins->nr_pages, err);
-		goto out_uncharge;
+		goto out_unwatch;
 	}
-	err = knem_pins_watch(pins, core);
-	if (err)
-		goto out_unpin;
 	region->pins = pins;
 	return 0;
 
-out_unpin:
-	unpin_user_pages(pins->pages, pins->nr_pages);
+out_unwatch:
+	if (pins->notifier_active)
+		mmu_interval_notifier_remove(&pins->notifier);
 out_uncharge:
 	knem_pins_uncharge(pins);
 out_free:
@@ -912,7 +964,6 @@ int knem_user_region_create(struct knem_context *ctx,
 		if (err)
 			goto out_free;
 	}
-	region->core.pages = region->pins->pages;
 	err = knem_xen_region_publish(region, &fixed_cookie);
 	if (err)
 		goto out_pins;

@@ -40,6 +40,7 @@ struct knem_context *knem_context_create(void)
 	spin_lock_init(&ctx->lock);
 	INIT_LIST_HEAD(&ctx->regions);
 	INIT_LIST_HEAD(&ctx->closed_regions);
+	INIT_LIST_HEAD(&ctx->kept_pins);
 	atomic_set(&ctx->nr_regions, 0);
 	knem_async_init(&ctx->async);
 
@@ -81,6 +82,8 @@ void knem_context_close(struct knem_context *ctx)
 
 	/* Queued copies drop their region references first. */
 	knem_async_close(&ctx->async);
+	/* Regions released from now on keep nothing: the file is going. */
+	knem_pins_drop_kept(ctx, true);
 
 	/*
 	 * Unlinking drops the table's reference; the regions leave the list

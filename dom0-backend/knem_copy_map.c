@@ -7,9 +7,11 @@
  * call (hardened usercopy's, the call chain, the walk's look at the page)
  * cost about half of what copying the page does.  Mapped contiguously, the
  * copy moves up to 64 pages per call.  A cached region, copied again and
- * again, keeps its mapping (knem_user_region_mapping()); a single-use
- * region and pinned local pages are mapped for the copy (vm_map_ram(),
- * which serves short-lived mappings of a few pages from per-CPU blocks).
+ * again, keeps its mapping (knem_user_region_mapping()), as does a
+ * single-use region over the kept pins of an earlier one; other
+ * single-use regions and pinned local pages are mapped for the copy
+ * (vm_map_ram(), which serves short-lived mappings of a few pages from
+ * per-CPU blocks).
  * Pages of transparent huge pages are copied in runs already and are not
  * mapped; without vmalloc space the copy maps page by page as before.
  */

@@ -87,6 +87,11 @@ module_param_named(maxworkers, knem_param_maxworkers, uint, 0644);
 MODULE_PARM_DESC(maxworkers,
 		 "Offload workers (files with a status array) per user; more fail with EAGAIN (default 0: 4 per possible CPU)");
 
+unsigned int knem_param_singleusereuse = 16;
+module_param_named(singleusereuse, knem_param_singleusereuse, uint, 0644);
+MODULE_PARM_DESC(singleusereuse,
+		 "Pins of consumed single-use regions a file keeps for the next region over the same range of the same process; 0: none (default 16)");
+
 /* knem-front.ko uses the table, the counters and the workqueue too. */
 struct knem_cookie_table knem_cookies;
 EXPORT_SYMBOL_NS_GPL(knem_cookies, KNEM_NS);

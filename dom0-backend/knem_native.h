@@ -33,6 +33,7 @@ extern unsigned long knem_param_maxslots;
 extern unsigned int knem_param_memlocklimit;
 extern unsigned int knem_param_maxregions;
 extern unsigned int knem_param_maxworkers;
+extern unsigned int knem_param_singleusereuse;
 
 /*
  * Requests refused by a limit, shown after the classic counters of
@@ -98,9 +99,16 @@ struct knem_context {
 	u32 id;
 	kuid_t uid;			/* opener, checked against region users */
 	struct knem_flag_policy policy;	/* snapshot of the globals at open */
-	spinlock_t lock;		/* protects regions */
+	spinlock_t lock;		/* regions, kept_pins, nr_kept, closing */
 	struct list_head regions;
 	struct list_head closed_regions; /* unlinked by close, not yet freed */
+	/*
+	 * The pins of consumed single-use regions, kept for the next region
+	 * over the same range (struct knem_pins), most recent first.
+	 */
+	struct list_head kept_pins;
+	unsigned int nr_kept;
+	bool closing;			/* nothing is kept any more */
 	atomic_t nr_regions;		/* created and not yet freed */
 	struct list_head all_node;	/* in knem_all_contexts */
 	cpumask_var_t offload_cpus;	/* set by BIND_OFFLOAD */
@@ -132,22 +140,29 @@ long knem_bind_offload_ioctl(struct knem_context *ctx, void __user *arg);
 /* The statsverbose listing of contexts and regions visible to the reader. */
 size_t knem_contexts_describe(char *buf, size_t size);
 
-/* A region over pinned pages of a process, watched by an MMU notifier. */
+struct knem_pins;
+
+/*
+ * A region over pinned pages of a process: its pages, their MMU notifier,
+ * charge and kept mapping are its struct knem_pins, which may outlive it
+ * (knem_user_region.c).
+ */
 struct knem_user_region {
 	struct knem_region core;
 	struct knem_context *ctx;
 	struct list_head ctx_node;
-	struct mmu_interval_notifier notifier;
-	bool notifier_active;
-	spinlock_t recheck_lock;	/* orders notifier sequence and checks */
+	struct knem_pins *pins;		/* set at creation, for its lifetime */
 	struct work_struct recheck_work;
-	struct mm_struct *mm;		/* charged with @charged pinned pages */
-	u32 charged;
 	void *xen;			/* the Xen side's state, or NULL */
-	void *mapped;			/* knem_user_region_mapping(), or NULL */
 	struct work_struct release_work;
 	struct rcu_head rcu;
 };
+
+/*
+ * Drops the kept pins of @ctx (may sleep); when @closing, no pins are
+ * kept for the file any more.  Returns how many were dropped.
+ */
+unsigned int knem_pins_drop_kept(struct knem_context *ctx, bool closing);
 
 /*
  * A region that a lookup just gave out may be under recheck (its owner's
@@ -175,9 +190,10 @@ int knem_user_region_create(struct knem_context *ctx,
  */
 bool knem_user_region_claim(struct knem_region *core);
 /*
- * All the pages of @core, a cached region of this kernel's processes,
- * mapped contiguously in kernel space: made at the first call, kept until
- * the pages are unpinned.  NULL for other regions, and without vmalloc
+ * All the pages of @core, a cached region of this kernel's processes or a
+ * single-use one over pins kept from an earlier region, mapped
+ * contiguously in kernel space: made at the first call, kept until the
+ * pages are unpinned.  NULL for other regions, and without vmalloc
  * space.  The caller holds a reference to @core; may sleep.
  */
 void *knem_user_region_mapping(struct knem_region *core);

@@ -5,6 +5,7 @@
 // kernel stays clean (the VM harness fails the run on BUG/WARNING/Oops).
 #include "knem_vm_test.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -196,6 +197,136 @@ TEST(Race, KilledDuringLongCopies)
 	uint32_t status = kStatusSentinel;
 	EXPECT_EQ(Err{EINVAL}, InlineCopy(fd.get(), {Iov(out.data(), 16)}, false,
 					  c, 0, 0, &status));
+}
+
+// Nanoseconds on the monotonic clock.
+int64_t NowNs()
+{
+	timespec ts{};
+	::clock_gettime(CLOCK_MONOTONIC, &ts);
+	return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+// One page out of two of a fresh mapping of 2 * kIovecs pages, an iovec
+// each: pinned one after the other, the first long before the last.
+constexpr size_t kIovecs = 64;
+
+struct SparseBuffer {
+	SparseBuffer(int pattern)
+	{
+		base = static_cast<uint8_t *>(
+			::mmap(nullptr, 2 * kIovecs * kPage,
+			       PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+		if (base == MAP_FAILED) {
+			base = nullptr;
+			return;
+		}
+		FillPattern(base, 2 * kIovecs * kPage, pattern);
+		for (size_t i = 0; i < kIovecs; i++)
+			iovs.push_back(Iov(base + 2 * i * kPage, kPage));
+	}
+	~SparseBuffer()
+	{
+		if (base)
+			::munmap(base, 2 * kIovecs * kPage);
+	}
+	uint8_t *base = nullptr;
+	std::vector<knem_cmd_param_iovec> iovs;
+};
+
+// The median time, in ns, of creating (and destroying) a cached region
+// over `iovs`.
+int64_t MedianCreateNs(int fd, const std::vector<knem_cmd_param_iovec> &iovs)
+{
+	std::vector<int64_t> times;
+	for (int i = 0; i < 21; i++) {
+		knem_cookie_t c = 0;
+		int64_t t0 = NowNs();
+		if (CreateRegion(fd, iovs, kRW, 0, &c) != Ok())
+			return -1;
+		times.push_back(NowNs() - t0);
+		DestroyRegion(fd, c);
+	}
+	std::sort(times.begin(), times.end());
+	return times[times.size() / 2];
+}
+
+TEST(Race, UnmapDuringCreationIsNeverMissed)
+{
+	// Another thread of the owner unmaps the region's first page while
+	// the region is being created, at moments swept across the
+	// creation: either the creation fails, or the region turns stale
+	// and copies fail.  Never may a region keep a page its owner
+	// unmapped meanwhile (pinned before the notifier that would have
+	// seen the unmap was watching).
+	KNEM_OPEN_OR_FAIL(fd, O_RDWR);
+	int64_t create_ns;
+	{
+		SparseBuffer probe(1);
+		ASSERT_NE(nullptr, probe.base);
+		create_ns = MedianCreateNs(fd.get(), probe.iovs);
+	}
+	ASSERT_GT(create_ns, 0);
+	constexpr int kSteps = 32, kSweeps = 16;
+	int refused = 0, stale = 0, missed = 0;
+	std::string first_miss;
+	for (int round = 0; round < kSteps * kSweeps && !missed; round++) {
+		// the unmap starts from twice a creation's length before the
+		// creation to twice its length after its start
+		const int64_t offset =
+			4 * create_ns * (round % kSteps) / kSteps - 2 * create_ns;
+		SparseBuffer buf(round);
+		ASSERT_NE(nullptr, buf.base);
+		std::atomic<bool> ready{false};
+		std::atomic<int64_t> start{0};
+		std::thread unmapper([&] {
+			int64_t t0;
+			ready = true;
+			while (!(t0 = start.load()))
+				;
+			while (NowNs() - t0 < offset)
+				;
+			::munmap(buf.base, kPage);
+		});
+		// both threads on their CPU, the unmapper spinning already
+		while (!ready.load())
+			;
+		knem_cookie_t c = 0;
+		const int64_t t0 = NowNs();
+		start = t0;
+		while (NowNs() - t0 < -offset)
+			;
+		Err created = CreateRegion(fd.get(), buf.iovs, kRW, 0, &c);
+		unmapper.join();
+		if (created != Ok()) {
+			EXPECT_EQ(Err{EFAULT}, created) << "round " << round;
+			refused++;
+			continue;
+		}
+		std::vector<uint8_t> out(kPage);
+		uint32_t status = kStatusSentinel;
+		Err copied = InlineCopy(fd.get(), {Iov(out.data(), kPage)}, false,
+					c, 0, 0, &status);
+		if (copied == Err{EFAULT}) {
+			stale++;
+		} else {
+			missed++;
+			std::ostringstream os;
+			os << "round " << round << " (unmap " << offset
+			   << " ns after the creation started): the copy "
+			   << "returned " << copied << " with status " << status;
+			first_miss = os.str();
+		}
+		DestroyRegion(fd.get(), c);
+	}
+	std::cout << "creation " << create_ns << " ns; " << refused
+		  << " refused, " << stale << " stale, " << missed
+		  << " kept an unmapped page\n";
+	EXPECT_EQ(0, missed) << first_miss;
+	// the sweep reached both sides of the pinning
+	EXPECT_GT(refused, 0);
+	EXPECT_GT(stale, 0);
 }
 
 } // namespace

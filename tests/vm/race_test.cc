@@ -252,6 +252,22 @@ int64_t MedianCreateNs(int fd, const std::vector<knem_cmd_param_iovec> &iovs)
 	return times[times.size() / 2];
 }
 
+// The median time, in ns, of unmapping the first page of a SparseBuffer.
+int64_t MedianUnmapNs()
+{
+	std::vector<int64_t> times;
+	for (int i = 0; i < 21; i++) {
+		SparseBuffer buf(i);
+		if (!buf.base)
+			return -1;
+		int64_t t0 = NowNs();
+		::munmap(buf.base, kPage);
+		times.push_back(NowNs() - t0);
+	}
+	std::sort(times.begin(), times.end());
+	return times[times.size() / 2];
+}
+
 TEST(Race, UnmapDuringCreationIsNeverMissed)
 {
 	// Another thread of the owner unmaps the region's first page while
@@ -267,15 +283,18 @@ TEST(Race, UnmapDuringCreationIsNeverMissed)
 		ASSERT_NE(nullptr, probe.base);
 		create_ns = MedianCreateNs(fd.get(), probe.iovs);
 	}
+	const int64_t unmap_ns = MedianUnmapNs();
 	ASSERT_GT(create_ns, 0);
+	ASSERT_GT(unmap_ns, 0);
 	constexpr int kSteps = 32, kSweeps = 16;
 	int refused = 0, stale = 0, missed = 0;
 	std::string first_miss;
 	for (int round = 0; round < kSteps * kSweeps && !missed; round++) {
-		// the unmap starts from twice a creation's length before the
-		// creation to twice its length after its start
-		const int64_t offset =
-			4 * create_ns * (round % kSteps) / kSteps - 2 * create_ns;
+		// from an unmap over before the creation starts to one that
+		// starts after the creation is over (as long as they take)
+		const int64_t offset = (unmap_ns + 2 * create_ns) *
+					       (round % kSteps) / kSteps -
+				       unmap_ns - create_ns;
 		SparseBuffer buf(round);
 		ASSERT_NE(nullptr, buf.base);
 		std::atomic<bool> ready{false};
@@ -320,7 +339,8 @@ TEST(Race, UnmapDuringCreationIsNeverMissed)
 		}
 		DestroyRegion(fd.get(), c);
 	}
-	std::cout << "creation " << create_ns << " ns; " << refused
+	std::cout << "creation " << create_ns << " ns, unmap " << unmap_ns
+		  << " ns; " << refused
 		  << " refused, " << stale << " stale, " << missed
 		  << " kept an unmapped page\n";
 	EXPECT_EQ(0, missed) << first_miss;

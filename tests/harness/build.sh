@@ -111,10 +111,9 @@ knem_copy_changed() {
 # of make install-dkms, dkms.mk, and knem-front.ko where the kernel has Xen
 # as dkms.conf decides), and the test DMA provider, against the kernel
 # build tree KDIR with W=1, in knem_modules_dir NAME.  Not in the source
-# tree: its knem.ko stays the one for the default kernel.  A copy, as
-# DKMS has, rather than kbuild.am's VPATH stub: 6.12's Kbuild finds an
-# external module's sources in M= only ("No rule to make target
-# .../knem_main.o" with the stub).  Log: $KNEM_LOGS/build-NAME.log.
+# tree: its knem.ko stays the one for the default kernel.  A copy of the
+# sources, as DKMS has them, so that the matrix builds what DKMS builds.
+# Log: $KNEM_LOGS/build-NAME.log.
 # Fails when a module did not build or when the compiler or modpost
 # printed a warning (the first ones are shown).
 knem_build_modules() {

@@ -21,7 +21,8 @@
 # single_copy_mechanism none must move no counter (the data arrive intact
 # all the same: intact data alone prove nothing), and with the module
 # unloaded Open MPI falls back silently but for a warning, which the knem
-# run must not show.
+# run must not show (that job is rerun, at most twice, when Open MPI
+# 4.1.4's mpirun lost the warning: see help_relay_lost and absent_runs).
 #
 # UCX (ucx_perftest -t put_bw over the uct knem transport, zero copy, no
 # warm-up: UCX's warm-up runs for a time, not a number of iterations): the
@@ -72,8 +73,64 @@ knem_warning() {
 	grep -qE '/dev/knem|[Kk]nem support' "$1"
 }
 
+# Open MPI 4.1.4's mpirun can lose the help messages of its ranks.  A
+# rank's opal_show_help() goes to mpirun's PMIx server by PMIx_Log
+# (orte/util/show_help.c:709-719); mpirun's log handler, in the PMIx
+# server's thread, relays it to mpirun itself with the RML
+# (orte/orted/pmix/pmix_server_gen.c:1082).  That send to self first
+# hands the send callback, which releases the buffer
+# (orte/mca/rml/base/rml_base_frame.c:226), to the ORTE event thread, and
+# only then copies the buffer for the receive
+# (orte/mca/rml/oob/rml_oob_send.c:239, then 245-246; the comment there
+# assumes one thread).  When the event thread wins, orte_show_help_recv
+# unpacks freed memory and mpirun prints, instead of the message,
+# "ORTE_ERROR_LOG: Data unpack would read past end of buffer" or "Out of
+# resource" "in file .../orte/util/show_help.c at line 501" (or 507, 513:
+# the field that failed to unpack).  No MCA parameter avoids that path
+# (orte_base_help_aggregate acts after the unpack, in show_help()).
+help_relay_lost() {
+	grep -qE 'ORTE_ERROR_LOG: .* in file .*orte/util/show_help\.c at line [0-9]+' "$1"
+}
+
+# No knem warning, and no help message lost on its way (it could have
+# been one).
 no_knem_warning() {
-	! knem_warning "$1"
+	! knem_warning "$1" && ! help_relay_lost "$1"
+}
+
+# The module-absent job sends four help messages (each rank's "knem fail
+# open" and "knem requested but not available"; one is enough for the
+# check).  In 70 runs of that job here the race above lost 94 of the 280,
+# all four in 3 runs (4 %), each time with that error in the output; no
+# run lacked the warning without it.  Such a run says nothing about Open
+# MPI noticing, so the job is run again, only when it printed no knem
+# warning and mpirun logged that error, at most ABSENT_ATTEMPTS times in
+# all.  Every attempt must exit 0 with every byte intact.  Sets
+# absent_status (the first non-zero status of an attempt, or 0) and
+# absent_logs (the attempts' logs; the last one decides the warning).
+readonly ABSENT_ATTEMPTS=3
+absent_status=0 absent_logs=()
+absent_runs() {
+	local attempt status log
+	for attempt in $(seq 1 "$ABSENT_ATTEMPTS"); do
+		log=$work/absent-$attempt.log
+		absent_logs+=("$log")
+		status=0
+		mpi_run "$log" knem || status=$?
+		[ "$absent_status" -ne 0 ] || absent_status=$status
+		if knem_warning "$log" || ! help_relay_lost "$log"; then
+			return 0
+		fi
+		[ "$attempt" -eq "$ABSENT_ATTEMPTS" ] ||
+			echo "guest-mpi: no knem warning, and mpirun lost help messages (Open MPI 4.1.4's show_help relay, see help_relay_lost): again, attempt $((attempt + 1)) of $ABSENT_ATTEMPTS"
+	done
+}
+
+every_absent_run_intact() {
+	local log
+	for log in "${absent_logs[@]}"; do
+		all_sizes_intact "$log" || return 1
+	done
 }
 
 # The vader eager limit as Open MPI reports it.
@@ -147,11 +204,10 @@ open_mpi_checks() {
 
 	echo "== Open MPI, knem requested, module unloaded"
 	check "knem.ko unloads" rmmod knem
-	status=0
-	mpi_run "$work/absent.log" knem || status=$?
-	check "without the module: the job still runs (Open MPI falls back)" test "$status" -eq 0
-	check "without the module: every byte intact" all_sizes_intact "$work/absent.log"
-	check "without the module: Open MPI warns about knem" knem_warning "$work/absent.log"
+	absent_runs
+	check "without the module: the job still runs (Open MPI falls back)" test "$absent_status" -eq 0
+	check "without the module: every byte intact" every_absent_run_intact
+	check "without the module: Open MPI warns about knem" knem_warning "${absent_logs[-1]}"
 	# shellcheck disable=SC2086 # the list of module paths
 	check "knem.ko reloads" insmod ${KNEM_VM_MODULES%% *}
 }

@@ -846,14 +846,17 @@ static void knem_user_region_release(struct knem_region *core)
 
 /*
  * A region shared with dom0 is withdrawn with a round trip to it, which
- * the caller (a copy, often of this guest only) must not wait for.
+ * the caller (a copy, often of this guest only) must not wait for; one
+ * withdrawn already (a single-use region claimed by its local use) is
+ * released in the call, as a native one, and leaves its pins to the
+ * next region before the sender declares it.
  */
 static void knem_user_region_release_sleepable(struct knem_region *core)
 {
 	struct knem_user_region *region =
 		container_of(core, struct knem_user_region, core);
 
-	if (READ_ONCE(region->xen))
+	if (READ_ONCE(region->xen) && !knem_xen_region_release_is_local(region))
 		knem_user_region_release(core);
 	else
 		knem_user_region_teardown(region);

@@ -395,6 +395,11 @@ struct knem_xen_ops {
 	/* The region is being freed (process context, may sleep). */
 	void (*region_release)(struct knem_user_region *region);
 	/*
+	 * Whether region_release() needs no round trip to dom0 (the region
+	 * was withdrawn there already, by a claim or by dom0 itself).
+	 */
+	bool (*region_release_is_local)(struct knem_user_region *region);
+	/*
 	 * A local use of a single-use region: false when another domain
 	 * consumed it first (may sleep).
 	 */
@@ -438,6 +443,7 @@ size_t knem_xen_stats(char *buf, size_t size);
 int knem_xen_region_publish(struct knem_user_region *region,
 			    knem_cookie_t *cookie);
 void knem_xen_region_release(struct knem_user_region *region);
+bool knem_xen_region_release_is_local(struct knem_user_region *region);
 bool knem_xen_region_claim(struct knem_user_region *region);
 void knem_xen_region_stale(struct knem_user_region *region);
 int knem_xen_remote_prepare(struct knem_copy_work *work,

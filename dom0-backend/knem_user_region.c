@@ -554,15 +554,15 @@ unsigned int knem_pins_drop_kept(struct knem_context *ctx, bool closing)
 
 /*
  * Pins that the next region may take over: a single-use region's, over
- * one segment of this kernel's process, not shared with Xen (a guest's
- * region shared with dom0 goes through dom0).  Read before the Xen side
- * lets the region go.
+ * one segment of this kernel's process.  In a guest, the region's Xen
+ * side (the grants of its pages, its declaration in dom0) has gone when
+ * they are kept: the next region shares the pages anew.
  */
 static bool knem_pins_keepable(const struct knem_user_region *region)
 {
 	return (region->core.flags & KNEM_FLAG_SINGLEUSE) &&
 	       region->core.nr_segs == 1 && region->pins->charged &&
-	       !region->pins->embedded && !READ_ONCE(region->xen);
+	       !region->pins->embedded;
 }
 
 /* Takes the least recently kept pins of @ctx off its list; ctx->lock held. */
@@ -846,14 +846,17 @@ static void knem_user_region_release(struct knem_region *core)
 
 /*
  * A region shared with dom0 is withdrawn with a round trip to it, which
- * the caller (a copy, often of this guest only) must not wait for.
+ * the caller (a copy, often of this guest only) must not wait for; one
+ * withdrawn already (a single-use region claimed by its local use) is
+ * released in the call, as a native one, and leaves its pins to the
+ * next region before the sender declares it.
  */
 static void knem_user_region_release_sleepable(struct knem_region *core)
 {
 	struct knem_user_region *region =
 		container_of(core, struct knem_user_region, core);
 
-	if (READ_ONCE(region->xen))
+	if (READ_ONCE(region->xen) && !knem_xen_region_release_is_local(region))
 		knem_user_region_release(core);
 	else
 		knem_user_region_teardown(region);
@@ -886,8 +889,7 @@ void *knem_user_region_mapping(struct knem_region *core)
 	 * A single-use region is mapped for its copy only, unless its pins
 	 * were kept already (and may be again): their mapping is kept too.
 	 */
-	if ((core->flags & KNEM_FLAG_SINGLEUSE) &&
-	    (!pins->reused || READ_ONCE(region->xen)))
+	if ((core->flags & KNEM_FLAG_SINGLEUSE) && !pins->reused)
 		return NULL;
 	/* pairs with the cmpxchg: the mapping's page tables, then it */
 	mapped = smp_load_acquire(&pins->mapped);

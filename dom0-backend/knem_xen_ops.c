@@ -107,6 +107,14 @@ void knem_xen_region_release(struct knem_user_region *region)
 		ops->region_release(region);
 }
 
+bool knem_xen_region_release_is_local(struct knem_user_region *region)
+{
+	const struct knem_xen_ops *ops = region->ctx->xen_ops;
+
+	return !ops || !ops->region_release_is_local ||
+	       ops->region_release_is_local(region);
+}
+
 bool knem_xen_region_claim(struct knem_user_region *region)
 {
 	const struct knem_xen_ops *ops = region->ctx->xen_ops;

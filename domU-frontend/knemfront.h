@@ -201,6 +201,7 @@ int knemfront_region_undeclare(u64 cookie, bool *consumed);
 int knemfront_region_publish(struct knem_user_region *region,
 			     knem_cookie_t *cookie);
 void knemfront_region_release(struct knem_user_region *region);
+bool knemfront_region_release_is_local(struct knem_user_region *region);
 bool knemfront_region_claim(struct knem_user_region *region);
 void knemfront_region_stale(struct knem_user_region *region);
 /* Waits for the invalidations still being forwarded. */

@@ -19,6 +19,7 @@ static const struct knem_xen_ops knemfront_ops = {
 	.stats = knemfront_stats,
 	.region_publish = knemfront_region_publish,
 	.region_release = knemfront_region_release,
+	.region_release_is_local = knemfront_region_release_is_local,
 	.region_claim = knemfront_region_claim,
 	.region_stale = knemfront_region_stale,
 	.remote_prepare = knemfront_remote_prepare,

@@ -363,24 +363,37 @@ out_free:
 	return err;
 }
 
+/*
+ * Released by dom0, withdrawn, or declared to a backend that has gone
+ * since: nothing in dom0 uses the grants any more.
+ */
+static bool knemfront_region_gone_from_dom0(struct knemfront_region *xr)
+{
+	bool released;
+
+	spin_lock(&knemfront_shared_lock);
+	released = xr->released;
+	spin_unlock(&knemfront_shared_lock);
+	return released || READ_ONCE(xr->withdrawn) ||
+	       !knemfront_region_of_this_connection(xr);
+}
+
+bool knemfront_region_release_is_local(struct knem_user_region *region)
+{
+	struct knemfront_region *xr = READ_ONCE(region->xen);
+
+	return !xr || knemfront_region_gone_from_dom0(xr);
+}
+
 void knemfront_region_release(struct knem_user_region *region)
 {
 	struct knemfront_region *xr = region->xen;
-	bool released, consumed;
+	bool consumed;
 
 	if (!xr)
 		return;
 	WRITE_ONCE(region->xen, NULL);
-	spin_lock(&knemfront_shared_lock);
-	released = xr->released;
-	spin_unlock(&knemfront_shared_lock);
-
-	/*
-	 * Released by dom0, withdrawn, or declared to a backend that has
-	 * gone since: nothing uses the grants any more.
-	 */
-	if (!released && !READ_ONCE(xr->withdrawn) &&
-	    knemfront_region_of_this_connection(xr) &&
+	if (!knemfront_region_gone_from_dom0(xr) &&
 	    !knemfront_region_undeclare(xr->cookie, &consumed) && consumed)
 		atomic64_inc(&knemfront_region_stat.consumed);
 	/* dead for this guest's copies until dom0 has forgotten it */

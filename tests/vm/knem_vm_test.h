@@ -668,6 +668,17 @@ inline std::vector<std::string> SplitLines(const std::string &text)
 	return lines;
 }
 
+// The VmPin line of /proc/self/status (pages pinned for this process,
+// knem's regions included), in kB, or -1.
+inline long long VmPinKb()
+{
+	Fd fd(::open("/proc/self/status", O_RDONLY | O_CLOEXEC));
+	for (const std::string &line : SplitLines(ReadAll(fd.get())))
+		if (line.compare(0, 6, "VmPin:") == 0)
+			return strtoll(line.c_str() + 6, nullptr, 10);
+	return -1;
+}
+
 inline const char *const kCounterLabels[] = {
 	" Requests submitted                           : ",
 	" Requests processed (total)                   : ",

@@ -102,16 +102,6 @@ TEST(Limits, HugeLocalIovecPinsOnlyWhatTheCopyReaches)
 
 // ---- item 8: pinned memory, regions and queued copies --------------------
 
-// The VmPin line of /proc/self/status, in kB, or -1.
-long long VmPinKb()
-{
-	Fd fd(::open("/proc/self/status", O_RDONLY | O_CLOEXEC));
-	for (const std::string &line : SplitLines(ReadAll(fd.get())))
-		if (line.compare(0, 6, "VmPin:") == 0)
-			return strtoll(line.c_str() + 6, nullptr, 10);
-	return -1;
-}
-
 std::string SetMemlock(rlim_t bytes)
 {
 	struct rlimit rl = {bytes, bytes};

@@ -18,16 +18,6 @@ namespace {
 
 constexpr uint32_t kSingle = KNEM_FLAG_SINGLEUSE;
 
-// The VmPin line of /proc/self/status, in kB, or -1.
-long long VmPinKb()
-{
-	Fd fd(::open("/proc/self/status", O_RDONLY | O_CLOEXEC));
-	for (const std::string &line : SplitLines(ReadAll(fd.get())))
-		if (line.compare(0, 6, "VmPin:") == 0)
-			return strtoll(line.c_str() + 6, nullptr, 10);
-	return -1;
-}
-
 // Waits up to a second for VmPin to be `kb` (a stale kept range is
 // dropped by a worker); returns the last value read.
 long long WaitVmPinKb(long long kb)

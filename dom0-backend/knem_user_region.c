@@ -171,9 +171,12 @@ struct knem_pins {
 	struct knem_user_region *region; /* the region using them, or NULL */
 	bool pinning;			/* knem_pins_pin() at work */
 	bool stale;			/* never to be reused */
-	bool reused;			/* taken over from a released region */
 	bool embedded;			/* in their region's allocation */
-	bool kept;			/* were kept once: drop_work may run */
+	/*
+	 * Were kept once (a region using them took them over): drop_work
+	 * may run, and their mapping is kept with them.
+	 */
+	bool kept;
 	struct knem_context *ctx;	/* whose file keeps them */
 	struct list_head kept_node;	/* in ctx->kept_pins (ctx->lock) */
 	struct work_struct drop_work;	/* kept pins that went stale */
@@ -641,7 +644,6 @@ static struct knem_pins *knem_pins_take_kept(struct knem_user_region *region)
 			/* a notification may recheck the region from now on */
 			region->core.pages = pins->pages;
 			pins->region = region;
-			pins->reused = true;
 		}
 		spin_unlock(&pins->lock);
 		/* stale ones are left to their drop work */
@@ -889,7 +891,7 @@ void *knem_user_region_mapping(struct knem_region *core)
 	 * A single-use region is mapped for its copy only, unless its pins
 	 * were kept already (and may be again): their mapping is kept too.
 	 */
-	if ((core->flags & KNEM_FLAG_SINGLEUSE) && !pins->reused)
+	if ((core->flags & KNEM_FLAG_SINGLEUSE) && !pins->kept)
 		return NULL;
 	/* pairs with the cmpxchg: the mapping's page tables, then it */
 	mapped = smp_load_acquire(&pins->mapped);
